@@ -1,0 +1,108 @@
+import { type Static, type TSchema, Type } from '@sinclair/typebox';
+
+/**
+ * Every setting of Recard, once: its environment variable, type, default and meaning. The loader,
+ * the README table (checked by a test) and `recard --help` all come from this list.
+ */
+const setting = <T extends TSchema>(env: string, schema: T, description: string) => ({
+  env,
+  schema,
+  description,
+});
+
+export const SETTINGS = {
+  host: setting(
+    'RECARD_HOST',
+    Type.String({ minLength: 1, default: '127.0.0.1' }),
+    'Address the API listens on.',
+  ),
+  port: setting(
+    'RECARD_PORT',
+    Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+    'API port (0 picks a free one).',
+  ),
+  databaseUrl: setting(
+    'DATABASE_URL',
+    Type.String({ minLength: 1, default: 'sqlite:./data/recard.db' }),
+    '`sqlite:<file>` (embedded default) or `postgres://user@host:port/db`.',
+  ),
+  databaseSchema: setting(
+    'RECARD_DATABASE_SCHEMA',
+    Type.String({ pattern: '^[a-z_][a-z0-9_]{0,62}$', default: 'public' }),
+    'PostgreSQL schema to use (created if missing).',
+  ),
+  pgPoolSize: setting(
+    'RECARD_PG_POOL_SIZE',
+    Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+    'PostgreSQL connections per process.',
+  ),
+  dataDir: setting(
+    'RECARD_DATA_DIR',
+    Type.String({ minLength: 1, default: './data' }),
+    'Folder for the SQLite file and generated keys.',
+  ),
+  channelKey: setting(
+    'RECARD_CHANNEL_KEY',
+    Type.Optional(Type.String({ pattern: '^[A-Za-z0-9+/_-]{43}=?$' })),
+    'Base64 32-byte key that encrypts channel secrets. Unset: generated once into the data folder.',
+  ),
+  channelKeysRetired: setting(
+    'RECARD_CHANNEL_KEYS_RETIRED',
+    Type.Array(Type.String({ pattern: '^[A-Za-z0-9+/_-]{43}=?$' }), { default: [] }),
+    'Comma-separated older channel keys, still accepted for decryption during a rotation.',
+  ),
+  logLevel: setting(
+    'RECARD_LOG_LEVEL',
+    Type.Union(
+      ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+      { default: 'info' },
+    ),
+    'fatal, error, warn, info, debug, trace or silent.',
+  ),
+  bodyLimitBytes: setting(
+    'RECARD_BODY_LIMIT_BYTES',
+    Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 1024 * 1024 }),
+    'Largest request body accepted; larger ones get 413.',
+  ),
+  signatureWindowS: setting(
+    'RECARD_SIGNATURE_WINDOW_S',
+    Type.Integer({ minimum: 30, maximum: 3600, default: 300 }),
+    "How far a signed request's timestamp may be from our clock, in seconds.",
+  ),
+  workerConcurrency: setting(
+    'RECARD_WORKER_CONCURRENCY',
+    Type.Integer({ minimum: 1, maximum: 256, default: 8 }),
+    'Jobs one worker runs at once.',
+  ),
+  workerPollMs: setting(
+    'RECARD_WORKER_POLL_MS',
+    Type.Integer({ minimum: 10, maximum: 60000, default: 250 }),
+    'How often an idle worker looks for due jobs.',
+  ),
+  jobLeaseMs: setting(
+    'RECARD_JOB_LEASE_MS',
+    Type.Integer({ minimum: 500, maximum: 3600000, default: 30000 }),
+    'How long a claimed job stays claimed without a heartbeat before another worker may take it.',
+  ),
+  shutdownGraceMs: setting(
+    'RECARD_SHUTDOWN_GRACE_MS',
+    Type.Integer({ minimum: 0, maximum: 600000, default: 10000 }),
+    'On SIGTERM, how long running jobs may finish before they are released to other workers.',
+  ),
+  callbackTimeoutMs: setting(
+    'RECARD_CALLBACK_TIMEOUT_MS',
+    Type.Integer({ minimum: 100, maximum: 60000, default: 5000 }),
+    'Timeout of one callback delivery to a channel.',
+  ),
+} as const;
+
+type Settings = typeof SETTINGS;
+export type Config = { [K in keyof Settings]: Static<Settings[K]['schema']> };
+export type SettingName = keyof Settings;
+
+export const ConfigSchema = Type.Object(
+  Object.fromEntries(Object.entries(SETTINGS).map(([k, s]) => [k, s.schema])) as {
+    [K in keyof Settings]: Settings[K]['schema'];
+  },
+  { additionalProperties: false },
+);

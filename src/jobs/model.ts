@@ -1,0 +1,74 @@
+import type { Transaction } from 'kysely';
+import type { Logger } from '../shared/logger.js';
+import type { Database } from '../storage/schema.js';
+
+export const JOB_STATES = ['available', 'running', 'succeeded', 'dead'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+export interface BackoffPolicy {
+  /** Delay before the second attempt; doubles each attempt after. */
+  baseMs: number;
+  /** No delay is longer than this. */
+  capMs: number;
+}
+
+/** What a kind of job is: its name, its payload type and its retry rules. Shared by enqueuer and worker. */
+export interface JobKind<P> {
+  kind: string;
+  maxAttempts: number;
+  /** A run taking longer is aborted and counts as a failed attempt. */
+  timeoutMs: number;
+  backoff: BackoffPolicy;
+  /** Phantom field carrying the payload type; never set. */
+  readonly _payload?: P;
+}
+
+export function defineJobKind<P>(spec: Omit<JobKind<P>, '_payload'>): JobKind<P> {
+  if (spec.maxAttempts < 1) throw new Error(`job kind ${spec.kind}: maxAttempts must be ≥ 1`);
+  return spec;
+}
+
+export interface JobContext {
+  jobId: string;
+  /** 1 for the first run. */
+  attempt: number;
+  maxAttempts: number;
+  /** Aborted on timeout, on lost lease and on shutdown; long handlers must honour it. */
+  signal: AbortSignal;
+  logger: Logger;
+}
+
+export interface JobHandler<P> {
+  spec: JobKind<P>;
+  handle(payload: P, ctx: JobContext): Promise<void>;
+  /**
+   * Runs in the transaction that marks the job dead (attempts exhausted or a permanent error), so
+   * the state the job was about (an order, a delivery) can be moved to its failed state with it.
+   */
+  onDead?(payload: P, lastError: string, trx: Transaction<Database>): Promise<void>;
+}
+
+/** Thrown by a handler when retrying cannot help (bad payload, a refusal that is final). */
+export class PermanentJobError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PermanentJobError';
+  }
+}
+
+export interface JobRow {
+  id: string;
+  kind: string;
+  payload: string;
+  state: string;
+  attempt: number;
+  max_attempts: number;
+  run_at: number;
+  locked_by: string | null;
+  lease_until: number | null;
+  last_error: string | null;
+  unique_key: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}

@@ -1,0 +1,352 @@
+import { sql } from 'kysely';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { capturingLogger, silentLogger } from '../../test/harness/logger.js';
+import { storageTargets, type TestLocation } from '../../test/harness/storage.js';
+import { sleep, waitFor } from '../../test/harness/wait.js';
+import { systemClock } from '../shared/clock.js';
+import type { Storage } from '../storage/database.js';
+import { defineJobKind, type JobHandler, PermanentJobError } from './model.js';
+import { JobRuntime, type RuntimeOptions } from './runtime.js';
+import { claimJobs, countJobsByState, enqueueJob, getJob } from './store.js';
+
+const ECHO = defineJobKind<{ n: number }>({
+  kind: 'test.echo',
+  maxAttempts: 3,
+  timeoutMs: 2000,
+  backoff: { baseMs: 20, capMs: 50 },
+});
+
+describe.each(storageTargets())('job runtime on $name', (target) => {
+  let loc: TestLocation;
+  let storage: Storage;
+  const runtimes: JobRuntime[] = [];
+
+  beforeEach(async () => {
+    loc = await target.fresh();
+    storage = await loc.open();
+  });
+  afterEach(async () => {
+    await Promise.all(runtimes.splice(0).map((r) => r.stop(0)));
+    await loc.destroy();
+  });
+
+  function runtime(handlers: JobHandler<never>[], extra: Partial<RuntimeOptions> = {}, s: Storage = storage) {
+    const r = new JobRuntime({
+      db: s.db,
+      dialect: s.dialect,
+      handlers,
+      clock: systemClock,
+      logger: silentLogger,
+      concurrency: 4,
+      pollMs: 20,
+      leaseMs: 1000,
+      ...extra,
+    });
+    runtimes.push(r);
+    r.start();
+    return r;
+  }
+
+  const stateOf = async (id: string | null) => (await getJob(storage.db, id ?? ''))?.state;
+
+  it('a job enqueued in a rolled-back transaction does not exist (outbox)', async () => {
+    await expect(
+      storage.db.transaction().execute(async (trx) => {
+        await enqueueJob(trx, ECHO, { n: 1 }, Date.now());
+        throw new Error('business write failed');
+      }),
+    ).rejects.toThrow('business write failed');
+    expect(await countJobsByState(storage.db)).toEqual({ available: 0, running: 0, succeeded: 0, dead: 0 });
+  });
+
+  it('runs a due job once with its payload and marks it succeeded', async () => {
+    const seen: number[] = [];
+    const id = await enqueueJob(storage.db, ECHO, { n: 42 }, Date.now());
+    runtime([{ spec: ECHO, handle: async (p) => void seen.push(p.n) }]);
+    await waitFor(async () => (await stateOf(id)) === 'succeeded');
+    expect(seen).toEqual([42]);
+    const job = await getJob(storage.db, id ?? '');
+    expect(job?.attempt).toBe(1);
+    expect(job?.locked_by).toBeNull();
+    expect(job?.finished_at).toBeGreaterThan(0);
+  });
+
+  it('does not run a job before its run_at', async () => {
+    const seen: number[] = [];
+    const id = await enqueueJob(storage.db, ECHO, { n: 1 }, Date.now(), { runAt: Date.now() + 400 });
+    runtime([{ spec: ECHO, handle: async (p) => void seen.push(p.n) }]);
+    await sleep(200);
+    expect(seen).toEqual([]);
+    await waitFor(async () => (await stateOf(id)) === 'succeeded');
+  });
+
+  it('retries a failing job with backoff and keeps the last error', async () => {
+    let calls = 0;
+    const id = await enqueueJob(storage.db, ECHO, { n: 1 }, Date.now());
+    const r = runtime([
+      {
+        spec: ECHO,
+        handle: async () => {
+          calls++;
+          if (calls < 3) throw new Error(`boom ${calls}`);
+        },
+      },
+    ]);
+    await waitFor(async () => (await stateOf(id)) === 'succeeded');
+    const job = await getJob(storage.db, id ?? '');
+    expect(calls).toBe(3);
+    expect(job?.attempt).toBe(3);
+    expect(job?.last_error).toBe('Error: boom 2');
+    expect(r.activeJobs).toBe(0);
+  });
+
+  it('gives up after the attempt limit: dead, last error kept, onDead in the same transaction', async () => {
+    await sql`create table dead_letters (job_payload text not null)`.execute(storage.db);
+    const id = await enqueueJob(storage.db, ECHO, { n: 7 }, Date.now());
+    let calls = 0;
+    runtime([
+      {
+        spec: ECHO,
+        handle: async () => {
+          calls++;
+          throw new Error('always');
+        },
+        onDead: async (p, lastError, trx) => {
+          await sql`insert into dead_letters (job_payload) values (${`${p.n}:${lastError}`})`.execute(trx);
+        },
+      },
+    ]);
+    await waitFor(async () => (await stateOf(id)) === 'dead');
+    expect(calls).toBe(3);
+    const job = await getJob(storage.db, id ?? '');
+    expect(job?.last_error).toBe('Error: always');
+    const letters = await sql<{ job_payload: string }>`select job_payload from dead_letters`.execute(
+      storage.db,
+    );
+    expect(letters.rows.map((r) => r.job_payload)).toEqual(['7:Error: always']);
+  });
+
+  it('a permanent error kills the job at once', async () => {
+    const id = await enqueueJob(storage.db, ECHO, { n: 1 }, Date.now());
+    let calls = 0;
+    runtime([
+      {
+        spec: ECHO,
+        handle: async () => {
+          calls++;
+          throw new PermanentJobError('payload refers to nothing');
+        },
+      },
+    ]);
+    await waitFor(async () => (await stateOf(id)) === 'dead');
+    expect(calls).toBe(1);
+    expect((await getJob(storage.db, id ?? ''))?.last_error).toContain('payload refers to nothing');
+  });
+
+  it('aborts a run that exceeds the kind timeout and counts it as a failed attempt', async () => {
+    const SLOW = defineJobKind<object>({
+      kind: 'test.slow',
+      maxAttempts: 1,
+      timeoutMs: 100,
+      backoff: { baseMs: 10, capMs: 10 },
+    });
+    const id = await enqueueJob(storage.db, SLOW, {}, Date.now());
+    let sawAbort = false;
+    runtime([
+      {
+        spec: SLOW,
+        handle: (_p, ctx) =>
+          new Promise<void>((_resolve, reject) => {
+            ctx.signal.addEventListener('abort', () => {
+              sawAbort = true;
+              reject(new Error('aborted'));
+            });
+          }),
+      },
+    ]);
+    await waitFor(async () => (await stateOf(id)) === 'dead');
+    expect(sawAbort).toBe(true);
+    expect((await getJob(storage.db, id ?? ''))?.last_error).toContain('timed out after 100 ms');
+  });
+
+  it('takes over a job whose worker vanished once the lease expires, and counts the attempt', async () => {
+    const id = await enqueueJob(storage.db, ECHO, { n: 5 }, Date.now());
+    const [ghost] = await claimJobs(storage.db, storage.dialect, {
+      workerId: 'ghost',
+      kinds: [ECHO.kind],
+      limit: 1,
+      nowMs: Date.now(),
+      leaseMs: 300,
+    });
+    expect(ghost?.id).toBe(id);
+    const seen: number[] = [];
+    runtime([{ spec: ECHO, handle: async (p) => void seen.push(p.n) }]);
+    await sleep(150);
+    expect(seen).toEqual([]); // lease still held by the ghost
+    await waitFor(async () => (await stateOf(id)) === 'succeeded');
+    expect(seen).toEqual([5]);
+    expect((await getJob(storage.db, id ?? ''))?.attempt).toBe(2);
+  });
+
+  it('a job whose worker vanished on its last attempt becomes dead instead of running again', async () => {
+    const ONCE = defineJobKind<object>({
+      kind: 'test.once',
+      maxAttempts: 1,
+      timeoutMs: 1000,
+      backoff: { baseMs: 10, capMs: 10 },
+    });
+    const id = await enqueueJob(storage.db, ONCE, {}, Date.now());
+    await claimJobs(storage.db, storage.dialect, {
+      workerId: 'ghost',
+      kinds: [ONCE.kind],
+      limit: 1,
+      nowMs: Date.now(),
+      leaseMs: 50,
+    });
+    let calls = 0;
+    runtime([{ spec: ONCE, handle: async () => void calls++ }]);
+    await waitFor(async () => (await stateOf(id)) === 'dead');
+    expect(calls).toBe(0);
+    expect((await getJob(storage.db, id ?? ''))?.last_error).toContain('lease expired');
+  });
+
+  it('the heartbeat keeps a long job leased beyond the lease time', async () => {
+    const LONG = defineJobKind<object>({
+      kind: 'test.long',
+      maxAttempts: 1,
+      timeoutMs: 5000,
+      backoff: { baseMs: 10, capMs: 10 },
+    });
+    const id = await enqueueJob(storage.db, LONG, {}, Date.now());
+    let runs = 0;
+    const handler = {
+      spec: LONG,
+      handle: async () => {
+        runs++;
+        await sleep(900);
+      },
+    };
+    runtime([handler], { leaseMs: 300 });
+    const other = runtime([handler], { leaseMs: 300, workerId: 'other' });
+    await waitFor(async () => (await stateOf(id)) === 'succeeded');
+    expect(runs).toBe(1);
+    expect(other.activeJobs).toBe(0);
+  });
+
+  it('on stop, a job that finishes within the grace period completes', async () => {
+    const id = await enqueueJob(storage.db, ECHO, { n: 1 }, Date.now());
+    let started = false;
+    const r = runtime([
+      {
+        spec: ECHO,
+        handle: async () => {
+          started = true;
+          await sleep(200);
+        },
+      },
+    ]);
+    await waitFor(() => started);
+    await r.stop(2000);
+    expect(await stateOf(id)).toBe('succeeded');
+  });
+
+  it('on stop, a job still running after the grace period is released without counting the attempt', async () => {
+    const id = await enqueueJob(storage.db, ECHO, { n: 1 }, Date.now());
+    let started = false;
+    const r = runtime([
+      {
+        spec: ECHO,
+        handle: (_p, ctx) =>
+          new Promise<void>((_res, rej) => {
+            started = true;
+            ctx.signal.addEventListener('abort', () => rej(new Error('stopped')));
+          }),
+      },
+    ]);
+    await waitFor(() => started);
+    await r.stop(50);
+    const job = await getJob(storage.db, id ?? '');
+    expect(job?.state).toBe('available');
+    expect(job?.attempt).toBe(0);
+    expect(job?.locked_by).toBeNull();
+    expect(r.isRunning).toBe(false);
+  });
+
+  it('a unique key enqueues at most once; a schedule enqueues once per period across workers', async () => {
+    expect(await enqueueJob(storage.db, ECHO, { n: 1 }, Date.now(), { uniqueKey: 'k1' })).not.toBeNull();
+    expect(await enqueueJob(storage.db, ECHO, { n: 2 }, Date.now(), { uniqueKey: 'k1' })).toBeNull();
+
+    const TICK = defineJobKind<object>({
+      kind: 'test.tick',
+      maxAttempts: 1,
+      timeoutMs: 1000,
+      backoff: { baseMs: 10, capMs: 10 },
+    });
+    let ticks = 0;
+    const handler = { spec: TICK, handle: async () => void ticks++ };
+    const schedules = [{ spec: TICK, everyMs: 60 * 60 * 1000, payload: {} }];
+    runtime([handler], { schedules });
+    runtime([handler], { schedules, workerId: 'second' });
+    await waitFor(() => ticks >= 1);
+    await sleep(200);
+    expect(ticks).toBe(1);
+  });
+
+  it('two runtimes on separate connections run every job exactly once, never concurrently', async () => {
+    const COUNT = 120;
+    const second = await loc.open({ migrate: false });
+    const BUSY = defineJobKind<{ n: number }>({
+      kind: 'test.busy',
+      maxAttempts: 3,
+      timeoutMs: 5000,
+      backoff: { baseMs: 10, capMs: 10 },
+    });
+    const ids = await storage.db.transaction().execute(async (trx) => {
+      const out: (string | null)[] = [];
+      for (let n = 0; n < COUNT; n++) out.push(await enqueueJob(trx, BUSY, { n }, Date.now()));
+      return out;
+    });
+    const running = new Set<number>();
+    const runs = new Map<number, string[]>();
+    let overlaps = 0;
+    const handler = (worker: string) => ({
+      spec: BUSY,
+      handle: async (p: { n: number }) => {
+        if (running.has(p.n)) overlaps++;
+        running.add(p.n);
+        runs.set(p.n, [...(runs.get(p.n) ?? []), worker]);
+        await sleep(Math.random() * 8);
+        running.delete(p.n);
+      },
+    });
+    runtime([handler('a')], { concurrency: 8, workerId: 'a' });
+    runtime([handler('b')], { concurrency: 8, workerId: 'b' }, second);
+    await waitFor(
+      async () => (await countJobsByState(storage.db)).succeeded === COUNT,
+      20_000,
+      'all jobs done',
+    );
+    expect(overlaps).toBe(0);
+    expect(runs.size).toBe(COUNT);
+    for (const workers of runs.values()) expect(workers).toHaveLength(1);
+    const byWorker = [...runs.values()].flat();
+    expect(byWorker.filter((w) => w === 'a').length).toBeGreaterThan(0);
+    expect(byWorker.filter((w) => w === 'b').length).toBeGreaterThan(0);
+    expect(ids.every((id) => id !== null)).toBe(true);
+  });
+
+  it('logs a failed attempt without the payload', async () => {
+    const { logger, lines } = capturingLogger();
+    const SECRETISH = defineJobKind<{ card_secret: string }>({
+      kind: 'test.secretish',
+      maxAttempts: 2,
+      timeoutMs: 1000,
+      backoff: { baseMs: 10, capMs: 10 },
+    });
+    const id = await enqueueJob(storage.db, SECRETISH, { card_secret: 'CANARY-123456' }, Date.now());
+    runtime([{ spec: SECRETISH, handle: async () => Promise.reject(new Error('issuer down')) }], { logger });
+    await waitFor(async () => (await stateOf(id)) === 'dead');
+    expect(lines.some((l) => l.includes('issuer down'))).toBe(true);
+    expect(lines.join('\n')).not.toContain('CANARY-123456');
+  });
+});

@@ -1,0 +1,306 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Clock } from '../shared/clock.js';
+import type { Logger } from '../shared/logger.js';
+import type { Db, Dialect } from '../storage/database.js';
+import { backoffDelayMs } from './backoff.js';
+import { type JobHandler, type JobKind, type JobRow, PermanentJobError } from './model.js';
+import {
+  claimJobs,
+  enqueueJob,
+  extendLease,
+  markDead,
+  markSucceeded,
+  releaseJob,
+  scheduleRetry,
+} from './store.js';
+
+export type RunOutcome = 'succeeded' | 'retried' | 'dead' | 'released' | 'lost';
+
+export interface JobObserver {
+  jobFinished(kind: string, outcome: RunOutcome, durationMs: number): void;
+}
+
+/** A job enqueued once per period by whichever worker sees the period first. */
+export interface Schedule<P = unknown> {
+  spec: JobKind<P>;
+  everyMs: number;
+  payload: P;
+}
+
+export interface RuntimeOptions {
+  db: Db;
+  dialect: Dialect;
+  // biome-ignore lint/suspicious/noExplicitAny: handlers of different payload types live in one list
+  handlers: JobHandler<any>[];
+  clock: Clock;
+  logger: Logger;
+  concurrency: number;
+  pollMs: number;
+  leaseMs: number;
+  schedules?: Schedule[];
+  observer?: JobObserver;
+  workerId?: string;
+  random?: () => number;
+}
+
+class JobTimeout extends Error {
+  override name = 'JobTimeout';
+}
+class LeaseLost extends Error {
+  override name = 'LeaseLost';
+}
+class ShuttingDown extends Error {
+  override name = 'ShuttingDown';
+}
+
+const MAX_ERROR_CHARS = 2000;
+
+function describeError(err: unknown): string {
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return text.slice(0, MAX_ERROR_CHARS);
+}
+
+interface Running {
+  job: JobRow;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/**
+ * Claims due jobs and runs their handlers, at most `concurrency` at a time. A claimed job holds a
+ * lease that a heartbeat renews; if the worker dies, the lease runs out and another worker takes
+ * the job (its attempt counted). Every state change of a claimed job is fenced by (worker, attempt),
+ * so a worker that lost its lease can never overwrite the new holder's result.
+ */
+export class JobRuntime {
+  readonly workerId: string;
+  private readonly handlers: Map<string, JobHandler<unknown>>;
+  private readonly inFlight = new Map<string, Running>();
+  private readonly lastSlot = new Map<string, number>();
+  private readonly random: () => number;
+  private loopDone: Promise<void> | null = null;
+  private stopping = false;
+  private wake: (() => void) | null = null;
+
+  constructor(private readonly o: RuntimeOptions) {
+    this.workerId = o.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.handlers = new Map(o.handlers.map((h) => [h.spec.kind, h as JobHandler<unknown>]));
+    this.random = o.random ?? Math.random;
+  }
+
+  get isRunning(): boolean {
+    return this.loopDone !== null && !this.stopping;
+  }
+
+  get activeJobs(): number {
+    return this.inFlight.size;
+  }
+
+  start(): void {
+    if (this.loopDone) throw new Error('job runtime already started');
+    this.o.logger.info({ worker_id: this.workerId, kinds: [...this.handlers.keys()] }, 'job worker started');
+    this.loopDone = this.loop();
+  }
+
+  /** Look for work now instead of at the next poll (after an enqueue in this process). */
+  nudge(): void {
+    this.wake?.();
+  }
+
+  /**
+   * Stops claiming, lets running jobs finish for `graceMs`, then aborts the rest and hands them back
+   * (state available, attempt not counted) so another worker picks them up at once.
+   */
+  async stop(graceMs: number): Promise<void> {
+    if (!this.loopDone || this.stopping) return;
+    this.stopping = true;
+    this.nudge();
+    await this.loopDone;
+    const all = () => Promise.all([...this.inFlight.values()].map((r) => r.done));
+    let timer: NodeJS.Timeout | undefined;
+    const graceOver = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), graceMs);
+    });
+    const finished = await Promise.race([all().then(() => 'done' as const), graceOver]);
+    clearTimeout(timer);
+    if (finished === 'timeout') {
+      for (const r of this.inFlight.values()) r.controller.abort(new ShuttingDown('worker is shutting down'));
+      await all();
+    }
+    this.o.logger.info({ worker_id: this.workerId }, 'job worker stopped');
+  }
+
+  private async loop(): Promise<void> {
+    const kinds = [...this.handlers.keys()];
+    while (!this.stopping) {
+      let claimedAll = false;
+      try {
+        await this.runSchedules();
+        const free = this.o.concurrency - this.inFlight.size;
+        if (free > 0) {
+          const jobs = await claimJobs(this.o.db, this.o.dialect, {
+            workerId: this.workerId,
+            kinds,
+            limit: free,
+            nowMs: this.o.clock.now(),
+            leaseMs: this.o.leaseMs,
+          });
+          for (const job of jobs) this.launch(job);
+          claimedAll = jobs.length === free;
+        }
+      } catch (err) {
+        this.o.logger.error({ err, worker_id: this.workerId }, 'claiming jobs failed; retrying at next poll');
+      }
+      if (!claimedAll && !this.stopping) await this.sleep(this.o.pollMs);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+    });
+  }
+
+  private async runSchedules(): Promise<void> {
+    for (const s of this.o.schedules ?? []) {
+      const now = this.o.clock.now();
+      const slot = Math.floor(now / s.everyMs);
+      if (this.lastSlot.get(s.spec.kind) === slot) continue;
+      await enqueueJob(this.o.db, s.spec, s.payload, now, { uniqueKey: `${s.spec.kind}@${slot}` });
+      this.lastSlot.set(s.spec.kind, slot);
+    }
+  }
+
+  private launch(job: JobRow): void {
+    const controller = new AbortController();
+    const running: Running = { job, controller, done: Promise.resolve() };
+    this.inFlight.set(job.id, running);
+    running.done = this.execute(job, controller)
+      .catch((err) =>
+        this.o.logger.error({ err, job_id: job.id }, 'recording a job result failed; its lease will expire'),
+      )
+      .finally(() => {
+        this.inFlight.delete(job.id);
+        this.nudge();
+      });
+  }
+
+  private async execute(job: JobRow, controller: AbortController): Promise<void> {
+    const handler = this.handlers.get(job.kind);
+    const held = { id: job.id, workerId: this.workerId, attempt: job.attempt };
+    const log = this.o.logger.child({ job_id: job.id, job_kind: job.kind, attempt: job.attempt });
+    const started = this.o.clock.now();
+    const finish = (outcome: RunOutcome) =>
+      this.o.observer?.jobFinished(job.kind, outcome, this.o.clock.now() - started);
+    if (!handler) throw new Error(`no handler for claimed job kind ${job.kind}`);
+
+    if (job.attempt > job.max_attempts) {
+      // Claimed back after its worker died on the last allowed attempt.
+      await this.kill(
+        handler,
+        job,
+        held,
+        'the worker running the last attempt was lost (lease expired)',
+        log,
+      );
+      return finish('dead');
+    }
+
+    const heartbeat = setInterval(
+      () => {
+        extendLease(this.o.db, held, this.o.clock.now(), this.o.leaseMs)
+          .then((ok) => {
+            if (!ok) controller.abort(new LeaseLost('lease was lost to another worker'));
+          })
+          .catch((err) => log.warn({ err }, 'lease heartbeat failed'));
+      },
+      Math.max(50, Math.floor(this.o.leaseMs / 3)),
+    );
+    const timeout = setTimeout(
+      () => controller.abort(new JobTimeout(`job timed out after ${handler.spec.timeoutMs} ms`)),
+      handler.spec.timeoutMs,
+    );
+
+    let failure: unknown = null;
+    try {
+      const payload: unknown = JSON.parse(job.payload);
+      await this.untilSettledOrAbandoned(
+        handler.handle(payload, {
+          jobId: job.id,
+          attempt: job.attempt,
+          maxAttempts: job.max_attempts,
+          signal: controller.signal,
+          logger: log,
+        }),
+        controller.signal,
+      );
+    } catch (err) {
+      failure = controller.signal.aborted ? controller.signal.reason : err;
+    } finally {
+      clearInterval(heartbeat);
+      clearTimeout(timeout);
+    }
+
+    const now = this.o.clock.now();
+    if (failure === null) {
+      if (!(await markSucceeded(this.o.db, held, now))) return finish('lost');
+      return finish('succeeded');
+    }
+    if (failure instanceof LeaseLost) {
+      log.warn('job lease was lost; another worker owns it now');
+      return finish('lost');
+    }
+    if (failure instanceof ShuttingDown) {
+      await releaseJob(this.o.db, held, now);
+      return finish('released');
+    }
+    const message = describeError(failure);
+    if (failure instanceof PermanentJobError || job.attempt >= job.max_attempts) {
+      await this.kill(handler, job, held, message, log);
+      return finish('dead');
+    }
+    const delay = backoffDelayMs(handler.spec.backoff, job.attempt, this.random());
+    log.warn({ err: message, retry_in_ms: delay }, 'job failed; will retry');
+    await scheduleRetry(this.o.db, held, message, now + delay, now);
+    return finish('retried');
+  }
+
+  /** Waits for the handler; once aborted, gives it a bounded time to notice before moving on. */
+  private untilSettledOrAbandoned(work: Promise<void>, signal: AbortSignal): Promise<void> {
+    const graceMs = Math.min(this.o.leaseMs, 5000);
+    return new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const onAbort = () => {
+        timer = setTimeout(() => reject(signal.reason), graceMs);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      work.then(resolve, reject).finally(() => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+      });
+    });
+  }
+
+  private async kill(
+    handler: JobHandler<unknown>,
+    job: JobRow,
+    held: { id: string; workerId: string; attempt: number },
+    message: string,
+    log: Logger,
+  ): Promise<void> {
+    log.error({ err: message }, 'job is dead: attempts exhausted or permanent failure');
+    await this.o.db.transaction().execute(async (trx) => {
+      const marked = await markDead(trx, held, message, this.o.clock.now());
+      if (marked && handler.onDead) await handler.onDead(JSON.parse(job.payload), message, trx);
+    });
+  }
+}

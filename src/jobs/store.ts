@@ -1,0 +1,206 @@
+import { sql, type Transaction } from 'kysely';
+import { newId } from '../shared/ids.js';
+import type { Db, Dialect } from '../storage/database.js';
+import type { Database } from '../storage/schema.js';
+import type { JobKind, JobRow, JobState } from './model.js';
+
+type Executor = Db | Transaction<Database>;
+
+export interface EnqueueOptions {
+  runAt?: number;
+  /** At most one job per key ever exists; a second enqueue with the key is a no-op. */
+  uniqueKey?: string;
+}
+
+/**
+ * Writes a job. Call it with the transaction that writes the state the job belongs to (the
+ * transactional outbox): the job exists if and only if that state was committed.
+ * Returns the new id, or null when `uniqueKey` was taken.
+ */
+export async function enqueueJob<P>(
+  db: Executor,
+  spec: JobKind<P>,
+  payload: P,
+  nowMs: number,
+  options: EnqueueOptions = {},
+): Promise<string | null> {
+  const id = newId('job', nowMs);
+  const result = await db
+    .insertInto('jobs')
+    .values({
+      id,
+      kind: spec.kind,
+      payload: JSON.stringify(payload),
+      state: 'available' satisfies JobState,
+      max_attempts: spec.maxAttempts,
+      run_at: options.runAt ?? nowMs,
+      locked_by: null,
+      lease_until: null,
+      last_error: null,
+      unique_key: options.uniqueKey ?? null,
+      created_at: nowMs,
+      updated_at: nowMs,
+      finished_at: null,
+    })
+    .onConflict((oc) => oc.column('unique_key').doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0) === 1 ? id : null;
+}
+
+export interface Claim {
+  workerId: string;
+  kinds: string[];
+  limit: number;
+  nowMs: number;
+  leaseMs: number;
+}
+
+/**
+ * Claims up to `limit` jobs that are due, or whose previous worker's lease ran out, and counts the
+ * attempt. PostgreSQL skips rows other workers hold (`FOR UPDATE SKIP LOCKED`); SQLite has one
+ * writer at a time, so the single statement is already exclusive.
+ */
+export async function claimJobs(db: Db, dialect: Dialect, claim: Claim): Promise<JobRow[]> {
+  if (claim.limit <= 0 || claim.kinds.length === 0) return [];
+  let due = db
+    .selectFrom('jobs')
+    .select('id')
+    .where('kind', 'in', claim.kinds)
+    .where((eb) =>
+      eb.or([
+        eb.and([eb('state', '=', 'available'), eb('run_at', '<=', claim.nowMs)]),
+        eb.and([eb('state', '=', 'running'), eb('lease_until', '<', claim.nowMs)]),
+      ]),
+    )
+    .orderBy('run_at')
+    .orderBy('id')
+    .limit(claim.limit);
+  if (dialect === 'postgres') due = due.forUpdate().skipLocked();
+  const update = db
+    .with('due', () => due)
+    .updateTable('jobs')
+    .from('due')
+    .set({
+      state: 'running' satisfies JobState,
+      locked_by: claim.workerId,
+      lease_until: claim.nowMs + claim.leaseMs,
+      attempt: sql<number>`attempt + 1`,
+      updated_at: claim.nowMs,
+    })
+    .whereRef('jobs.id', '=', 'due.id');
+  // SQLite's RETURNING takes no `table.*`; PostgreSQL's `*` would add due.id.
+  const rows =
+    dialect === 'postgres'
+      ? await update.returningAll('jobs').execute()
+      : await update.returningAll().execute();
+  return rows as JobRow[];
+}
+
+/** The fence every update of a claimed job goes through: only its current holder may move it. */
+interface Held {
+  id: string;
+  workerId: string;
+  attempt: number;
+}
+
+function held(db: Executor, job: Held) {
+  return db
+    .updateTable('jobs')
+    .where('id', '=', job.id)
+    .where('locked_by', '=', job.workerId)
+    .where('attempt', '=', job.attempt)
+    .where('state', '=', 'running');
+}
+
+const changed = (r: { numUpdatedRows: bigint }) => r.numUpdatedRows === 1n;
+
+export async function extendLease(db: Executor, job: Held, nowMs: number, leaseMs: number): Promise<boolean> {
+  return changed(
+    await held(db, job)
+      .set({ lease_until: nowMs + leaseMs, updated_at: nowMs })
+      .executeTakeFirst(),
+  );
+}
+
+export async function markSucceeded(db: Executor, job: Held, nowMs: number): Promise<boolean> {
+  const r = await held(db, job)
+    .set({ state: 'succeeded', locked_by: null, lease_until: null, finished_at: nowMs, updated_at: nowMs })
+    .executeTakeFirst();
+  return changed(r);
+}
+
+export async function scheduleRetry(
+  db: Executor,
+  job: Held,
+  error: string,
+  runAt: number,
+  nowMs: number,
+): Promise<boolean> {
+  const r = await held(db, job)
+    .set({
+      state: 'available',
+      locked_by: null,
+      lease_until: null,
+      last_error: error,
+      run_at: runAt,
+      updated_at: nowMs,
+    })
+    .executeTakeFirst();
+  return changed(r);
+}
+
+export async function markDead(db: Executor, job: Held, error: string, nowMs: number): Promise<boolean> {
+  const r = await held(db, job)
+    .set({
+      state: 'dead',
+      locked_by: null,
+      lease_until: null,
+      last_error: error,
+      finished_at: nowMs,
+      updated_at: nowMs,
+    })
+    .executeTakeFirst();
+  return changed(r);
+}
+
+/** Hands a job back untouched (shutdown): the attempt it was claimed with does not count. */
+export async function releaseJob(db: Executor, job: Held, nowMs: number): Promise<boolean> {
+  const r = await held(db, job)
+    .set({
+      state: 'available',
+      locked_by: null,
+      lease_until: null,
+      attempt: sql<number>`attempt - 1`,
+      run_at: nowMs,
+      updated_at: nowMs,
+    })
+    .executeTakeFirst();
+  return changed(r);
+}
+
+export async function countJobsByState(db: Db): Promise<Record<JobState, number>> {
+  const rows = await db
+    .selectFrom('jobs')
+    .select(['state', db.fn.countAll<number>().as('n')])
+    .groupBy('state')
+    .execute();
+  const counts: Record<JobState, number> = { available: 0, running: 0, succeeded: 0, dead: 0 };
+  for (const r of rows) counts[r.state as JobState] = Number(r.n);
+  return counts;
+}
+
+export async function getJob(db: Executor, id: string): Promise<JobRow | undefined> {
+  return (await db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst()) as
+    | JobRow
+    | undefined;
+}
+
+/** Deletes finished jobs older than `beforeMs` (dead ones are kept for people to look at). */
+export async function pruneSucceededJobs(db: Executor, beforeMs: number): Promise<number> {
+  const r = await db
+    .deleteFrom('jobs')
+    .where('state', '=', 'succeeded')
+    .where('finished_at', '<', beforeMs)
+    .executeTakeFirst();
+  return Number(r.numDeletedRows);
+}

@@ -1,0 +1,56 @@
+/**
+ * The closed vocabulary of API error codes. Adding a code without an HTTP status (and a line in
+ * docs/errors.md, checked by a test) does not compile / does not pass.
+ */
+export const ERROR_STATUS = {
+  // 400 — the request itself is wrong
+  invalid_request: 400,
+  malformed_json: 400,
+  // 401 — who is calling could not be established
+  auth_header_missing: 401,
+  timestamp_out_of_window: 401,
+  channel_unknown: 401,
+  channel_disabled: 401,
+  signature_invalid: 401,
+  nonce_reused: 401,
+  // 404 / 405
+  route_not_found: 404,
+  resource_not_found: 404,
+  method_not_allowed: 405,
+  // 413 / 415
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  // 5xx — our side or upstream
+  internal_error: 500,
+  service_unavailable: 503,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export const ERROR_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
+
+/**
+ * An expected failure that the API reports to the caller: a stable code, a human message and,
+ * where one field is at fault, its name (a JSON path into the body, or a header/query name).
+ */
+export class ApiError extends Error {
+  readonly code: ErrorCode;
+  readonly field: string | undefined;
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options: { field?: string; headers?: Record<string, string> } = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+    this.code = code;
+    this.field = options.field;
+    this.headers = options.headers;
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}

@@ -1,0 +1,81 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { isPostgresUrl, sqlitePath } from '../config/load.js';
+import type { Database } from './schema.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+export type Db = Kysely<Database>;
+
+export interface Storage {
+  db: Db;
+  dialect: Dialect;
+  /** Where the data lives, without credentials, for logs. */
+  describe: string;
+  close(): Promise<void>;
+}
+
+export interface StorageOptions {
+  url: string;
+  schema?: string;
+  poolSize?: number;
+}
+
+const PG_INT8 = 20;
+
+/** bigint columns hold ms timestamps and minor-unit amounts: numbers, but never silently rounded. */
+function parseInt8(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`bigint ${value} exceeds the safe integer range`);
+  return n;
+}
+
+function openSqlite(url: string): Storage {
+  const path = sqlitePath(url);
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const database = new SQLite(path);
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = FULL');
+  database.pragma('foreign_keys = ON');
+  // Several processes (a worker beside the server) may share the file: wait for the write lock.
+  database.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return { db, dialect: 'sqlite', describe: `sqlite:${path}`, close: () => db.destroy() };
+}
+
+async function openPostgres(url: string, schema: string, poolSize: number): Promise<Storage> {
+  // Make sure the schema exists before the pool pins search_path to it.
+  const admin = new pg.Client({ connectionString: url });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+  } finally {
+    await admin.end();
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    options: `-c search_path="${schema}"`,
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === PG_INT8 ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const safe = new URL(url);
+  safe.password = '';
+  return {
+    db,
+    dialect: 'postgres',
+    describe: `${safe.toString()} (schema ${schema})`,
+    close: () => db.destroy(),
+  };
+}
+
+export async function openStorage(options: StorageOptions): Promise<Storage> {
+  if (isPostgresUrl(options.url))
+    return openPostgres(options.url, options.schema ?? 'public', options.poolSize ?? 10);
+  return openSqlite(options.url);
+}
