@@ -48,6 +48,9 @@ export interface JobHandler<P> {
   onDead?(payload: P, lastError: string, trx: Transaction<Database>): Promise<void>;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: a list of handlers holds many payload types
+export type AnyJobHandler = JobHandler<any>;
+
 /** Thrown by a handler when retrying cannot help (bad payload, a refusal that is final). */
 export class PermanentJobError extends Error {
   constructor(message: string) {

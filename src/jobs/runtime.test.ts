@@ -5,7 +5,7 @@ import { storageTargets, type TestLocation } from '../../test/harness/storage.js
 import { sleep, waitFor } from '../../test/harness/wait.js';
 import { systemClock } from '../shared/clock.js';
 import type { Storage } from '../storage/database.js';
-import { defineJobKind, type JobHandler, PermanentJobError } from './model.js';
+import { type AnyJobHandler, defineJobKind, PermanentJobError } from './model.js';
 import { JobRuntime, type RuntimeOptions } from './runtime.js';
 import { claimJobs, countJobsByState, enqueueJob, getJob } from './store.js';
 
@@ -30,7 +30,7 @@ describe.each(storageTargets())('job runtime on $name', (target) => {
     await loc.destroy();
   });
 
-  function runtime(handlers: JobHandler<never>[], extra: Partial<RuntimeOptions> = {}, s: Storage = storage) {
+  function runtime(handlers: AnyJobHandler[], extra: Partial<RuntimeOptions> = {}, s: Storage = storage) {
     const r = new JobRuntime({
       db: s.db,
       dialect: s.dialect,

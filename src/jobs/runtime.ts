@@ -4,7 +4,13 @@ import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { Db, Dialect } from '../storage/database.js';
 import { backoffDelayMs } from './backoff.js';
-import { type JobHandler, type JobKind, type JobRow, PermanentJobError } from './model.js';
+import {
+  type AnyJobHandler,
+  type JobHandler,
+  type JobKind,
+  type JobRow,
+  PermanentJobError,
+} from './model.js';
 import {
   claimJobs,
   enqueueJob,
@@ -31,8 +37,7 @@ export interface Schedule<P = unknown> {
 export interface RuntimeOptions {
   db: Db;
   dialect: Dialect;
-  // biome-ignore lint/suspicious/noExplicitAny: handlers of different payload types live in one list
-  handlers: JobHandler<any>[];
+  handlers: AnyJobHandler[];
   clock: Clock;
   logger: Logger;
   concurrency: number;
@@ -59,6 +64,15 @@ const MAX_ERROR_CHARS = 2000;
 function describeError(err: unknown): string {
   const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
   return text.slice(0, MAX_ERROR_CHARS);
+}
+
+/** Payloads are written by enqueueJob as JSON; one that is not cannot be retried into shape. */
+function parsePayload(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new PermanentJobError('job payload is not valid JSON');
+  }
 }
 
 interface Running {
@@ -232,7 +246,7 @@ export class JobRuntime {
 
     let failure: unknown = null;
     try {
-      const payload: unknown = JSON.parse(job.payload);
+      const payload = parsePayload(job.payload);
       await this.untilSettledOrAbandoned(
         handler.handle(payload, {
           jobId: job.id,
@@ -300,7 +314,7 @@ export class JobRuntime {
     log.error({ err: message }, 'job is dead: attempts exhausted or permanent failure');
     await this.o.db.transaction().execute(async (trx) => {
       const marked = await markDead(trx, held, message, this.o.clock.now());
-      if (marked && handler.onDead) await handler.onDead(JSON.parse(job.payload), message, trx);
+      if (marked && handler.onDead) await handler.onDead(parsePayload(job.payload), message, trx);
     });
   }
 }
