@@ -6,8 +6,9 @@ export const ERROR_STATUS = {
   // 400 — the request itself is wrong
   invalid_request: 400,
   malformed_json: 400,
+  callback_url_required: 400,
   // 401 — who is calling could not be established
-  auth_header_missing: 401,
+  auth_header_invalid: 401,
   timestamp_out_of_window: 401,
   channel_unknown: 401,
   channel_disabled: 401,

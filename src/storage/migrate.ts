@@ -24,7 +24,7 @@ export interface SchemaStatus {
 const MIGRATION_TABLE = 'kysely_migration';
 
 async function appliedNames(db: Db): Promise<string[]> {
-  const tables = await db.introspection.getTables();
+  const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
   if (!tables.some((t) => t.name === MIGRATION_TABLE)) return [];
   const rows = await sql<{
     name: string;

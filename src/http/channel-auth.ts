@@ -1,0 +1,38 @@
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { Authenticator } from '../modules/channels/authenticate.js';
+import type { ChannelView } from '../modules/channels/model.js';
+import { decodeJsonBody } from './json-body.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    channel?: ChannelView;
+  }
+}
+
+/** The channel a request was signed by; only routes inside `channelApi` have one. */
+export function authenticatedChannel(request: FastifyRequest): ChannelView {
+  if (!request.channel) throw new Error('route is not behind channel authentication');
+  return request.channel;
+}
+
+/**
+ * The signed channel API: every route registered here is authenticated (signature over the raw
+ * body) before its body is decoded and validated.
+ */
+export function channelApi(authenticate: Authenticator, routes: FastifyPluginAsync[]): FastifyPluginAsync {
+  return async (app: FastifyInstance) => {
+    app.addHook('onRoute', (route) => {
+      route.schema = { ...route.schema, security: [{ channelSignature: [] }] } as typeof route.schema;
+    });
+    app.addHook('preValidation', async (request) => {
+      request.channel = await authenticate({
+        headers: request.headers,
+        method: request.method,
+        url: request.url,
+        rawBody: request.rawBody,
+      });
+    });
+    app.addHook('preValidation', decodeJsonBody);
+    for (const r of routes) await app.register(r);
+  };
+}

@@ -1,0 +1,63 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { JOB_STATES, type JobState } from '../jobs/model.js';
+import type { JobObserver } from '../jobs/runtime.js';
+
+/** Everything /metrics shows; one registry per process (tests build their own). */
+export interface Metrics {
+  registry: Registry;
+  httpRequests: Counter<'method' | 'route' | 'status'>;
+  httpDuration: Histogram<'method' | 'route'>;
+  jobObserver: JobObserver;
+}
+
+export function createMetrics(jobCounts: () => Promise<Record<JobState, number>>): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'recard_' });
+  const httpRequests = new Counter({
+    name: 'recard_http_requests_total',
+    help: 'HTTP requests answered, by route template and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [registry],
+  });
+  const httpDuration = new Histogram({
+    name: 'recard_http_request_duration_seconds',
+    help: 'Time to answer an HTTP request.',
+    labelNames: ['method', 'route'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'recard_jobs',
+    help: 'Jobs in the database, by state.',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    async collect() {
+      const counts = await jobCounts();
+      for (const s of JOB_STATES) this.set({ state: s }, counts[s]);
+    },
+  });
+  const jobRuns = new Counter({
+    name: 'recard_job_runs_total',
+    help: 'Job runs finished in this process, by kind and outcome.',
+    labelNames: ['kind', 'outcome'] as const,
+    registers: [registry],
+  });
+  const jobDuration = new Histogram({
+    name: 'recard_job_run_duration_seconds',
+    help: 'Time of one job run.',
+    labelNames: ['kind'] as const,
+    buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [registry],
+  });
+  return {
+    registry,
+    httpRequests,
+    httpDuration,
+    jobObserver: {
+      jobFinished(kind, outcome, durationMs) {
+        jobRuns.inc({ kind, outcome });
+        jobDuration.observe({ kind }, durationMs / 1000);
+      },
+    },
+  };
+}

@@ -1,0 +1,85 @@
+import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
+import { buildApp } from '../http/app.js';
+import { channelApi } from '../http/channel-auth.js';
+import type { ReadinessCheck } from '../http/ops-routes.js';
+import type { JobRuntime } from '../jobs/runtime.js';
+import { channelRoutes } from '../modules/channels/routes.js';
+import { callbackTestRoutes } from '../modules/webhooks/routes.js';
+import { schemaStatus } from '../storage/migrate.js';
+import { type Context, VERSION } from './context.js';
+import { startWorker } from './worker.js';
+
+function readinessChecks(ctx: Context, runtime: JobRuntime | null): ReadinessCheck[] {
+  const db = ctx.storage.db;
+  return [
+    {
+      name: 'database',
+      check: async () => {
+        await sql`select 1`.execute(db);
+        return { ok: true, detail: ctx.storage.dialect };
+      },
+    },
+    {
+      name: 'migrations',
+      check: async () => {
+        const s = await schemaStatus(db);
+        const ok = s.pending.length === 0 && s.unknown.length === 0;
+        return {
+          ok,
+          detail: ok
+            ? `current (${s.applied.length} applied)`
+            : `pending: ${s.pending.join(', ') || 'none'}; unknown: ${s.unknown.join(', ') || 'none'}`,
+        };
+      },
+    },
+    {
+      name: 'worker',
+      check: async () =>
+        runtime
+          ? {
+              ok: runtime.isRunning,
+              detail: runtime.isRunning ? `running as ${runtime.workerId}` : 'stopped',
+            }
+          : { ok: true, detail: 'not run in this process (--no-worker)' },
+    },
+  ];
+}
+
+export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promise<FastifyInstance> {
+  return buildApp({
+    logger: ctx.logger,
+    bodyLimitBytes: ctx.config.bodyLimitBytes,
+    metrics: ctx.metrics,
+    readiness: readinessChecks(ctx, runtime),
+    version: VERSION,
+    apis: [channelApi(ctx.authenticate, [channelRoutes, callbackTestRoutes(ctx.callbackTests)])],
+  });
+}
+
+export interface RunningServer {
+  app: FastifyInstance;
+  runtime: JobRuntime | null;
+  url: string;
+  /** Graceful: stop taking requests, finish in-flight ones, let jobs finish or hand them back. */
+  stop(): Promise<void>;
+}
+
+export async function startServer(ctx: Context, options: { worker: boolean }): Promise<RunningServer> {
+  const runtime = options.worker ? startWorker(ctx) : null;
+  const app = await buildApi(ctx, runtime);
+  const address = await app.listen({ host: ctx.config.host, port: ctx.config.port });
+  let stopping: Promise<void> | null = null;
+  return {
+    app,
+    runtime,
+    url: address,
+    stop() {
+      stopping ??= (async () => {
+        await app.close();
+        await runtime?.stop(ctx.config.shutdownGraceMs);
+      })();
+      return stopping;
+    },
+  };
+}

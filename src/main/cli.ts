@@ -1,0 +1,3 @@
+import { main } from './commands.js';
+
+await main(process.argv);

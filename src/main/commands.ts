@@ -1,0 +1,215 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { RecardClient } from '../client/client.js';
+import { ConfigError, loadConfig } from '../config/load.js';
+import { SETTINGS } from '../config/schema.js';
+import { CHANNEL_KINDS, type ChannelKind } from '../modules/channels/model.js';
+import { openStorage } from '../storage/database.js';
+import { migrateToLatest, SchemaTooNewError, schemaStatus } from '../storage/migrate.js';
+import { startServer } from './api.js';
+import { type Context, createContext, VERSION } from './context.js';
+import { ensureDemoChannel } from './demo.js';
+import { startWorker } from './worker.js';
+
+const out = (text: string) => process.stdout.write(`${text}\n`);
+
+/** Runs `body` with a process context; known start-up failures become one clear line and an exit code. */
+async function withContext(
+  body: (ctx: Context) => Promise<void>,
+  options: { migrate?: boolean } = {},
+): Promise<void> {
+  const ctx = await createContext(loadConfig(), options);
+  try {
+    await body(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+/** Resolves on the first SIGTERM/SIGINT; a second one exits at once. */
+function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    let seen = false;
+    const on = (signal: string) => {
+      if (seen) process.exit(130);
+      seen = true;
+      resolve(signal);
+    };
+    process.on('SIGTERM', () => on('SIGTERM'));
+    process.on('SIGINT', () => on('SIGINT'));
+  });
+}
+
+const settingsHelp = `\nSettings (environment variables):\n${Object.values(SETTINGS)
+  .map((s) => `  ${s.env.padEnd(28)} ${s.description}`)
+  .join('\n')}\n`;
+
+export function buildCli(): Command {
+  const program = new Command('recard')
+    .description('Recard: prepaid card recycling service')
+    .version(VERSION)
+    .addHelpText('after', settingsHelp);
+
+  program
+    .command('serve')
+    .description('Run the API (and, unless --no-worker, a job worker in the same process)')
+    .option('--no-worker', 'API only; run `recard worker` processes beside it')
+    .option('--demo', 'create the demo channel on first run and print its credentials')
+    .action(async (opts: { worker: boolean; demo?: boolean }) => {
+      await withContext(async (ctx) => {
+        const server = await startServer(ctx, { worker: opts.worker });
+        if (opts.demo) {
+          const demo = await ensureDemoChannel(ctx);
+          out(
+            [
+              '',
+              `Recard ${VERSION} is running at ${server.url} (${ctx.storage.describe})`,
+              `  API reference:  ${server.url}/docs`,
+              `  Demo channel:   ${demo.channel.id}`,
+              `  Channel secret: ${demo.secret}`,
+              `  Webhook secret: ${demo.webhookSecret}`,
+              '  Try a signed call:',
+              `    RECARD_URL=${server.url} RECARD_CHANNEL_ID=${demo.channel.id} RECARD_CHANNEL_SECRET=${demo.secret} \\`,
+              '      node bin/recard.js call GET /v1/channel',
+              '',
+            ].join('\n'),
+          );
+        }
+        const signal = await untilSignal();
+        ctx.logger.info({ signal }, 'shutting down');
+        await server.stop();
+      });
+    });
+
+  program
+    .command('worker')
+    .description('Run a job worker only (several may share one PostgreSQL database)')
+    .action(async () => {
+      await withContext(async (ctx) => {
+        const runtime = startWorker(ctx);
+        const signal = await untilSignal();
+        ctx.logger.info({ signal }, 'shutting down');
+        await runtime.stop(ctx.config.shutdownGraceMs);
+      });
+    });
+
+  program
+    .command('migrate')
+    .description('Bring the database schema up to date (also done at start-up)')
+    .option('--status', 'only show applied and pending migrations')
+    .action(async (opts: { status?: boolean }) => {
+      const config = loadConfig();
+      const storage = await openStorage({
+        url: config.databaseUrl,
+        schema: config.databaseSchema,
+        poolSize: 1,
+      });
+      try {
+        if (opts.status) {
+          const s = await schemaStatus(storage.db);
+          out(`applied: ${s.applied.join(', ') || 'none'}\npending: ${s.pending.join(', ') || 'none'}`);
+          if (s.unknown.length > 0) out(`unknown to this version: ${s.unknown.join(', ')}`);
+          return;
+        }
+        const applied = await migrateToLatest(storage.db);
+        out(applied.length > 0 ? `applied: ${applied.join(', ')}` : 'schema is up to date');
+      } finally {
+        await storage.close();
+      }
+    });
+
+  const channels = program.command('channels').description('Manage the channels that call the API');
+  const kindOption = new Option('--kind <kind>', 'what kind of partner')
+    .choices(CHANNEL_KINDS)
+    .makeOptionMandatory();
+  channels
+    .command('create')
+    .description(
+      "Create a channel and print its id and secrets (shown once; store them in the channel's vault)",
+    )
+    .requiredOption('--name <name>', 'display name')
+    .addOption(kindOption)
+    .option('--callback-url <url>', 'where callbacks are sent', (v) => {
+      if (!/^https?:\/\/\S+$/.test(v)) throw new InvalidArgumentError('must be an http(s) URL');
+      return v;
+    })
+    .action(async (opts: { name: string; kind: ChannelKind; callbackUrl?: string }) => {
+      await withContext(async (ctx) => {
+        const created = await ctx.channels.create({
+          name: opts.name,
+          kind: opts.kind,
+          ...(opts.callbackUrl ? { callback_url: opts.callbackUrl } : {}),
+        });
+        out(
+          `channel id:     ${created.channel.id}\nchannel secret: ${created.secret}\nwebhook secret: ${created.webhookSecret}`,
+        );
+        out('The secrets are shown once. They are stored encrypted and cannot be shown again.');
+      });
+    });
+  channels
+    .command('list')
+    .description('List channels')
+    .action(async () => {
+      await withContext(async (ctx) => {
+        for (const c of await ctx.channels.list())
+          out(`${c.id}  ${c.status.padEnd(8)}  ${c.kind.padEnd(9)}  ${c.name}`);
+      });
+    });
+  for (const [verb, status] of [
+    ['disable', 'disabled'],
+    ['enable', 'active'],
+  ] as const) {
+    channels
+      .command(`${verb} <id>`)
+      .description(`${verb === 'disable' ? 'Refuse' : 'Accept again'} every call from a channel`)
+      .action(async (id: string) => {
+        await withContext(async (ctx) => {
+          if (!(await ctx.channels.setStatus(id, status))) throw new CliError(`no channel ${id}`);
+          out(`${id} is ${status}`);
+        });
+      });
+  }
+
+  program
+    .command('call <method> <path>')
+    .description('Make a signed API call (RECARD_URL, RECARD_CHANNEL_ID, RECARD_CHANNEL_SECRET)')
+    .option('--data <json>', 'JSON request body')
+    .action(async (method: string, path: string, opts: { data?: string }) => {
+      const {
+        RECARD_URL: baseUrl = 'http://127.0.0.1:3000',
+        RECARD_CHANNEL_ID: channelId,
+        RECARD_CHANNEL_SECRET: secret,
+      } = process.env;
+      if (!channelId || !secret) throw new CliError('set RECARD_CHANNEL_ID and RECARD_CHANNEL_SECRET');
+      let body: unknown;
+      try {
+        body = opts.data === undefined ? undefined : JSON.parse(opts.data);
+      } catch {
+        throw new CliError('--data is not valid JSON');
+      }
+      const res = await new RecardClient({ baseUrl, channelId, secret }).request(
+        method.toUpperCase(),
+        path,
+        body,
+      );
+      out(`HTTP ${res.status}\n${JSON.stringify(res.body, null, 2)}`);
+      if (res.status >= 400) process.exitCode = 1;
+    });
+
+  return program;
+}
+
+class CliError extends Error {}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildCli().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof SchemaTooNewError || err instanceof CliError) {
+      console.error(`recard: ${err.message}`);
+      process.exitCode = 2;
+      return;
+    }
+    console.error('recard: failed:', err);
+    process.exitCode = 1;
+  }
+}

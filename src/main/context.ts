@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import { loadChannelKeyring } from '../config/keys.js';
+import type { Config } from '../config/schema.js';
+import { createMetrics, type Metrics } from '../http/metrics.js';
+import { PRUNE_JOBS, pruneJobsHandler } from '../jobs/maintenance.js';
+import type { AnyJobHandler } from '../jobs/model.js';
+import type { Schedule } from '../jobs/runtime.js';
+import { countJobsByState } from '../jobs/store.js';
+import { type Authenticator, createAuthenticator } from '../modules/channels/authenticate.js';
+import { type ChannelService, createChannelService } from '../modules/channels/service.js';
+import { PRUNE_NONCES, pruneNoncesHandler } from '../modules/channels/worker.js';
+import { type CallbackTestService, createCallbackTestService } from '../modules/webhooks/service.js';
+import { testDeliveryHandler } from '../modules/webhooks/worker.js';
+import { type Clock, systemClock } from '../shared/clock.js';
+import { createLogger, type Logger } from '../shared/logger.js';
+import { openStorage, type Storage } from '../storage/database.js';
+import { migrateToLatest } from '../storage/migrate.js';
+
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+const TEN_MINUTES = 10 * 60_000;
+const KEEP_SUCCEEDED_JOBS_MS = 7 * 24 * 60 * 60_000;
+
+/** The object graph of one Recard process. Built here and nowhere else. */
+export interface Context {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  storage: Storage;
+  metrics: Metrics;
+  channels: ChannelService;
+  callbackTests: CallbackTestService;
+  authenticate: Authenticator;
+  jobHandlers: AnyJobHandler[];
+  schedules: Schedule[];
+  /** Set by whoever starts an in-process worker, so that new work is picked up at once. */
+  wakeWorker: () => void;
+  close(): Promise<void>;
+}
+
+export interface ContextOptions {
+  logger?: Logger;
+  clock?: Clock;
+  /** Run migrations at start (default true; `recard migrate` does it on its own). */
+  migrate?: boolean;
+}
+
+export async function createContext(config: Config, options: ContextOptions = {}): Promise<Context> {
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
+  const { keyring, generated, source } = loadChannelKeyring(config);
+  if (generated) {
+    logger.warn(
+      { path: source },
+      'generated a new channel-secret key; back it up: losing it makes every channel secret unreadable',
+    );
+  }
+  const storage = await openStorage({
+    url: config.databaseUrl,
+    schema: config.databaseSchema,
+    poolSize: config.pgPoolSize,
+  });
+  try {
+    if (options.migrate !== false) {
+      const applied = await migrateToLatest(storage.db);
+      if (applied.length > 0) logger.info({ applied }, 'database migrated');
+    }
+  } catch (err) {
+    await storage.close();
+    throw err;
+  }
+  const db = storage.db;
+  const metrics = createMetrics(() => countJobsByState(db));
+  const channels = createChannelService({ db, keyring, clock });
+  const ctx: Context = {
+    config,
+    logger,
+    clock,
+    storage,
+    metrics,
+    channels,
+    callbackTests: createCallbackTestService({ db, clock, onJobQueued: () => ctx.wakeWorker() }),
+    authenticate: createAuthenticator({ db, channels, clock, windowS: config.signatureWindowS }),
+    jobHandlers: [
+      testDeliveryHandler({
+        db,
+        channels,
+        clock,
+        timeoutMs: config.callbackTimeoutMs,
+        userAgent: `Recard-Webhooks/${VERSION}`,
+      }),
+      pruneNoncesHandler(db, clock),
+      pruneJobsHandler(db, clock),
+    ],
+    schedules: [
+      { spec: PRUNE_NONCES, everyMs: TEN_MINUTES, payload: {} },
+      { spec: PRUNE_JOBS, everyMs: TEN_MINUTES, payload: { keep_ms: KEEP_SUCCEEDED_JOBS_MS } },
+    ],
+    wakeWorker: () => undefined,
+    close: () => storage.close(),
+  };
+  logger.info({ database: storage.describe }, 'storage ready');
+  return ctx;
+}

@@ -1,0 +1,116 @@
+import { SIGNING_HEADERS, sign } from '../../client/signing.js';
+import type { Clock } from '../../shared/clock.js';
+import { safeEqual } from '../../shared/crypto.js';
+import { ApiError } from '../../shared/errors.js';
+import type { Db } from '../../storage/database.js';
+import type { ChannelView } from './model.js';
+import { claimNonce } from './nonces.js';
+import type { ChannelService } from './service.js';
+
+export interface SignedRequest {
+  headers: Record<string, string | string[] | undefined>;
+  method: string;
+  /** Path and query as on the request line. */
+  url: string;
+  rawBody: Buffer | undefined;
+}
+
+export interface AuthenticatorDeps {
+  db: Db;
+  channels: ChannelService;
+  clock: Clock;
+  windowS: number;
+}
+
+const NONCE = /^[A-Za-z0-9_-]{16,64}$/;
+const TIMESTAMP = /^\d{1,12}$/;
+const SIGNATURE = /^[0-9a-f]{64}$/;
+
+function header(req: SignedRequest, name: string): string {
+  const value = req.headers[name];
+  const text = Array.isArray(value) ? value[0] : value;
+  if (text === undefined || text.length === 0) {
+    throw new ApiError('auth_header_invalid', `The ${name} header is required on channel API calls.`, {
+      field: name,
+    });
+  }
+  return text;
+}
+
+/**
+ * Verifies a signed channel call (docs/signing.md). Checks are ordered cheapest first and nothing is
+ * written until the signature has been proven, so a refused request leaves no trace; only then is the
+ * nonce recorded, for twice the window, which makes a replay inside the window fail.
+ */
+export function createAuthenticator({ db, channels, clock, windowS }: AuthenticatorDeps) {
+  return async function authenticate(req: SignedRequest): Promise<ChannelView> {
+    const channelId = header(req, SIGNING_HEADERS.channel);
+    const timestampText = header(req, SIGNING_HEADERS.timestamp);
+    const nonce = header(req, SIGNING_HEADERS.nonce);
+    const signature = header(req, SIGNING_HEADERS.signature);
+
+    if (!TIMESTAMP.test(timestampText)) {
+      throw new ApiError('auth_header_invalid', 'The timestamp must be Unix time in whole seconds.', {
+        field: SIGNING_HEADERS.timestamp,
+      });
+    }
+    if (!NONCE.test(nonce)) {
+      throw new ApiError(
+        'auth_header_invalid',
+        'The nonce must be 16 to 64 characters of A-Z, a-z, 0-9, _ and -.',
+        {
+          field: SIGNING_HEADERS.nonce,
+        },
+      );
+    }
+    if (!SIGNATURE.test(signature)) {
+      throw new ApiError('auth_header_invalid', 'The signature must be 64 lower-case hex characters.', {
+        field: SIGNING_HEADERS.signature,
+      });
+    }
+    const now = clock.now();
+    const timestamp = Number(timestampText);
+    if (Math.abs(now / 1000 - timestamp) > windowS) {
+      throw new ApiError(
+        'timestamp_out_of_window',
+        `The timestamp is more than ${windowS} s from our clock (now ${Math.floor(now / 1000)}). Check the caller's clock.`,
+        { field: SIGNING_HEADERS.timestamp },
+      );
+    }
+
+    const creds = await channels.credentials(channelId);
+    if (!creds)
+      throw new ApiError('channel_unknown', 'No channel has this id.', { field: SIGNING_HEADERS.channel });
+    if (creds.channel.status !== 'active') {
+      throw new ApiError('channel_disabled', 'This channel is disabled; contact the operator.', {
+        field: SIGNING_HEADERS.channel,
+      });
+    }
+
+    const expected = sign(creds.secret, {
+      timestamp,
+      nonce,
+      method: req.method,
+      pathWithQuery: req.url,
+      body: req.rawBody ?? Buffer.alloc(0),
+    });
+    if (!safeEqual(expected, signature)) {
+      throw new ApiError(
+        'signature_invalid',
+        'The signature does not match the request. See docs/signing.md.',
+        {
+          field: SIGNING_HEADERS.signature,
+        },
+      );
+    }
+
+    if (!(await claimNonce(db, channelId, nonce, now, 2 * windowS * 1000))) {
+      throw new ApiError('nonce_reused', 'This nonce was used before; every request needs a new one.', {
+        field: SIGNING_HEADERS.nonce,
+      });
+    }
+    return creds.channel;
+  };
+}
+
+export type Authenticator = ReturnType<typeof createAuthenticator>;

@@ -1,0 +1,33 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+export const CHANNEL_KINDS = ['ecommerce', 'merchant', 'crypto', 'h5'] as const;
+export type ChannelKind = (typeof CHANNEL_KINDS)[number];
+export const CHANNEL_STATUSES = ['active', 'disabled'] as const;
+export type ChannelStatus = (typeof CHANNEL_STATUSES)[number];
+
+export const ChannelView = Type.Object(
+  {
+    id: Type.String({ examples: ['ch_01jq3v6y0k8w5m2d9c4f7h1r3t'] }),
+    name: Type.String(),
+    kind: Type.Union(CHANNEL_KINDS.map((k) => Type.Literal(k))),
+    status: Type.Union(CHANNEL_STATUSES.map((s) => Type.Literal(s))),
+    callback_url: Type.Union([Type.String({ format: 'uri' }), Type.Null()]),
+    created_at: Type.String({ format: 'date-time' }),
+  },
+  { title: 'Channel' },
+);
+export type ChannelView = Static<typeof ChannelView>;
+
+export const NewChannel = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 100 }),
+  kind: Type.Union(CHANNEL_KINDS.map((k) => Type.Literal(k))),
+  callback_url: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048 })),
+});
+export type NewChannel = Static<typeof NewChannel>;
+
+/** A channel with its secrets opened, for request authentication and callback signing only. */
+export interface ChannelCredentials {
+  channel: ChannelView;
+  secret: string;
+  webhookSecret: string;
+}

@@ -1,0 +1,77 @@
+import { enqueueJob } from '../../jobs/store.js';
+import type { Clock } from '../../shared/clock.js';
+import { rfc3339 } from '../../shared/clock.js';
+import { ApiError } from '../../shared/errors.js';
+import { newId } from '../../shared/ids.js';
+import type { Db } from '../../storage/database.js';
+import type { ChannelView } from '../channels/model.js';
+import { type CallbackTestRequest, type CallbackTestView, TEST_DELIVERY } from './model.js';
+import { type CallbackTestRow, findCallbackTest, insertCallbackTest } from './store.js';
+
+export interface CallbackTestServiceDeps {
+  db: Db;
+  clock: Clock;
+  /** Called after a commit that queued work, so an in-process worker starts at once. */
+  onJobQueued?: () => void;
+}
+
+export function callbackTestView(row: CallbackTestRow): CallbackTestView {
+  return {
+    id: row.id,
+    status: row.status as CallbackTestView['status'],
+    url: row.url,
+    attempts: row.attempts,
+    last_status_code: row.last_status_code,
+    last_error: row.last_error,
+    created_at: rfc3339(row.created_at),
+    delivered_at: row.delivered_at === null ? null : rfc3339(row.delivered_at),
+  };
+}
+
+export function createCallbackTestService({ db, clock, onJobQueued }: CallbackTestServiceDeps) {
+  return {
+    /** Stores the request and its delivery job in one transaction: both exist or neither does. */
+    async request(channel: ChannelView, input: CallbackTestRequest): Promise<CallbackTestView> {
+      const url = input.url ?? channel.callback_url;
+      if (!url) {
+        throw new ApiError(
+          'callback_url_required',
+          'Give a url, or have the operator set a callback URL for this channel.',
+          {
+            field: 'url',
+          },
+        );
+      }
+      const now = clock.now();
+      const row: CallbackTestRow = {
+        id: newId('cbt', now),
+        channel_id: channel.id,
+        url,
+        status: 'queued',
+        attempts: 0,
+        last_status_code: null,
+        last_error: null,
+        created_at: now,
+        updated_at: now,
+        delivered_at: null,
+      };
+      await db.transaction().execute(async (trx) => {
+        await insertCallbackTest(trx, row);
+        await enqueueJob(trx, TEST_DELIVERY, { callback_test_id: row.id }, now);
+      });
+      onJobQueued?.();
+      return callbackTestView(row);
+    },
+
+    /** A channel sees only its own; another channel's id is "not found", not "forbidden". */
+    async get(channel: ChannelView, id: string): Promise<CallbackTestView> {
+      const row = await findCallbackTest(db, id);
+      if (!row || row.channel_id !== channel.id) {
+        throw new ApiError('resource_not_found', `No callback test ${id}.`, { field: 'id' });
+      }
+      return callbackTestView(row);
+    },
+  };
+}
+
+export type CallbackTestService = ReturnType<typeof createCallbackTestService>;

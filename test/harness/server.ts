@@ -1,0 +1,86 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { RecardClient } from '../../src/client/client.js';
+import { loadConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
+import { type RunningServer, startServer } from '../../src/main/api.js';
+import { type Context, createContext } from '../../src/main/context.js';
+import type { NewChannel } from '../../src/modules/channels/model.js';
+import { capturingLogger } from './logger.js';
+import type { StorageTarget, TestLocation } from './storage.js';
+
+export interface TestServer {
+  url: string;
+  ctx: Context;
+  server: RunningServer;
+  /** Every log line the server wrote, for redaction and error assertions. */
+  logs: string[];
+  createChannel(
+    input?: Partial<NewChannel>,
+  ): Promise<{ id: string; secret: string; webhookSecret: string; client: RecardClient }>;
+  /** Row counts of every table a request could write to: "nothing was written" is equality of two snapshots. */
+  counts(): Promise<Record<string, number>>;
+  stop(): Promise<void>;
+}
+
+export const TEST_CHANNEL_KEY = randomBytes(32).toString('base64');
+
+export async function startTestServer(
+  target: StorageTarget,
+  options: { config?: Partial<Config>; worker?: boolean } = {},
+): Promise<TestServer> {
+  const loc: TestLocation = await target.fresh();
+  const dataDir = mkdtempSync(join(tmpdir(), 'recard-data-'));
+  const config = loadConfig(
+    {},
+    {
+      port: 0,
+      databaseUrl: loc.url,
+      databaseSchema: loc.schema,
+      dataDir,
+      channelKey: TEST_CHANNEL_KEY,
+      logLevel: 'debug',
+      workerPollMs: 20,
+      pgPoolSize: 5,
+      ...options.config,
+    },
+  );
+  const { logger, lines } = capturingLogger('debug');
+  const ctx = await createContext(config, { logger });
+  const server = await startServer(ctx, { worker: options.worker ?? true });
+  const url = server.url;
+  return {
+    url,
+    ctx,
+    server,
+    logs: lines,
+    async createChannel(input = {}) {
+      const created = await ctx.channels.create({ name: 'Test channel', kind: 'merchant', ...input });
+      return {
+        id: created.channel.id,
+        secret: created.secret,
+        webhookSecret: created.webhookSecret,
+        client: new RecardClient({ baseUrl: url, channelId: created.channel.id, secret: created.secret }),
+      };
+    },
+    async counts() {
+      const out: Record<string, number> = {};
+      for (const table of ['channels', 'request_nonces', 'jobs', 'callback_tests']) {
+        const r = await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(
+          ctx.storage.db,
+        );
+        out[table] = Number(r.rows[0]?.n ?? 0);
+      }
+      return out;
+    },
+    async stop() {
+      await server.stop();
+      await ctx.close();
+      await loc.destroy();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
