@@ -1,0 +1,92 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { send } from '../harness/http.js';
+import { startTestServer, type TestServer } from '../harness/server.js';
+import { storageTargets } from '../harness/storage.js';
+
+describe.each(storageTargets())('operations endpoints on $name', (target) => {
+  let t: TestServer | undefined;
+  afterEach(async () => {
+    await t?.stop();
+    t = undefined;
+  });
+
+  it('/healthz answers while the process lives', async () => {
+    t = await startTestServer(target);
+    const res = await send(t.url, 'GET', '/healthz');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ status: 'ok' });
+  });
+
+  it('/readyz checks the database, the migrations and the worker', async () => {
+    t = await startTestServer(target);
+    const res = await send(t.url, 'GET', '/readyz');
+    expect(res.status).toBe(200);
+    expect(res.body.ready).toBe(true);
+    expect((res.body.checks as { name: string; ok: boolean }[]).map((c) => [c.name, c.ok])).toEqual([
+      ['database', true],
+      ['migrations', true],
+      ['worker', true],
+    ]);
+    await t.server.runtime?.stop(0);
+    const stopped = await send(t.url, 'GET', '/readyz');
+    expect(stopped.status).toBe(503);
+    expect(stopped.body.ready).toBe(false);
+  });
+
+  it('/readyz without an in-process worker is ready and says so', async () => {
+    t = await startTestServer(target, { worker: false });
+    const res = await send(t.url, 'GET', '/readyz');
+    expect(res.status).toBe(200);
+    expect(JSON.stringify(res.body)).toContain('--no-worker');
+  });
+
+  it('/readyz is 503 when the database is gone, without leaking driver text', async () => {
+    t = await startTestServer(target, { worker: false });
+    await t.ctx.storage.close();
+    const res = await send(t.url, 'GET', '/readyz');
+    expect(res.status).toBe(503);
+    expect(res.text).toContain('see the server log');
+    // reopen nothing: stop() closes again, which both drivers tolerate
+  });
+
+  it('/metrics shows request counts, latencies and jobs by state', async () => {
+    t = await startTestServer(target);
+    const ch = await t.createChannel();
+    await ch.client.get('/v1/channel');
+    await ch.client.post('/v1/callback-tests', { url: 'http://127.0.0.1:9/' });
+    const res = await fetch(`${t.url}/metrics`);
+    const text = await res.text();
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    expect(text).toMatch(/recard_http_requests_total\{method="GET",route="\/v1\/channel",status="200"\} 1/);
+    expect(text).toContain('recard_http_request_duration_seconds_bucket');
+    expect(text).toMatch(/recard_jobs\{state="(available|running|succeeded|dead)"\} [1-9]/);
+    expect(text).toContain('recard_process_cpu_seconds_total');
+  });
+
+  it('/openapi.json documents the routes, their errors and the signing scheme; /docs serves a reference', async () => {
+    t = await startTestServer(target);
+    const spec = (await send(t.url, 'GET', '/openapi.json')).body as unknown as {
+      openapi: string;
+      paths: Record<string, Record<string, { security?: unknown[]; responses: Record<string, unknown> }>>;
+      components: { securitySchemes: Record<string, unknown> };
+    };
+    expect(spec.openapi).toBe('3.1.0');
+    expect(Object.keys(spec.paths)).toEqual(
+      expect.arrayContaining([
+        '/v1/channel',
+        '/v1/callback-tests',
+        '/v1/callback-tests/{id}',
+        '/healthz',
+        '/readyz',
+      ]),
+    );
+    expect(spec.paths['/v1/callback-tests']?.post?.security).toEqual([{ channelSignature: [] }]);
+    expect(Object.keys(spec.paths['/v1/callback-tests']?.post?.responses ?? {})).toEqual(
+      expect.arrayContaining(['202', '400', '401', '413', '415']),
+    );
+    expect(spec.components.securitySchemes.channelSignature).toBeDefined();
+    const docs = await fetch(`${t.url}/docs`, { redirect: 'follow' });
+    expect(docs.status).toBe(200);
+    expect(await docs.text()).toContain('swagger');
+  });
+});
