@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Kind, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { type Config, ConfigSchema, SETTINGS, type SettingName } from './schema.js';
@@ -66,6 +67,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     if (candidate[name] === undefined) delete candidate[name];
   }
 
+  // The embedded database lives in the data folder unless a URL says otherwise.
+  candidate.databaseUrl ??= `sqlite:${join(String(candidate.dataDir), 'recard.db')}`;
   for (const error of Value.Errors(ConfigSchema, candidate)) {
     const name = error.path.split('/')[1] as SettingName | undefined;
     const setting = name ? SETTINGS[name] : undefined;

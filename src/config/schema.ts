@@ -23,8 +23,8 @@ export const SETTINGS = {
   ),
   databaseUrl: setting(
     'DATABASE_URL',
-    Type.String({ minLength: 1, default: 'sqlite:./data/recard.db' }),
-    '`sqlite:<file>` (embedded default) or `postgres://user@host:port/db`.',
+    Type.String({ minLength: 1 }),
+    '`sqlite:<file>` or `postgres://user@host:port/db`. Unset: `sqlite:<RECARD_DATA_DIR>/recard.db`.',
   ),
   databaseSchema: setting(
     'RECARD_DATABASE_SCHEMA',

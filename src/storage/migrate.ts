@@ -43,13 +43,23 @@ export async function schemaStatus(db: Db): Promise<SchemaStatus> {
 }
 
 /**
- * Brings the schema up to date. Refuses a database that is newer than the code. Kysely's migrator
- * takes a lock (a lock table on both dialects), so several processes starting at once are safe.
+ * Brings the schema up to date. Refuses a database that is newer than the code. On PostgreSQL
+ * Kysely's migrator takes a lock-table row lock, so several processes starting at once are safe.
  */
+const MIGRATION_TRIES = 5;
+
 export async function migrateToLatest(db: Db): Promise<string[]> {
-  const before = await schemaStatus(db);
-  if (before.unknown.length > 0) throw new SchemaTooNewError(before.unknown);
-  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  for (let attempt = 1; ; attempt++) {
+    const before = await schemaStatus(db);
+    if (before.unknown.length > 0) throw new SchemaTooNewError(before.unknown);
+    if (before.pending.length === 0) return [];
+    const { error, results } = await new Migrator({ db, provider })
+      .migrateToLatest()
+      .catch((thrown: unknown) => ({ error: thrown, results: undefined }));
+    if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    // Kysely has no cross-process lock on SQLite: a process that raced another one fails inside its
+    // rolled-back transaction (busy, or "table exists"). Look again once the other one is done.
+    if (attempt >= MIGRATION_TRIES) throw error instanceof Error ? error : new Error(String(error));
+    await new Promise((r) => setTimeout(r, 50 * 2 ** attempt));
+  }
 }

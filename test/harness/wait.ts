@@ -1,5 +1,9 @@
 /** Polls `check` until it returns a truthy value, which it returns, or fails after `timeoutMs`. */
-export async function waitFor<T>(check: () => T, timeoutMs = 10_000, label = 'condition'): Promise<NonNullable<Awaited<T>>> {
+export async function waitFor<T>(
+  check: () => T,
+  timeoutMs = 10_000,
+  label = 'condition',
+): Promise<NonNullable<Awaited<T>>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

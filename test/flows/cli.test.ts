@@ -1,0 +1,170 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { TEST_CHANNEL_KEY } from '../harness/server.js';
+import { storageTargets, type TestLocation } from '../harness/storage.js';
+import { waitFor } from '../harness/wait.js';
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+describe.each(storageTargets())('the recard command on $name', (target) => {
+  let loc: TestLocation;
+  let dataDir: string;
+  const running: ChildProcess[] = [];
+
+  beforeEach(async () => {
+    loc = await target.fresh();
+    dataDir = mkdtempSync(join(tmpdir(), 'recard-cli-'));
+  });
+  afterEach(async () => {
+    for (const c of running.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+    await loc.destroy();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const env = (extra: Record<string, string> = {}) => ({
+    ...process.env,
+    DATABASE_URL: loc.url,
+    RECARD_DATABASE_SCHEMA: loc.schema,
+    RECARD_DATA_DIR: dataDir,
+    RECARD_LOG_LEVEL: 'warn',
+    ...extra,
+  });
+
+  function start(args: string[], extra: Record<string, string> = {}): ChildProcess {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', ...args], {
+      env: env(extra),
+    });
+    running.push(child);
+    return child;
+  }
+
+  async function recard(args: string[], extra: Record<string, string> = {}): Promise<Result> {
+    const child = start(args, extra);
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr?.on('data', (d) => {
+      stderr += d;
+    });
+    const [code] = await once(child, 'exit');
+    return { code, stdout, stderr };
+  }
+
+  it('creates, lists, disables and enables channels; the secret is printed once and works', async () => {
+    const created = await recard([
+      'channels',
+      'create',
+      '--name',
+      'Shop A',
+      '--kind',
+      'ecommerce',
+      '--callback-url',
+      'https://a.example/cb',
+    ]);
+    expect(created.code).toBe(0);
+    const id = /channel id:\s+(ch_[0-9a-z]{26})/.exec(created.stdout)?.[1];
+    expect(id).toBeDefined();
+    expect(created.stdout).toMatch(/channel secret: sk_/);
+    expect(created.stdout).toMatch(/webhook secret: whsec_/);
+
+    const listed = await recard(['channels', 'list']);
+    expect(listed.stdout).toMatch(new RegExp(`${id}\\s+active\\s+ecommerce\\s+Shop A`));
+    expect(listed.stdout).not.toContain('sk_');
+
+    expect((await recard(['channels', 'disable', id ?? ''])).code).toBe(0);
+    expect((await recard(['channels', 'list'])).stdout).toMatch(new RegExp(`${id}\\s+disabled`));
+    expect((await recard(['channels', 'enable', id ?? ''])).code).toBe(0);
+    const unknown = await recard(['channels', 'disable', 'ch_nope']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('no channel ch_nope');
+  });
+
+  it('refuses bad arguments with a message', async () => {
+    const r = await recard(['channels', 'create', '--name', 'X', '--kind', 'bogus']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/Allowed choices are ecommerce, merchant, crypto, h5/);
+    const url = await recard([
+      'channels',
+      'create',
+      '--name',
+      'X',
+      '--kind',
+      'h5',
+      '--callback-url',
+      'ftp://x',
+    ]);
+    expect(url.code).not.toBe(0);
+    expect(url.stderr).toContain('must be an http(s) URL');
+  });
+
+  it('stops at start on an invalid setting, naming it', async () => {
+    const r = await recard(['serve'], { RECARD_PORT: 'eighty', RECARD_WORKER_CONCURRENCY: '0' });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/RECARD_PORT: .*integer/);
+    expect(r.stderr).toMatch(/RECARD_WORKER_CONCURRENCY: /);
+  });
+
+  it('migrate applies the schema; a database newer than the code refuses to start', async () => {
+    expect((await recard(['migrate'])).stdout).toContain('applied: 0001_foundation');
+    expect((await recard(['migrate'])).stdout).toContain('schema is up to date');
+    expect((await recard(['migrate', '--status'])).stdout).toContain('pending: none');
+    const storage = await loc.open({ migrate: false });
+    await sql`insert into kysely_migration (name, timestamp) values ('9999_future', '2030-01-01T00:00:00.000Z')`.execute(
+      storage.db,
+    );
+    for (const args of [['migrate'], ['serve'], ['worker']]) {
+      const r = await recard(args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('migrations this version of Recard does not know (9999_future)');
+    }
+  });
+
+  it('serve --demo starts with a demo channel whose printed credentials sign calls; SIGTERM stops it cleanly', async () => {
+    const server = start(['serve', '--demo'], { RECARD_PORT: '0' });
+    let stdout = '';
+    server.stdout?.on('data', (d) => {
+      stdout += d;
+    });
+    await waitFor(() => /Channel secret: (\S+)/.test(stdout), 20_000, 'demo banner');
+    const url = /running at (http:\/\/\S+)/.exec(stdout)?.[1] ?? '';
+    const secret = /Channel secret: (\S+)/.exec(stdout)?.[1] ?? '';
+    const call = await recard(['call', 'GET', '/v1/channel'], {
+      RECARD_URL: url,
+      RECARD_CHANNEL_ID: 'ch_demo0000000000000000000000',
+      RECARD_CHANNEL_SECRET: secret,
+    });
+    expect(call.stdout).toContain('HTTP 200');
+    expect(call.stdout).toContain('Demo channel');
+    const bad = await recard(['call', 'GET', '/v1/channel'], {
+      RECARD_URL: url,
+      RECARD_CHANNEL_ID: 'ch_demo0000000000000000000000',
+      RECARD_CHANNEL_SECRET: `${secret}x`,
+    });
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toContain('signature_invalid');
+
+    server.kill('SIGTERM');
+    const [code] = await once(server, 'exit');
+    expect(code).toBe(0);
+    if (target.name === 'sqlite') expect(statSync(join(dataDir, 'keys.json')).mode & 0o777).toBe(0o600);
+  });
+
+  it('uses RECARD_CHANNEL_KEY instead of generating a key file when it is set', async () => {
+    const r = await recard(['channels', 'create', '--name', 'K', '--kind', 'crypto'], {
+      RECARD_CHANNEL_KEY: TEST_CHANNEL_KEY,
+    });
+    expect(r.code).toBe(0);
+    expect(() => statSync(join(dataDir, 'keys.json'))).toThrow();
+  });
+});
