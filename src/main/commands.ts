@@ -3,6 +3,7 @@ import { RecardClient } from '../client/client.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { SETTINGS } from '../config/schema.js';
 import { CHANNEL_KINDS, type ChannelKind } from '../modules/channels/model.js';
+import { createLogger } from '../shared/logger.js';
 import { openStorage } from '../storage/database.js';
 import { migrateToLatest, SchemaTooNewError, schemaStatus } from '../storage/migrate.js';
 import { startServer } from './api.js';
@@ -15,9 +16,12 @@ const out = (text: string) => process.stdout.write(`${text}\n`);
 /** Runs `body` with a process context; known start-up failures become one clear line and an exit code. */
 async function withContext(
   body: (ctx: Context) => Promise<void>,
-  options: { migrate?: boolean } = {},
+  options: { server?: boolean } = {},
 ): Promise<void> {
-  const ctx = await createContext(loadConfig(), options);
+  const config = loadConfig();
+  // Servers log to stdout; management commands print their answer there and log to stderr.
+  const logger = createLogger(config.logLevel, options.server ? undefined : { stderr: true });
+  const ctx = await createContext(config, { logger });
   try {
     await body(ctx);
   } finally {
@@ -55,41 +59,47 @@ export function buildCli(): Command {
     .option('--no-worker', 'API only; run `recard worker` processes beside it')
     .option('--demo', 'create the demo channel on first run and print its credentials')
     .action(async (opts: { worker: boolean; demo?: boolean }) => {
-      await withContext(async (ctx) => {
-        const server = await startServer(ctx, { worker: opts.worker });
-        if (opts.demo) {
-          const demo = await ensureDemoChannel(ctx);
-          out(
-            [
-              '',
-              `Recard ${VERSION} is running at ${server.url} (${ctx.storage.describe})`,
-              `  API reference:  ${server.url}/docs`,
-              `  Demo channel:   ${demo.channel.id}`,
-              `  Channel secret: ${demo.secret}`,
-              `  Webhook secret: ${demo.webhookSecret}`,
-              '  Try a signed call:',
-              `    RECARD_URL=${server.url} RECARD_CHANNEL_ID=${demo.channel.id} RECARD_CHANNEL_SECRET=${demo.secret} \\`,
-              '      node bin/recard.js call GET /v1/channel',
-              '',
-            ].join('\n'),
-          );
-        }
-        const signal = await untilSignal();
-        ctx.logger.info({ signal }, 'shutting down');
-        await server.stop();
-      });
+      await withContext(
+        async (ctx) => {
+          const server = await startServer(ctx, { worker: opts.worker });
+          if (opts.demo) {
+            const demo = await ensureDemoChannel(ctx);
+            out(
+              [
+                '',
+                `Recard ${VERSION} is running at ${server.url} (${ctx.storage.describe})`,
+                `  API reference:  ${server.url}/docs`,
+                `  Demo channel:   ${demo.channel.id}`,
+                `  Channel secret: ${demo.secret}`,
+                `  Webhook secret: ${demo.webhookSecret}`,
+                '  Try a signed call:',
+                `    RECARD_URL=${server.url} RECARD_CHANNEL_ID=${demo.channel.id} RECARD_CHANNEL_SECRET=${demo.secret} \\`,
+                '      node bin/recard.js call GET /v1/channel',
+                '',
+              ].join('\n'),
+            );
+          }
+          const signal = await untilSignal();
+          ctx.logger.info({ signal }, 'shutting down');
+          await server.stop();
+        },
+        { server: true },
+      );
     });
 
   program
     .command('worker')
     .description('Run a job worker only (several may share one PostgreSQL database)')
     .action(async () => {
-      await withContext(async (ctx) => {
-        const runtime = startWorker(ctx);
-        const signal = await untilSignal();
-        ctx.logger.info({ signal }, 'shutting down');
-        await runtime.stop(ctx.config.shutdownGraceMs);
-      });
+      await withContext(
+        async (ctx) => {
+          const runtime = startWorker(ctx);
+          const signal = await untilSignal();
+          ctx.logger.info({ signal }, 'shutting down');
+          await runtime.stop(ctx.config.shutdownGraceMs);
+        },
+        { server: true },
+      );
     });
 
   program

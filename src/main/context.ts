@@ -14,6 +14,7 @@ import { testDeliveryHandler } from '../modules/webhooks/worker.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { openStorage, type Storage } from '../storage/database.js';
+import { type Committer, createCommitter } from '../storage/group-commit.js';
 import { migrateToLatest } from '../storage/migrate.js';
 
 export const VERSION: string = (
@@ -29,6 +30,8 @@ export interface Context {
   logger: Logger;
   clock: Clock;
   storage: Storage;
+  /** Every request-path write goes through it (group commit on SQLite). */
+  committer: Committer;
   metrics: Metrics;
   channels: ChannelService;
   callbackTests: CallbackTestService;
@@ -74,15 +77,17 @@ export async function createContext(config: Config, options: ContextOptions = {}
   const db = storage.db;
   const metrics = createMetrics(() => countJobsByState(db));
   const channels = createChannelService({ db, keyring, clock });
+  const committer = createCommitter(db, storage.dialect);
   const ctx: Context = {
     config,
     logger,
     clock,
     storage,
+    committer,
     metrics,
     channels,
-    callbackTests: createCallbackTestService({ db, clock, onJobQueued: () => ctx.wakeWorker() }),
-    authenticate: createAuthenticator({ db, channels, clock, windowS: config.signatureWindowS }),
+    callbackTests: createCallbackTestService({ db, committer, clock, onJobQueued: () => ctx.wakeWorker() }),
+    authenticate: createAuthenticator({ committer, channels, clock, windowS: config.signatureWindowS }),
     jobHandlers: [
       testDeliveryHandler({
         db,

@@ -10,6 +10,7 @@ export async function ensureDemoChannel(ctx: Context) {
     ctx.logger.info({ channel_id: DEMO_CHANNEL_ID }, 'demo channel created');
   }
   const creds = await ctx.channels.credentials(DEMO_CHANNEL_ID);
-  if (!creds) throw new Error('demo channel vanished');
-  return creds;
+  const webhookSecret = await ctx.channels.webhookSecret(DEMO_CHANNEL_ID);
+  if (!creds || !webhookSecret) throw new Error('demo channel vanished');
+  return { ...creds, webhookSecret };
 }

@@ -19,6 +19,15 @@ describe('log redaction', () => {
     expect(redactSecrets({ spinner: 'x', tokenizer_version: 1 })).toMatchObject({ spinner: 'x' });
   });
 
+  it('leaves requests and errors to their serializers', () => {
+    const { logger, lines } = capturingLogger();
+    logger.info({ req: { method: 'GET', url: '/v1/channel' } }, 'plain');
+    logger.error({ err: new Error('boom') }, 'failed');
+    expect(lines[0]).toContain('"url":"/v1/channel"');
+    expect(lines[1]).toContain('"message":"boom"');
+    expect(lines[1]).toContain('"stack"');
+  });
+
   it('applies to every line a logger writes', () => {
     const { logger, lines } = capturingLogger();
     logger.info({ request: { body: { card_secret: '123456789012345678' } } }, 'submitted');

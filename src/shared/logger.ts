@@ -11,10 +11,19 @@ const SECRET_KEY =
 const REDACTED = '[redacted]';
 const MAX_DEPTH = 8;
 
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Plain objects and arrays are copied with secret-named keys replaced. Anything else (a request, a
+ * reply, an Error) is left to pino's serializers, which pick a few safe fields of their own.
+ */
 export function redactSecrets(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object' || depth > MAX_DEPTH) return value;
-  if (value instanceof Error) return value;
   if (Array.isArray(value)) return value.map((v) => redactSecrets(v, depth + 1));
+  if (!isPlainObject(value)) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
     out[k] = SECRET_KEY.test(k) ? REDACTED : redactSecrets(v, depth + 1);
@@ -22,7 +31,9 @@ export function redactSecrets(value: unknown, depth = 0): unknown {
   return out;
 }
 
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+/** `stderr: true` for command-line tools, whose stdout is their answer. */
+export function createLogger(level: string, destination?: DestinationStream | { stderr: true }): Logger {
+  const stream = destination && 'stderr' in destination ? pino.destination(2) : destination;
   return pino(
     {
       level,
@@ -35,6 +46,6 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       // Header values are logged by nobody by default; these paths are a second line of defence.
       redact: { paths: ['req.headers.authorization', 'req.headers["x-recard-signature"]'], censor: REDACTED },
     },
-    destination,
+    stream,
   );
 }

@@ -77,6 +77,9 @@ describe.each(storageTargets())('the recard command on $name', (target) => {
     expect(id).toBeDefined();
     expect(created.stdout).toMatch(/channel secret: sk_/);
     expect(created.stdout).toMatch(/webhook secret: whsec_/);
+    // stdout is the answer (scripts parse it); the first-run key warning is a log line on stderr.
+    expect(created.stdout).not.toContain('"level"');
+    expect(created.stderr).toContain('generated a new channel-secret key');
 
     const listed = await recard(['channels', 'list']);
     expect(listed.stdout).toMatch(new RegExp(`${id}\\s+active\\s+ecommerce\\s+Shop A`));

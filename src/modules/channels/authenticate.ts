@@ -2,7 +2,7 @@ import { SIGNING_HEADERS, sign } from '../../client/signing.js';
 import type { Clock } from '../../shared/clock.js';
 import { safeEqual } from '../../shared/crypto.js';
 import { ApiError } from '../../shared/errors.js';
-import type { Db } from '../../storage/database.js';
+import type { Committer } from '../../storage/group-commit.js';
 import type { ChannelView } from './model.js';
 import { claimNonce } from './nonces.js';
 import type { ChannelService } from './service.js';
@@ -16,7 +16,7 @@ export interface SignedRequest {
 }
 
 export interface AuthenticatorDeps {
-  db: Db;
+  committer: Committer;
   channels: ChannelService;
   clock: Clock;
   windowS: number;
@@ -42,7 +42,7 @@ function header(req: SignedRequest, name: string): string {
  * written until the signature has been proven, so a refused request leaves no trace; only then is the
  * nonce recorded, for twice the window, which makes a replay inside the window fail.
  */
-export function createAuthenticator({ db, channels, clock, windowS }: AuthenticatorDeps) {
+export function createAuthenticator({ committer, channels, clock, windowS }: AuthenticatorDeps) {
   return async function authenticate(req: SignedRequest): Promise<ChannelView> {
     const channelId = header(req, SIGNING_HEADERS.channel);
     const timestampText = header(req, SIGNING_HEADERS.timestamp);
@@ -104,7 +104,7 @@ export function createAuthenticator({ db, channels, clock, windowS }: Authentica
       );
     }
 
-    if (!(await claimNonce(db, channelId, nonce, now, 2 * windowS * 1000))) {
+    if (!(await committer.run((trx) => claimNonce(trx, channelId, nonce, now, 2 * windowS * 1000)))) {
       throw new ApiError('nonce_reused', 'This nonce was used before; every request needs a new one.', {
         field: SIGNING_HEADERS.nonce,
       });

@@ -25,9 +25,8 @@ export const NewChannel = Type.Object({
 });
 export type NewChannel = Static<typeof NewChannel>;
 
-/** A channel with its secrets opened, for request authentication and callback signing only. */
+/** A channel with its API secret opened, for request authentication only. */
 export interface ChannelCredentials {
   channel: ChannelView;
   secret: string;
-  webhookSecret: string;
 }

@@ -72,15 +72,17 @@ export function createChannelService({ db, keyring, clock }: ChannelServiceDeps)
       return setChannelStatus(db, id, status, clock.now());
     },
 
-    /** The channel with its secrets opened; undefined when there is no such channel. */
+    /** The channel with its API secret opened; undefined when there is no such channel. */
     async credentials(id: string): Promise<ChannelCredentials | undefined> {
       const row = await findChannel(db, id);
       if (!row) return undefined;
-      return {
-        channel: view(row),
-        secret: open(keyring, row.secret_sealed, secretContext(row.id)),
-        webhookSecret: open(keyring, row.webhook_secret_sealed, webhookContext(row.id)),
-      };
+      return { channel: view(row), secret: open(keyring, row.secret_sealed, secretContext(row.id)) };
+    },
+
+    /** The secret our callbacks to this channel are signed with. */
+    async webhookSecret(id: string): Promise<string | undefined> {
+      const row = await findChannel(db, id);
+      return row && open(keyring, row.webhook_secret_sealed, webhookContext(row.id));
     },
   };
 }

@@ -4,12 +4,14 @@ import { rfc3339 } from '../../shared/clock.js';
 import { ApiError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import type { Db } from '../../storage/database.js';
+import type { Committer } from '../../storage/group-commit.js';
 import type { ChannelView } from '../channels/model.js';
 import { type CallbackTestRequest, type CallbackTestView, TEST_DELIVERY } from './model.js';
 import { type CallbackTestRow, findCallbackTest, insertCallbackTest } from './store.js';
 
 export interface CallbackTestServiceDeps {
   db: Db;
+  committer: Committer;
   clock: Clock;
   /** Called after a commit that queued work, so an in-process worker starts at once. */
   onJobQueued?: () => void;
@@ -28,7 +30,7 @@ export function callbackTestView(row: CallbackTestRow): CallbackTestView {
   };
 }
 
-export function createCallbackTestService({ db, clock, onJobQueued }: CallbackTestServiceDeps) {
+export function createCallbackTestService({ db, committer, clock, onJobQueued }: CallbackTestServiceDeps) {
   return {
     /** Stores the request and its delivery job in one transaction: both exist or neither does. */
     async request(channel: ChannelView, input: CallbackTestRequest): Promise<CallbackTestView> {
@@ -55,7 +57,7 @@ export function createCallbackTestService({ db, clock, onJobQueued }: CallbackTe
         updated_at: now,
         delivered_at: null,
       };
-      await db.transaction().execute(async (trx) => {
+      await committer.run(async (trx) => {
         await insertCallbackTest(trx, row);
         await enqueueJob(trx, TEST_DELIVERY, { callback_test_id: row.id }, now);
       });

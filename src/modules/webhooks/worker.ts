@@ -30,15 +30,15 @@ export function testDeliveryHandler(deps: DeliveryDeps): JobHandler<{ callback_t
       const row = await findCallbackTest(deps.db, callback_test_id);
       if (!row) throw new PermanentJobError(`callback test ${callback_test_id} does not exist`);
       if (row.status !== 'queued') return; // already settled by an earlier run
-      const creds = await deps.channels.credentials(row.channel_id);
-      if (!creds) throw new PermanentJobError(`channel ${row.channel_id} does not exist`);
+      const webhookSecret = await deps.channels.webhookSecret(row.channel_id);
+      if (!webhookSecret) throw new PermanentJobError(`channel ${row.channel_id} does not exist`);
 
       const body = JSON.stringify({
         type: 'callback.test',
         created_at: rfc3339(row.created_at),
         data: { callback_test_id: row.id, channel_id: row.channel_id },
       });
-      const headers = webhookHeaders(creds.webhookSecret, {
+      const headers = webhookHeaders(webhookSecret, {
         id: row.id,
         timestamp: Math.floor(deps.clock.now() / 1000),
         body,

@@ -1,0 +1,199 @@
+/**
+ * `npm run bench`: load from this process (autocannon) against server processes started here, and
+ * the job runtime's drain rate on each database. Prints a Markdown table for docs/benchmarks.md.
+ * RECARD_BENCH_DURATION_S (default 10) and RECARD_BENCH_PG_URL (default the local test database).
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { signedHeaders } from '../src/client/signing.js';
+import { defineJobKind } from '../src/jobs/model.js';
+import { JobRuntime } from '../src/jobs/runtime.js';
+import { countJobsByState, enqueueJob } from '../src/jobs/store.js';
+import { systemClock } from '../src/shared/clock.js';
+import { createLogger } from '../src/shared/logger.js';
+import { openStorage } from '../src/storage/database.js';
+import { migrateToLatest } from '../src/storage/migrate.js';
+
+const DURATION_S = Number(process.env.RECARD_BENCH_DURATION_S ?? 10);
+const CONNECTIONS = 100;
+const PG_URL = process.env.RECARD_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const rows: string[] = [];
+const children: ChildProcess[] = [];
+
+function startProcess(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<string> {
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d;
+      const m = ready.exec(out);
+      if (m) resolve(m[1] ?? '');
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`process exited with ${code}: ${out}`)));
+  });
+}
+
+const WARMUP_S = 2;
+
+async function load(title: string, url: string, request: autocannon.Request): Promise<number> {
+  // JIT and caches warm up first, so that the figure is the steady state.
+  await autocannon({ url, connections: CONNECTIONS, duration: WARMUP_S, requests: [request] });
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: DURATION_S,
+    requests: [request],
+  });
+  const ok = result['2xx'];
+  const rate = ok / DURATION_S;
+  rows.push(
+    `| ${title} | ${Math.round(rate)} | ${result.latency.p50} | ${result.latency.p99} | ${result.non2xx + result.errors} |`,
+  );
+  process.stderr.write(`${title}: ${Math.round(rate)} req/s, p99 ${result.latency.p99} ms\n`);
+  return rate;
+}
+
+/**
+ * Every request carries its own nonce. They are signed before the run (a signature per request in the
+ * load generator would measure its CPU, not the server's); timestamps stay well inside the window.
+ */
+function signed(channelId: string, secret: string, method: string, path: string, body = ''): autocannon.Request {
+  const count = DURATION_S * 40_000;
+  const timestamp = Math.floor(Date.now() / 1000);
+  const sets = Array.from({ length: count }, () =>
+    signedHeaders(channelId, secret, { timestamp, nonce: randomBytes(16).toString('base64url'), method, pathWithQuery: path, body }),
+  );
+  let next = 0;
+  const extra = body ? { 'content-type': 'application/json' } : {};
+  return {
+    method: method as autocannon.Request['method'],
+    path,
+    setupRequest: (req) => {
+      const headers =
+        sets[next++] ??
+        signedHeaders(channelId, secret, {
+          timestamp: Math.floor(Date.now() / 1000),
+          nonce: randomBytes(16).toString('base64url'),
+          method,
+          pathWithQuery: path,
+          body,
+        });
+      return { ...req, body, headers: { ...headers, ...extra } };
+    },
+  };
+}
+
+async function httpBenchmarks() {
+  const hello = await startProcess(['--import', 'tsx', 'bench/hello-server.ts'], {}, /listening (\S+)/);
+  const helloRate = await load('Fastify hello-world JSON echo (baseline)', hello, {
+    method: 'POST',
+    path: '/echo',
+    headers: { 'content-type': 'application/json' },
+    body: '{"hello":"world"}',
+  });
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'recard-bench-'));
+  const env = { RECARD_DATA_DIR: dataDir, RECARD_LOG_LEVEL: 'warn', RECARD_PORT: '0' };
+  const created = execFileSync(
+    process.execPath,
+    ['bin/recard.js', 'channels', 'create', '--name', 'bench', '--kind', 'merchant'],
+    {
+      env: { ...process.env, ...env },
+    },
+  ).toString();
+  const channelId = /channel id:\s+(\S+)/.exec(created)?.[1] ?? '';
+  const secret = /channel secret:\s+(\S+)/.exec(created)?.[1] ?? '';
+  const url = await startProcess(
+    ['bin/recard.js', 'serve', '--no-worker', '--demo'],
+    env,
+    /running at (\S+)/,
+  );
+  const readRate = await load(
+    'Signed `GET /v1/channel` (verify + nonce insert), SQLite FULL',
+    url,
+    signed(channelId, secret, 'GET', '/v1/channel'),
+  );
+  await load(
+    'Signed `POST /v1/callback-tests` (record + job, one transaction), SQLite FULL',
+    url,
+    signed(channelId, secret, 'POST', '/v1/callback-tests', '{"url":"http://127.0.0.1:9/cb"}'),
+  );
+  rows.push(`| ratio signed GET / baseline | ${(readRate / helloRate).toFixed(2)} | | | |`);
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+const NOOP = defineJobKind<{ n: number }>({
+  kind: 'bench.noop',
+  maxAttempts: 1,
+  timeoutMs: 10_000,
+  backoff: { baseMs: 10, capMs: 10 },
+});
+
+async function jobBenchmark(name: string, url: string, schema: string) {
+  const storage = await openStorage({ url, schema, poolSize: 10 });
+  await migrateToLatest(storage.db);
+  const count = 5000;
+  await storage.db.transaction().execute(async (trx) => {
+    for (let n = 0; n < count; n++) await enqueueJob(trx, NOOP, { n }, Date.now());
+  });
+  const runtime = new JobRuntime({
+    db: storage.db,
+    dialect: storage.dialect,
+    handlers: [{ spec: NOOP, handle: async () => undefined }],
+    clock: systemClock,
+    logger: createLogger('silent'),
+    concurrency: 32,
+    pollMs: 5,
+    leaseMs: 30_000,
+  });
+  const started = performance.now();
+  runtime.start();
+  while ((await countJobsByState(storage.db)).succeeded < count) await new Promise((r) => setTimeout(r, 20));
+  const seconds = (performance.now() - started) / 1000;
+  await runtime.stop(0);
+  rows.push(
+    `| Job runtime drain, ${count} no-op jobs, 1 worker × 32, ${name} | ${Math.round(count / seconds)} jobs/s | | | |`,
+  );
+  process.stderr.write(`jobs on ${name}: ${Math.round(count / seconds)} jobs/s\n`);
+  return storage;
+}
+
+try {
+  await httpBenchmarks();
+  const dir = mkdtempSync(join(tmpdir(), 'recard-bench-jobs-'));
+  await (await jobBenchmark('SQLite FULL', `sqlite:${join(dir, 'jobs.db')}`, 'public')).close();
+  const schema = `bench_${randomBytes(4).toString('hex')}`;
+  try {
+    const pg = await jobBenchmark('PostgreSQL', PG_URL, schema);
+    await pg.db.schema.dropSchema(schema).cascade().execute();
+    await pg.close();
+  } catch (err) {
+    rows.push(`| Job runtime drain, PostgreSQL | skipped: ${(err as Error).message} | | | |`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+} finally {
+  for (const c of children) c.kill('SIGTERM');
+}
+
+const cpu = cpus()[0]?.model ?? 'unknown CPU';
+process.stdout.write(
+  [
+    `Machine: ${cpus().length} cores (${cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
+    `Load: autocannon in the bench process, ${CONNECTIONS} connections, ${DURATION_S} s per row; servers in their own processes.`,
+    '',
+    '| scenario | 2xx per s | p50 ms | p99 ms | non-2xx + errors |',
+    '|---|---|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n'),
+);

@@ -1,0 +1,70 @@
+import { sql } from 'kysely';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { storageTargets, type TestLocation } from '../../test/harness/storage.js';
+import type { Storage } from './database.js';
+import { createCommitter } from './group-commit.js';
+
+describe.each(storageTargets())('committer on $name', (target) => {
+  let loc: TestLocation;
+  let storage: Storage;
+  beforeEach(async () => {
+    loc = await target.fresh();
+    storage = await loc.open();
+    await sql`create table items (id integer primary key, label text not null)`.execute(storage.db);
+  });
+  afterEach(() => loc.destroy());
+
+  const count = async () =>
+    Number((await sql<{ n: number }>`select count(*) as n from items`.execute(storage.db)).rows[0]?.n);
+
+  it('commits every concurrent unit, each resolved with its own result after its commit', async () => {
+    const committer = createCommitter(storage.db, storage.dialect);
+    const results = await Promise.all(
+      Array.from({ length: 300 }, (_, i) =>
+        committer.run(async (trx) => {
+          await sql`insert into items (id, label) values (${i}, ${`item ${i}`})`.execute(trx);
+          return i * 2;
+        }),
+      ),
+    );
+    expect(results).toEqual(Array.from({ length: 300 }, (_, i) => i * 2));
+    expect(await count()).toBe(300);
+    const { units, commits } = committer.stats();
+    expect(units).toBe(300);
+    if (storage.dialect === 'sqlite') expect(commits).toBeLessThan(30);
+    else expect(commits).toBe(300);
+  });
+
+  it('a failing unit is rolled back alone and rejected; the rest of its batch commits', async () => {
+    const committer = createCommitter(storage.db, storage.dialect);
+    const outcomes = await Promise.allSettled(
+      [1, 2, 3, 4].map((i) =>
+        committer.run(async (trx) => {
+          await sql`insert into items (id, label) values (${i * 10}, 'a')`.execute(trx);
+          if (i === 2) {
+            await sql`insert into items (id, label) values (${i * 10 + 1}, 'partial')`.execute(trx);
+            throw new Error('unit 2 refuses');
+          }
+          if (i === 3) await sql`insert into items (id, label) values (10, 'duplicate key')`.execute(trx);
+          return i;
+        }),
+      ),
+    );
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    const ids = (await sql<{ id: number }>`select id from items order by id`.execute(storage.db)).rows.map(
+      (r) => r.id,
+    );
+    expect(ids).toEqual([10, 40]);
+  });
+
+  it('a unit that starts while a batch commits goes into the next batch', async () => {
+    const committer = createCommitter(storage.db, storage.dialect, { maxBatch: 2 });
+    await Promise.all(
+      [1, 2, 3, 4, 5].map((i) =>
+        committer.run((trx) => sql`insert into items (id, label) values (${i}, 'x')`.execute(trx)),
+      ),
+    );
+    expect(await count()).toBe(5);
+    if (storage.dialect === 'sqlite') expect(committer.stats().commits).toBe(3);
+  });
+});
