@@ -67,11 +67,23 @@ async function load(title: string, url: string, request: autocannon.Request): Pr
  * Every request carries its own nonce. They are signed before the run (a signature per request in the
  * load generator would measure its CPU, not the server's); timestamps stay well inside the window.
  */
-function signed(channelId: string, secret: string, method: string, path: string, body = ''): autocannon.Request {
+function signed(
+  channelId: string,
+  secret: string,
+  method: string,
+  path: string,
+  body = '',
+): autocannon.Request {
   const count = DURATION_S * 40_000;
   const timestamp = Math.floor(Date.now() / 1000);
   const sets = Array.from({ length: count }, () =>
-    signedHeaders(channelId, secret, { timestamp, nonce: randomBytes(16).toString('base64url'), method, pathWithQuery: path, body }),
+    signedHeaders(channelId, secret, {
+      timestamp,
+      nonce: randomBytes(16).toString('base64url'),
+      method,
+      pathWithQuery: path,
+      body,
+    }),
   );
   let next = 0;
   const extra = body ? { 'content-type': 'application/json' } : {};

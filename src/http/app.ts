@@ -6,6 +6,7 @@ import Fastify, {
   type FastifyPluginAsync,
   LogController,
 } from 'fastify';
+import { ApiError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
 import { installErrorHandling } from './error-handler.js';
@@ -24,6 +25,7 @@ export interface AppOptions {
   version: string;
 }
 
+const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 const INCOMING_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /** The HTTP application: framework conventions here, routes from the modules, wiring in main/. */
@@ -31,7 +33,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimitBytes,
-    logController: new LogController({ requestIdLogLabel: 'request_id' }),
+    logController: new LogController({
+      requestIdLogLabel: 'request_id',
+      // Probes and scrapes every few seconds would drown the request log.
+      disableRequestLogging: (request) => OPS_PATHS.has(request.url.split('?')[0] ?? ''),
+    }),
     requestIdHeader: false,
     // A caller's own request id is kept when it is well-formed, so logs on both sides line up.
     genReqId: (req) => {
@@ -40,11 +46,25 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     },
     ajv: { customOptions: { removeAdditional: false } },
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+    // Requests arriving while we close get our own error body (below), not Fastify's.
+    return503OnClosing: false,
   });
 
   installValidation(app);
   installErrorHandling(app);
   installRawJsonParser(app);
+
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    void reply.header('connection', 'close');
+    throw new ApiError('service_unavailable', 'This instance is shutting down; retry.', {
+      headers: { 'retry-after': '1' },
+    });
+  });
 
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);

@@ -111,7 +111,7 @@ export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const api = toApiError(err);
     if (api) {
-      if (api.status >= 500) request.log.error({ err }, 'request failed');
+      if (api.status >= 500) request.log.warn({ code: api.code }, api.message);
       return sendError(reply, api);
     }
     const status = (err as FastifyError)?.statusCode;

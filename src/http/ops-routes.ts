@@ -21,7 +21,6 @@ export function opsRoutes(checks: ReadinessCheck[], metrics: Metrics): FastifyPl
           summary: 'The process is alive',
           response: { 200: Type.Object({ status: Type.Literal('ok') }) },
         },
-        logLevel: 'warn',
       },
       async () => ({ status: 'ok' as const }),
     );
@@ -34,7 +33,6 @@ export function opsRoutes(checks: ReadinessCheck[], metrics: Metrics): FastifyPl
           summary: 'The process can serve: database reachable, schema current, workers running',
           response: { 200: Readiness, 503: Readiness },
         },
-        logLevel: 'warn',
       },
       async (request, reply) => {
         const results = await Promise.all(
@@ -55,7 +53,7 @@ export function opsRoutes(checks: ReadinessCheck[], metrics: Metrics): FastifyPl
 
     app.get(
       '/metrics',
-      { schema: { tags: ['operations'], summary: 'Prometheus metrics', hide: true }, logLevel: 'warn' },
+      { schema: { tags: ['operations'], summary: 'Prometheus metrics', hide: true } },
       async (_req, reply) => {
         const text = await metrics.registry.metrics();
         return reply.type(metrics.registry.contentType).send(text);

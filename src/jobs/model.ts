@@ -1,6 +1,6 @@
-import type { Transaction } from 'kysely';
+import type { Selectable, Transaction } from 'kysely';
 import type { Logger } from '../shared/logger.js';
-import type { Database } from '../storage/schema.js';
+import type { Database, JobsTable } from '../storage/schema.js';
 
 export const JOB_STATES = ['available', 'running', 'succeeded', 'dead'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -59,19 +59,5 @@ export class PermanentJobError extends Error {
   }
 }
 
-export interface JobRow {
-  id: string;
-  kind: string;
-  payload: string;
-  state: string;
-  attempt: number;
-  max_attempts: number;
-  run_at: number;
-  locked_by: string | null;
-  lease_until: number | null;
-  last_error: string | null;
-  unique_key: string | null;
-  created_at: number;
-  updated_at: number;
-  finished_at: number | null;
-}
+/** A job as read from the database. */
+export type JobRow = Selectable<JobsTable>;

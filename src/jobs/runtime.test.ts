@@ -143,6 +143,20 @@ describe.each(storageTargets())('job runtime on $name', (target) => {
     expect((await getJob(storage.db, id ?? ''))?.last_error).toContain('payload refers to nothing');
   });
 
+  it('a job whose payload is not JSON dies at once without calling onDead', async () => {
+    const id = await enqueueJob(storage.db, ECHO, { n: 1 }, Date.now());
+    await storage.db
+      .updateTable('jobs')
+      .set({ payload: '{broken' })
+      .where('id', '=', id ?? '')
+      .execute();
+    let calls = 0;
+    runtime([{ spec: ECHO, handle: async () => void calls++, onDead: async () => void calls++ }]);
+    await waitFor(async () => (await stateOf(id)) === 'dead');
+    expect(calls).toBe(0);
+    expect((await getJob(storage.db, id ?? ''))?.last_error).toContain('not valid JSON');
+  });
+
   it('aborts a run that exceeds the kind timeout and counts it as a failed attempt', async () => {
     const SLOW = defineJobKind<object>({
       kind: 'test.slow',

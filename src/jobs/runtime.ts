@@ -312,9 +312,15 @@ export class JobRuntime {
     log: Logger,
   ): Promise<void> {
     log.error({ err: message }, 'job is dead: attempts exhausted or permanent failure');
+    let payload: unknown;
+    try {
+      payload = parsePayload(job.payload);
+    } catch {
+      payload = undefined; // an unreadable payload still dies, without its onDead
+    }
     await this.o.db.transaction().execute(async (trx) => {
       const marked = await markDead(trx, held, message, this.o.clock.now());
-      if (marked && handler.onDead) await handler.onDead(parsePayload(job.payload), message, trx);
+      if (marked && handler.onDead && payload !== undefined) await handler.onDead(payload, message, trx);
     });
   }
 }

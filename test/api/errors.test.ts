@@ -15,6 +15,8 @@ describe.each(storageTargets())('error answers on $name', (target) => {
   });
   afterAll(() => t.stop());
 
+  const signedGet = (path: string) =>
+    rawCall(t.url, { channelId: ch.id, secret: ch.secret, method: 'GET', path });
   const post = (body: string, headers: Record<string, string | undefined> = {}) =>
     rawCall(t.url, {
       channelId: ch.id,
@@ -66,18 +68,7 @@ describe.each(storageTargets())('error answers on $name', (target) => {
   });
 
   it('validation: a path parameter of the wrong shape names the parameter', async () => {
-    await expectError(
-      () =>
-        rawCall(t.url, {
-          channelId: ch.id,
-          secret: ch.secret,
-          method: 'GET',
-          path: '/v1/callback-tests/nope',
-        }),
-      400,
-      'invalid_request',
-      'params.id',
-    );
+    await expectError(() => signedGet('/v1/callback-tests/nope'), 400, 'invalid_request', 'params.id');
   });
 
   it('an unknown route is 404 route_not_found, before any authentication', async () => {
@@ -87,13 +78,7 @@ describe.each(storageTargets())('error answers on $name', (target) => {
 
   it('an unknown object of the caller is 404 resource_not_found', async () => {
     await expectError(
-      () =>
-        rawCall(t.url, {
-          channelId: ch.id,
-          secret: ch.secret,
-          method: 'GET',
-          path: '/v1/callback-tests/cbt_00000000000000000000000000',
-        }),
+      () => signedGet('/v1/callback-tests/cbt_00000000000000000000000000'),
       404,
       'resource_not_found',
       'id',
