@@ -51,6 +51,11 @@ export const SETTINGS = {
     Type.Array(Type.String({ pattern: '^[A-Za-z0-9+/_-]{43}=?$' }), { default: [] }),
     'Comma-separated older channel keys, still accepted for decryption during a rotation.',
   ),
+  adminToken: setting(
+    'RECARD_ADMIN_TOKEN',
+    Type.Optional(Type.String({ minLength: 32, maxLength: 200, pattern: '^[\\x21-\\x7e]+$' })),
+    'Bearer token for /admin/v1 (at least 32 characters). Unset: generated once into the data folder.',
+  ),
   logLevel: setting(
     'RECARD_LOG_LEVEL',
     Type.Union(

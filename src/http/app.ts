@@ -87,6 +87,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       },
       components: {
         securitySchemes: {
+          adminToken: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'RECARD_ADMIN_TOKEN, for /admin/v1 routes.',
+          },
           channelSignature: {
             type: 'apiKey',
             in: 'header',

@@ -1,9 +1,11 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
+import { adminApi } from '../http/admin-auth.js';
 import { buildApp } from '../http/app.js';
 import { channelApi } from '../http/channel-auth.js';
 import type { ReadinessCheck } from '../http/ops-routes.js';
 import type { JobRuntime } from '../jobs/runtime.js';
+import { cardTypeAdminRoutes, cardTypeRoutes } from '../modules/cards/routes.js';
 import { channelRoutes } from '../modules/channels/routes.js';
 import { callbackTestRoutes } from '../modules/webhooks/routes.js';
 import { schemaStatus } from '../storage/migrate.js';
@@ -53,7 +55,14 @@ export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promis
     metrics: ctx.metrics,
     readiness: readinessChecks(ctx, runtime),
     version: VERSION,
-    apis: [channelApi(ctx.authenticate, [channelRoutes, callbackTestRoutes(ctx.callbackTests)])],
+    apis: [
+      channelApi(ctx.authenticate, [
+        channelRoutes,
+        cardTypeRoutes(ctx.cardTypes),
+        callbackTestRoutes(ctx.callbackTests),
+      ]),
+      adminApi(ctx.adminToken, [cardTypeAdminRoutes(ctx.cardTypes)]),
+    ],
   });
 }
 

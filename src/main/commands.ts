@@ -72,6 +72,7 @@ export function buildCli(): Command {
                 `  Demo channel:   ${demo.channel.id}`,
                 `  Channel secret: ${demo.secret}`,
                 `  Webhook secret: ${demo.webhookSecret}`,
+                `  Admin token:    ${ctx.adminToken}   (Authorization: Bearer … on /admin/v1)`,
                 '  Try a signed call:',
                 `    RECARD_URL=${server.url} RECARD_CHANNEL_ID=${demo.channel.id} RECARD_CHANNEL_SECRET=${demo.secret} \\`,
                 '      node bin/recard.js call GET /v1/channel',

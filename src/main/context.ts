@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { loadChannelKeyring } from '../config/keys.js';
+import { loadSecrets } from '../config/keys.js';
 import type { Config } from '../config/schema.js';
 import { createMetrics, type Metrics } from '../http/metrics.js';
 import { PRUNE_JOBS, pruneJobsHandler } from '../jobs/maintenance.js';
 import type { AnyJobHandler } from '../jobs/model.js';
 import type { Schedule } from '../jobs/runtime.js';
 import { countJobsByState } from '../jobs/store.js';
+import { type CardTypeService, createCardTypeService } from '../modules/cards/service.js';
 import { type Authenticator, createAuthenticator } from '../modules/channels/authenticate.js';
 import { type ChannelService, createChannelService } from '../modules/channels/service.js';
 import { PRUNE_NONCES, pruneNoncesHandler } from '../modules/channels/worker.js';
@@ -27,6 +28,8 @@ const KEEP_SUCCEEDED_JOBS_MS = 7 * 24 * 60 * 60_000;
 /** The object graph of one Recard process. Built here and nowhere else. */
 export interface Context {
   config: Config;
+  /** The admin API's bearer token. */
+  adminToken: string;
   logger: Logger;
   clock: Clock;
   storage: Storage;
@@ -34,6 +37,7 @@ export interface Context {
   committer: Committer;
   metrics: Metrics;
   channels: ChannelService;
+  cardTypes: CardTypeService;
   callbackTests: CallbackTestService;
   authenticate: Authenticator;
   jobHandlers: AnyJobHandler[];
@@ -53,11 +57,12 @@ export interface ContextOptions {
 export async function createContext(config: Config, options: ContextOptions = {}): Promise<Context> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
-  const { keyring, generated, source } = loadChannelKeyring(config);
-  if (generated) {
+  const secrets = loadSecrets(config);
+  const keyring = secrets.channelKeyring;
+  if (secrets.generated.length > 0) {
     logger.warn(
-      { path: source },
-      'generated a new channel-secret key; back it up: losing it makes every channel secret unreadable',
+      { path: secrets.path, keys: secrets.generated },
+      'generated new keys; back the file up: losing channel_key makes every channel secret unreadable',
     );
   }
   const storage = await openStorage({
@@ -80,12 +85,14 @@ export async function createContext(config: Config, options: ContextOptions = {}
   const committer = createCommitter(db, storage.dialect);
   const ctx: Context = {
     config,
+    adminToken: secrets.adminToken,
     logger,
     clock,
     storage,
     committer,
     metrics,
     channels,
+    cardTypes: createCardTypeService({ db, clock }),
     callbackTests: createCallbackTestService({ db, committer, clock, onJobQueued: () => ctx.wakeWorker() }),
     authenticate: createAuthenticator({ committer, channels, clock, windowS: config.signatureWindowS }),
     jobHandlers: [

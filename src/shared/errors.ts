@@ -14,10 +14,14 @@ export const ERROR_STATUS = {
   channel_disabled: 401,
   signature_invalid: 401,
   nonce_reused: 401,
+  admin_token_invalid: 401,
   // 404 / 405
   route_not_found: 404,
   resource_not_found: 404,
+  card_type_not_found: 404,
   method_not_allowed: 405,
+  // 409 — conflicts with what exists
+  card_type_exists: 409,
   // 413 / 415
   payload_too_large: 413,
   unsupported_media_type: 415,

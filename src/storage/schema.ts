@@ -52,9 +52,26 @@ export interface CallbackTestsTable {
   delivered_at: number | null;
 }
 
+export interface CardTypesTable {
+  code: string;
+  name: string;
+  issuer: string;
+  category: string;
+  number_pattern: string;
+  secret_pattern: string;
+  checksum: string;
+  /** JSON array of accepted face values in minor units. */
+  face_values: string;
+  currency: string;
+  enabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   channels: ChannelsTable;
   request_nonces: RequestNoncesTable;
   jobs: JobsTable;
   callback_tests: CallbackTestsTable;
+  card_types: CardTypesTable;
 }

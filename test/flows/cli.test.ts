@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
@@ -79,7 +79,7 @@ describe.each(storageTargets())('the recard command on $name', (target) => {
     expect(created.stdout).toMatch(/webhook secret: whsec_/);
     // stdout is the answer (scripts parse it); the first-run key warning is a log line on stderr.
     expect(created.stdout).not.toContain('"level"');
-    expect(created.stderr).toContain('generated a new channel-secret key');
+    expect(created.stderr).toContain('generated new keys');
 
     const listed = await recard(['channels', 'list']);
     expect(listed.stdout).toMatch(new RegExp(`${id}\\s+active\\s+ecommerce\\s+Shop A`));
@@ -163,11 +163,15 @@ describe.each(storageTargets())('the recard command on $name', (target) => {
     if (target.name === 'sqlite') expect(statSync(join(dataDir, 'keys.json')).mode & 0o777).toBe(0o600);
   });
 
-  it('uses RECARD_CHANNEL_KEY instead of generating a key file when it is set', async () => {
-    const r = await recard(['channels', 'create', '--name', 'K', '--kind', 'crypto'], {
-      RECARD_CHANNEL_KEY: TEST_CHANNEL_KEY,
-    });
-    expect(r.code).toBe(0);
+  it('takes keys from the environment where set, generating only the others', async () => {
+    const adminToken = `adm_${'x'.repeat(40)}`;
+    const both = { RECARD_CHANNEL_KEY: TEST_CHANNEL_KEY, RECARD_ADMIN_TOKEN: adminToken };
+    expect((await recard(['channels', 'create', '--name', 'K', '--kind', 'crypto'], both)).code).toBe(0);
     expect(() => statSync(join(dataDir, 'keys.json'))).toThrow();
+    const one = await recard(['channels', 'list'], { RECARD_CHANNEL_KEY: TEST_CHANNEL_KEY });
+    expect(one.code).toBe(0);
+    expect(Object.keys(JSON.parse(readFileSync(join(dataDir, 'keys.json'), 'utf8')))).toEqual([
+      'admin_token',
+    ]);
   });
 });

@@ -9,6 +9,7 @@ import type { Config } from '../../src/config/schema.js';
 import { type RunningServer, startServer } from '../../src/main/api.js';
 import { type Context, createContext } from '../../src/main/context.js';
 import type { NewChannel } from '../../src/modules/channels/model.js';
+import { type RawResponse, send } from './http.js';
 import { capturingLogger } from './logger.js';
 import type { StorageTarget, TestLocation } from './storage.js';
 
@@ -21,12 +22,15 @@ export interface TestServer {
   createChannel(
     input?: Partial<NewChannel>,
   ): Promise<{ id: string; secret: string; webhookSecret: string; client: RecardClient }>;
+  /** A call to the admin API with the test token (or `token`). */
+  admin(method: string, path: string, body?: unknown, token?: string): Promise<RawResponse>;
   /** Row counts of every table a request could write to: "nothing was written" is equality of two snapshots. */
   counts(): Promise<Record<string, number>>;
   stop(): Promise<void>;
 }
 
 export const TEST_CHANNEL_KEY = randomBytes(32).toString('base64');
+export const TEST_ADMIN_TOKEN = `adm_${randomBytes(24).toString('hex')}`;
 
 export async function startTestServer(
   target: StorageTarget,
@@ -42,6 +46,7 @@ export async function startTestServer(
       databaseSchema: loc.schema,
       dataDir,
       channelKey: TEST_CHANNEL_KEY,
+      adminToken: TEST_ADMIN_TOKEN,
       logLevel: 'debug',
       workerPollMs: 20,
       pgPoolSize: 5,
@@ -66,9 +71,14 @@ export async function startTestServer(
         client: new RecardClient({ baseUrl: url, channelId: created.channel.id, secret: created.secret }),
       };
     },
+    admin(method, path, body, token = TEST_ADMIN_TOKEN) {
+      const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      return send(url, method, path, headers, body === undefined ? undefined : JSON.stringify(body));
+    },
     async counts() {
       const out: Record<string, number> = {};
-      for (const table of ['channels', 'request_nonces', 'jobs', 'callback_tests']) {
+      for (const table of ['channels', 'request_nonces', 'jobs', 'callback_tests', 'card_types']) {
         const r = await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(
           ctx.storage.db,
         );

@@ -1,0 +1,36 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { ApiError } from '../shared/errors.js';
+import { decodeJsonBody } from './json-body.js';
+
+const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
+
+/**
+ * The operators' API under /admin/v1: `Authorization: Bearer <RECARD_ADMIN_TOKEN>`. Digests are
+ * compared, so the comparison takes the same time whatever the length of the guess. Roles
+ * (reviewer, finance, admin) replace the single token when the review and settlement issues land.
+ */
+export function adminApi(token: string, routes: FastifyPluginAsync[]): FastifyPluginAsync {
+  const expected = digest(token);
+  return async (app: FastifyInstance) => {
+    app.addHook('onRoute', (route) => {
+      route.schema = { ...route.schema, security: [{ adminToken: [] }] } as typeof route.schema;
+    });
+    app.addHook('preValidation', async (request) => {
+      const header = request.headers.authorization ?? '';
+      const given = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
+      if (!given || !timingSafeEqual(digest(given), expected)) {
+        throw new ApiError(
+          'admin_token_invalid',
+          'Send the admin token as "Authorization: Bearer <token>".',
+          {
+            field: 'authorization',
+            headers: { 'www-authenticate': 'Bearer realm="recard-admin"' },
+          },
+        );
+      }
+    });
+    app.addHook('preValidation', decodeJsonBody);
+    for (const r of routes) await app.register(r);
+  };
+}
