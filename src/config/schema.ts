@@ -51,6 +51,21 @@ export const SETTINGS = {
     Type.Array(Type.String({ pattern: '^[A-Za-z0-9+/_-]{43}=?$' }), { default: [] }),
     'Comma-separated older channel keys, still accepted for decryption during a rotation.',
   ),
+  cardMasterKey: setting(
+    'RECARD_CARD_MASTER_KEY',
+    Type.Optional(Type.String({ pattern: '^[A-Za-z0-9+/_-]{43}=?$' })),
+    'Base64 32-byte master key wrapping the per-card data keys. Unset: generated once into the data folder.',
+  ),
+  cardMasterKeysRetired: setting(
+    'RECARD_CARD_MASTER_KEYS_RETIRED',
+    Type.Array(Type.String({ pattern: '^[A-Za-z0-9+/_-]{43}=?$' }), { default: [] }),
+    'Comma-separated older card master keys, still accepted until `recard keys rotate` re-wrapped everything.',
+  ),
+  cardHashKey: setting(
+    'RECARD_CARD_HASH_KEY',
+    Type.Optional(Type.String({ pattern: '^[A-Za-z0-9+/_-]{43}=?$' })),
+    'Base64 32-byte key of the keyed hash that finds duplicate cards. Never rotate it: duplicates would be missed.',
+  ),
   adminToken: setting(
     'RECARD_ADMIN_TOKEN',
     Type.Optional(Type.String({ minLength: 32, maxLength: 200, pattern: '^[\\x21-\\x7e]+$' })),

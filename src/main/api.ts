@@ -7,6 +7,7 @@ import type { ReadinessCheck } from '../http/ops-routes.js';
 import type { JobRuntime } from '../jobs/runtime.js';
 import { cardTypeAdminRoutes, cardTypeRoutes } from '../modules/cards/routes.js';
 import { channelRoutes } from '../modules/channels/routes.js';
+import { orderRoutes } from '../modules/orders/routes.js';
 import { callbackTestRoutes } from '../modules/webhooks/routes.js';
 import { schemaStatus } from '../storage/migrate.js';
 import { type Context, VERSION } from './context.js';
@@ -59,6 +60,7 @@ export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promis
       channelApi(ctx.authenticate, [
         channelRoutes,
         cardTypeRoutes(ctx.cardTypes),
+        orderRoutes(ctx.orders),
         callbackTestRoutes(ctx.callbackTests),
       ]),
       adminApi(ctx.adminToken, [cardTypeAdminRoutes(ctx.cardTypes)]),

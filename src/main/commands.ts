@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { RecardClient } from '../client/client.js';
+import { dropRetiredFileCardKeys, rotateFileCardMasterKey } from '../config/keys.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { SETTINGS } from '../config/schema.js';
 import { CHANNEL_KINDS, type ChannelKind } from '../modules/channels/model.js';
@@ -12,6 +13,8 @@ import { ensureDemoChannel } from './demo.js';
 import { startWorker } from './worker.js';
 
 const out = (text: string) => process.stdout.write(`${text}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const KEY_RELOAD_WAIT_MS = 2500;
 
 /** Runs `body` with a process context; known start-up failures become one clear line and an exit code. */
 async function withContext(
@@ -179,6 +182,29 @@ export function buildCli(): Command {
         });
       });
   }
+
+  const keys = program.command('keys').description('Manage encryption keys');
+  keys
+    .command('rotate')
+    .description(
+      'Re-wrap every card data key under the active card master key. With RECARD_CARD_MASTER_KEY set, make the new ' +
+        'key active (old one in RECARD_CARD_MASTER_KEYS_RETIRED) on every process first; with the generated keys ' +
+        'file, this command makes the new key itself and running servers pick it up within a second.',
+    )
+    .action(async () => {
+      await withContext(async (ctx) => {
+        if (!ctx.config.cardMasterKey) {
+          const keyId = rotateFileCardMasterKey(ctx.config.dataDir);
+          out(`new card master key ${keyId} is active in ${ctx.config.dataDir}/keys.json`);
+          await sleep(KEY_RELOAD_WAIT_MS); // running servers re-read the file at most once a second
+        }
+        let total = await ctx.orders.rewrapAll();
+        await sleep(KEY_RELOAD_WAIT_MS); // a second pass catches cards sealed just before servers reloaded
+        total += await ctx.orders.rewrapAll();
+        if (!ctx.config.cardMasterKey) dropRetiredFileCardKeys(ctx.config.dataDir);
+        out(`re-wrapped ${total} card data keys; no card is sealed under a retired key any more`);
+      });
+    });
 
   program
     .command('call <method> <path>')

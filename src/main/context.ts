@@ -10,6 +10,7 @@ import { type CardTypeService, createCardTypeService } from '../modules/cards/se
 import { type Authenticator, createAuthenticator } from '../modules/channels/authenticate.js';
 import { type ChannelService, createChannelService } from '../modules/channels/service.js';
 import { PRUNE_NONCES, pruneNoncesHandler } from '../modules/channels/worker.js';
+import { createOrderService, type OrderService } from '../modules/orders/service.js';
 import { type CallbackTestService, createCallbackTestService } from '../modules/webhooks/service.js';
 import { testDeliveryHandler } from '../modules/webhooks/worker.js';
 import { type Clock, systemClock } from '../shared/clock.js';
@@ -38,6 +39,7 @@ export interface Context {
   metrics: Metrics;
   channels: ChannelService;
   cardTypes: CardTypeService;
+  orders: OrderService;
   callbackTests: CallbackTestService;
   authenticate: Authenticator;
   jobHandlers: AnyJobHandler[];
@@ -93,6 +95,15 @@ export async function createContext(config: Config, options: ContextOptions = {}
     metrics,
     channels,
     cardTypes: createCardTypeService({ db, clock }),
+    orders: createOrderService({
+      db,
+      committer,
+      clock,
+      logger,
+      cardKeys: secrets.cardKeys,
+      cardHashKey: secrets.cardHashKey,
+      onJobQueued: () => ctx.wakeWorker(),
+    }),
     callbackTests: createCallbackTestService({ db, committer, clock, onJobQueued: () => ctx.wakeWorker() }),
     authenticate: createAuthenticator({ committer, channels, clock, windowS: config.signatureWindowS }),
     jobHandlers: [
@@ -113,6 +124,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     wakeWorker: () => undefined,
     close: () => storage.close(),
   };
-  logger.info({ database: storage.describe }, 'storage ready');
+  const held = await ctx.orders.init();
+  logger.info({ database: storage.describe, cards_held: held }, 'storage ready');
   return ctx;
 }

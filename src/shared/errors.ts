@@ -7,6 +7,10 @@ export const ERROR_STATUS = {
   invalid_request: 400,
   malformed_json: 400,
   callback_url_required: 400,
+  unsupported_card_type: 400,
+  invalid_card_number: 400,
+  invalid_card_secret: 400,
+  unsupported_face_value: 400,
   // 401 — who is calling could not be established
   auth_header_invalid: 401,
   timestamp_out_of_window: 401,
@@ -22,6 +26,8 @@ export const ERROR_STATUS = {
   method_not_allowed: 405,
   // 409 — conflicts with what exists
   card_type_exists: 409,
+  card_already_submitted: 409,
+  idempotency_conflict: 409,
   // 413 / 415
   payload_too_large: 413,
   unsupported_media_type: 415,

@@ -68,10 +68,52 @@ export interface CardTypesTable {
   updated_at: number;
 }
 
+export interface OrdersTable {
+  id: string;
+  channel_id: string;
+  merchant_order_id: string;
+  /** Keyed hash of the request body: a repeat with another body is a conflict. */
+  request_hash: string;
+  card_type: string;
+  /** Keyed hash of card type + number: duplicates are found by it, never by the number. */
+  card_hash: string;
+  card_last4: string;
+  card_number_length: number;
+  card_key_id: string;
+  /** Null once the card is destroyed (crypto-shredding). */
+  card_wrapped_key: string | null;
+  card_ciphertext: string | null;
+  declared_face_value: number;
+  currency: string;
+  status: string;
+  seller_id: string;
+  seller_name: string | null;
+  callback_url: string | null;
+  attach: string | null;
+  client_ip: string | null;
+  device_id: string | null;
+  user_id: string | null;
+  user_registered_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface OrderEventsTable {
+  id: string;
+  order_id: string;
+  event: string;
+  from_status: string | null;
+  to_status: string;
+  reason: string | null;
+  created_at: number;
+}
+
 export interface Database {
   channels: ChannelsTable;
   request_nonces: RequestNoncesTable;
   jobs: JobsTable;
   callback_tests: CallbackTestsTable;
   card_types: CardTypesTable;
+  orders: OrdersTable;
+  order_events: OrderEventsTable;
 }

@@ -165,13 +165,18 @@ describe.each(storageTargets())('the recard command on $name', (target) => {
 
   it('takes keys from the environment where set, generating only the others', async () => {
     const adminToken = `adm_${'x'.repeat(40)}`;
-    const both = { RECARD_CHANNEL_KEY: TEST_CHANNEL_KEY, RECARD_ADMIN_TOKEN: adminToken };
+    const both = {
+      RECARD_CHANNEL_KEY: TEST_CHANNEL_KEY,
+      RECARD_CARD_MASTER_KEY: TEST_CHANNEL_KEY,
+      RECARD_CARD_HASH_KEY: TEST_CHANNEL_KEY,
+      RECARD_ADMIN_TOKEN: adminToken,
+    };
     expect((await recard(['channels', 'create', '--name', 'K', '--kind', 'crypto'], both)).code).toBe(0);
     expect(() => statSync(join(dataDir, 'keys.json'))).toThrow();
     const one = await recard(['channels', 'list'], { RECARD_CHANNEL_KEY: TEST_CHANNEL_KEY });
     expect(one.code).toBe(0);
-    expect(Object.keys(JSON.parse(readFileSync(join(dataDir, 'keys.json'), 'utf8')))).toEqual([
-      'admin_token',
-    ]);
+    const generated = Object.keys(JSON.parse(readFileSync(join(dataDir, 'keys.json'), 'utf8')));
+    expect(generated).not.toContain('channel_key');
+    expect(generated).toEqual(expect.arrayContaining(['admin_token', 'card_master_key', 'card_hash_key']));
   });
 });

@@ -78,7 +78,15 @@ export async function startTestServer(
     },
     async counts() {
       const out: Record<string, number> = {};
-      for (const table of ['channels', 'request_nonces', 'jobs', 'callback_tests', 'card_types']) {
+      for (const table of [
+        'channels',
+        'request_nonces',
+        'jobs',
+        'callback_tests',
+        'card_types',
+        'orders',
+        'order_events',
+      ]) {
         const r = await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(
           ctx.storage.db,
         );

@@ -1,0 +1,89 @@
+import { type Static, Type } from '@sinclair/typebox';
+import { defineJobKind } from '../../jobs/model.js';
+import { ORDER_STATUSES } from './lifecycle.js';
+
+const Text = (maxLength: number, description?: string) =>
+  Type.String({ minLength: 1, maxLength, ...(description ? { description } : {}) });
+const Status = Type.Union(ORDER_STATUSES.map((s) => Type.Literal(s)));
+
+export const SubmitOrder = Type.Object(
+  {
+    merchant_order_id: Type.String({
+      minLength: 1,
+      maxLength: 64,
+      pattern: '^[\\x21-\\x7e]+$',
+      description:
+        "The channel's own id for this submission; repeating it with the same body returns the first answer.",
+    }),
+    card_type: Text(40, 'A code from GET /v1/card-types.'),
+    card_number: Text(80, 'As printed; spaces and dashes are ignored.'),
+    card_secret: Text(80, 'As printed; spaces and dashes are ignored. Never shown again.'),
+    declared_face_value: Type.Integer({
+      minimum: 1,
+      maximum: 100_000_000,
+      description: 'Face value the seller declares, in minor units (fen).',
+    }),
+    seller: Type.Object({ id: Text(64), name: Type.Optional(Text(100)) }, { additionalProperties: false }),
+    callback_url: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048 })),
+    attach: Type.Optional(Type.String({ maxLength: 256, description: 'Echoed back unchanged.' })),
+    client_ip: Type.Optional(Type.Union([Type.String({ format: 'ipv4' }), Type.String({ format: 'ipv6' })])),
+    device_id: Type.Optional(Text(128)),
+    user_id: Type.Optional(Text(64)),
+    user_registered_at: Type.Optional(Type.String({ format: 'date-time' })),
+  },
+  { additionalProperties: false },
+);
+export type SubmitOrder = Static<typeof SubmitOrder>;
+
+export const OrderView = Type.Object(
+  {
+    id: Type.String({ examples: ['ord_01jq3v6y0k8w5m2d9c4f7h1r3t'] }),
+    merchant_order_id: Type.String(),
+    status: Status,
+    card_type: Type.String(),
+    card_number_masked: Type.String({ description: 'Last four characters only.' }),
+    declared_face_value: Type.Integer(),
+    currency: Type.String(),
+    seller: Type.Object({ id: Type.String(), name: Type.Union([Type.String(), Type.Null()]) }),
+    callback_url: Type.Union([Type.String(), Type.Null()]),
+    attach: Type.Union([Type.String(), Type.Null()]),
+    created_at: Type.String({ format: 'date-time' }),
+    updated_at: Type.String({ format: 'date-time' }),
+  },
+  { title: 'Order' },
+);
+export type OrderView = Static<typeof OrderView>;
+
+export const OrderParams = Type.Object({ id: Type.String({ pattern: '^ord_[0-9a-z]{26}$' }) });
+
+export const OrderListQuery = Type.Object(
+  {
+    merchant_order_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    status: Type.Optional(Status),
+    card_type: Type.Optional(Type.String({ minLength: 1, maxLength: 40 })),
+    created_from: Type.Optional(Type.String({ format: 'date-time', description: 'Inclusive.' })),
+    created_to: Type.Optional(Type.String({ format: 'date-time', description: 'Exclusive.' })),
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+    cursor: Type.Optional(
+      Type.String({ pattern: '^ord_[0-9a-z]{26}$', description: 'next_cursor of the previous page.' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type OrderListQuery = Static<typeof OrderListQuery>;
+
+export const OrderList = Type.Object({
+  data: Type.Array(OrderView),
+  next_cursor: Type.Union([Type.String(), Type.Null()], {
+    description: 'Newest first; null on the last page.',
+  }),
+});
+export type OrderList = Static<typeof OrderList>;
+
+/** Verify (inquire) and redeem a submitted card; handled by the issuer gateway's worker. */
+export const VERIFY_ORDER = defineJobKind<{ order_id: string }>({
+  kind: 'orders.verify',
+  maxAttempts: 8,
+  timeoutMs: 60_000,
+  backoff: { baseMs: 1_000, capMs: 60_000 },
+});

@@ -1,0 +1,58 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { authenticatedChannel } from '../../http/channel-auth.js';
+import { errorResponses } from '../../http/error-body.js';
+import { OrderList, OrderListQuery, OrderParams, OrderView, SubmitOrder } from './model.js';
+import type { OrderService } from './service.js';
+
+export function orderRoutes(service: OrderService): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    const tags = ['orders'];
+    app.post(
+      '/v1/orders',
+      {
+        schema: {
+          operationId: 'submitOrder',
+          tags,
+          summary: 'Hand in a card',
+          description:
+            'Checks the card against its type, stores it encrypted and queues its verification. `201` with the new ' +
+            'order; `200` with the first order when the same `merchant_order_id` is repeated with the same body.',
+          body: SubmitOrder,
+          response: { 200: OrderView, 201: OrderView, ...errorResponses(400, 401, 409, 413, 415) },
+        },
+      },
+      async (request, reply) => {
+        const { order, created } = await service.submit(authenticatedChannel(request), request.body);
+        return reply.status(created ? 201 : 200).send(order);
+      },
+    );
+    app.get(
+      '/v1/orders/:id',
+      {
+        schema: {
+          operationId: 'getOrder',
+          tags,
+          summary: 'One order',
+          params: OrderParams,
+          response: { 200: OrderView, ...errorResponses(400, 401, 404) },
+        },
+      },
+      async (request) => service.get(authenticatedChannel(request), request.params.id),
+    );
+    app.get(
+      '/v1/orders',
+      {
+        schema: {
+          operationId: 'listOrders',
+          tags,
+          summary: "The channel's orders, newest first",
+          description:
+            'Filter by merchant_order_id, status, card_type and a created range; page with next_cursor.',
+          querystring: OrderListQuery,
+          response: { 200: OrderList, ...errorResponses(400, 401) },
+        },
+      },
+      async (request) => service.list(authenticatedChannel(request), request.query),
+    );
+  };
+}

@@ -1,0 +1,266 @@
+import type { KeyringSource } from '../../config/keys.js';
+import { enqueueJob } from '../../jobs/store.js';
+import { canonicalJson } from '../../shared/canonical-json.js';
+import type { Clock } from '../../shared/clock.js';
+import { rfc3339 } from '../../shared/clock.js';
+import { hmacSha256 } from '../../shared/crypto.js';
+import { ApiError } from '../../shared/errors.js';
+import { newId } from '../../shared/ids.js';
+import type { Logger } from '../../shared/logger.js';
+import type { Db } from '../../storage/database.js';
+import { isUniqueViolation } from '../../storage/errors.js';
+import type { Committer } from '../../storage/group-commit.js';
+import { type Checksum, checkCard } from '../cards/formats.js';
+import { findCardType } from '../cards/store.js';
+import type { ChannelView } from '../channels/model.js';
+import { CardFilter } from './card-filter.js';
+import { openCard, rewrapKey, sealCard } from './card-vault.js';
+import { INITIAL_STATUS } from './lifecycle.js';
+import {
+  type OrderList,
+  type OrderListQuery,
+  type OrderView,
+  type SubmitOrder,
+  VERIFY_ORDER,
+} from './model.js';
+import {
+  findByMerchantOrderId,
+  findOrder,
+  heldCardHashes,
+  insertOrder,
+  isCardHeld,
+  listOrders,
+  type OrderRow,
+  ordersToRewrap,
+  setWrappedKey,
+} from './store.js';
+
+export interface OrderServiceDeps {
+  db: Db;
+  committer: Committer;
+  clock: Clock;
+  logger: Logger;
+  cardKeys: KeyringSource;
+  cardHashKey: Buffer;
+  onJobQueued?: () => void;
+}
+
+export function orderView(row: OrderRow): OrderView {
+  return {
+    id: row.id,
+    merchant_order_id: row.merchant_order_id,
+    status: row.status as OrderView['status'],
+    card_type: row.card_type,
+    card_number_masked: `${'*'.repeat(Math.max(row.card_number_length - 4, 0))}${row.card_last4}`,
+    declared_face_value: row.declared_face_value,
+    currency: row.currency,
+    seller: { id: row.seller_id, name: row.seller_name },
+    callback_url: row.callback_url,
+    attach: row.attach,
+    created_at: rfc3339(row.created_at),
+    updated_at: rfc3339(row.updated_at),
+  };
+}
+
+type Placed =
+  | { kind: 'created'; row: OrderRow }
+  | { kind: 'existing'; row: OrderRow }
+  | { kind: 'duplicate' };
+
+const FORMAT_ERRORS = {
+  card_number: 'invalid_card_number',
+  card_secret: 'invalid_card_secret',
+} as const;
+
+export function createOrderService(deps: OrderServiceDeps) {
+  const { db, committer, clock, cardHashKey } = deps;
+  const filter = new CardFilter();
+  const keyedHash = (text: string) => hmacSha256(cardHashKey, text).toString('hex');
+
+  /** The first answer to a merchant_order_id, or a conflict if this body differs from the first. */
+  function replay(row: OrderRow, requestHash: string): { order: OrderView; created: false } {
+    if (row.request_hash !== requestHash) {
+      throw new ApiError(
+        'idempotency_conflict',
+        'This merchant_order_id was used with a different request; use a new id for a new card.',
+        { field: 'merchant_order_id' },
+      );
+    }
+    return { order: orderView(row), created: false };
+  }
+
+  async function place(row: OrderRow): Promise<Placed> {
+    const attempt = () =>
+      committer.run<Placed>(async (trx) => {
+        const existing = await findByMerchantOrderId(trx, row.channel_id, row.merchant_order_id);
+        if (existing) return { kind: 'existing', row: existing };
+        if (filter.mightContain(row.card_hash) && (await isCardHeld(trx, row.card_hash)))
+          return { kind: 'duplicate' };
+        await insertOrder(trx, row, row.created_at);
+        await enqueueJob(trx, VERIFY_ORDER, { order_id: row.id }, row.created_at);
+        return { kind: 'created', row };
+      });
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      // Another process committed the same merchant_order_id or card first: answer from what it wrote.
+      const existing = await findByMerchantOrderId(db, row.channel_id, row.merchant_order_id);
+      if (existing) return { kind: 'existing', row: existing };
+      if (await isCardHeld(db, row.card_hash)) return { kind: 'duplicate' };
+      throw err;
+    }
+  }
+
+  return {
+    /** Loads the duplicate filter from every order that holds its card. Call once at start. */
+    async init(): Promise<number> {
+      let n = 0;
+      for await (const hash of heldCardHashes(db)) {
+        filter.add(hash);
+        n++;
+      }
+      return n;
+    },
+
+    async submit(channel: ChannelView, input: SubmitOrder): Promise<{ order: OrderView; created: boolean }> {
+      const requestHash = keyedHash(canonicalJson(input));
+      const earlier = await findByMerchantOrderId(db, channel.id, input.merchant_order_id);
+      if (earlier) return replay(earlier, requestHash);
+
+      const type = await findCardType(db, input.card_type);
+      if (type?.enabled !== 1) {
+        throw new ApiError(
+          'unsupported_card_type',
+          `Card type ${input.card_type} is not accepted; see GET /v1/card-types.`,
+          {
+            field: 'card_type',
+          },
+        );
+      }
+      const card = checkCard(
+        {
+          number_pattern: type.number_pattern,
+          secret_pattern: type.secret_pattern,
+          checksum: type.checksum as Checksum,
+        },
+        input.card_number,
+        input.card_secret,
+      );
+      if (!card.ok) {
+        const what = card.field === 'card_number' ? 'card number' : 'card secret';
+        const why =
+          card.reason === 'checksum'
+            ? 'its check digit is wrong'
+            : `it does not match the format of ${type.name}`;
+        throw new ApiError(FORMAT_ERRORS[card.field], `The ${what} is not valid: ${why}.`, {
+          field: card.field,
+        });
+      }
+      const faces = JSON.parse(type.face_values) as number[];
+      if (!faces.includes(input.declared_face_value)) {
+        throw new ApiError(
+          'unsupported_face_value',
+          `${type.name} is accepted at face values ${faces.join(', ')} (minor units), not ${input.declared_face_value}.`,
+          { field: 'declared_face_value' },
+        );
+      }
+      const cardHash = keyedHash(`${type.code}:${card.number}`);
+      const duplicate = () =>
+        new ApiError(
+          'card_already_submitted',
+          'This card was already submitted and is being processed or was redeemed.',
+          {
+            field: 'card_number',
+          },
+        );
+      if (filter.mightContain(cardHash) && (await isCardHeld(db, cardHash))) throw duplicate();
+
+      const now = clock.now();
+      const id = newId('ord', now);
+      const sealed = sealCard(deps.cardKeys.current(), id, card);
+      const row: OrderRow = {
+        id,
+        channel_id: channel.id,
+        merchant_order_id: input.merchant_order_id,
+        request_hash: requestHash,
+        card_type: type.code,
+        card_hash: cardHash,
+        card_last4: card.number.slice(-4),
+        card_number_length: card.number.length,
+        card_key_id: sealed.keyId,
+        card_wrapped_key: sealed.wrappedKey,
+        card_ciphertext: sealed.ciphertext,
+        declared_face_value: input.declared_face_value,
+        currency: type.currency,
+        status: INITIAL_STATUS,
+        seller_id: input.seller.id,
+        seller_name: input.seller.name ?? null,
+        callback_url: input.callback_url ?? null,
+        attach: input.attach ?? null,
+        client_ip: input.client_ip ?? null,
+        device_id: input.device_id ?? null,
+        user_id: input.user_id ?? null,
+        user_registered_at: input.user_registered_at ? Date.parse(input.user_registered_at) : null,
+        created_at: now,
+        updated_at: now,
+      };
+      const placed = await place(row);
+      if (placed.kind === 'duplicate') throw duplicate();
+      if (placed.kind === 'existing') return replay(placed.row, requestHash);
+      filter.add(cardHash);
+      deps.onJobQueued?.();
+      return { order: orderView(placed.row), created: true };
+    },
+
+    /** A channel sees only its own orders: another channel's id is "not found". */
+    async get(channel: ChannelView, id: string): Promise<OrderView> {
+      const row = await findOrder(db, channel.id, id);
+      if (!row) throw new ApiError('resource_not_found', `No order ${id}.`, { field: 'id' });
+      return orderView(row);
+    },
+
+    async list(channel: ChannelView, q: OrderListQuery): Promise<OrderList> {
+      const rows = await listOrders(db, channel.id, {
+        ...q,
+        ...(q.created_from ? { createdFromMs: Date.parse(q.created_from) } : {}),
+        ...(q.created_to ? { createdToMs: Date.parse(q.created_to) } : {}),
+      });
+      const page = rows.slice(0, q.limit);
+      return {
+        data: page.map(orderView),
+        next_cursor: rows.length > q.limit ? (page.at(-1)?.id ?? null) : null,
+      };
+    },
+
+    /** The card in clear, for the issuer gateway only. Throws DecryptionError if it was altered. */
+    async revealCard(orderId: string) {
+      const row = await db.selectFrom('orders').selectAll().where('id', '=', orderId).executeTakeFirst();
+      if (!row?.card_wrapped_key || !row.card_ciphertext) return undefined;
+      return openCard(deps.cardKeys.current(), row.id, {
+        wrappedKey: row.card_wrapped_key,
+        ciphertext: row.card_ciphertext,
+      });
+    },
+
+    /**
+     * Re-wraps every data key not under the active master key, in batches; card ciphertexts are not
+     * touched. Safe while the service runs: each row is updated only if nobody changed it meanwhile.
+     */
+    async rewrapAll(batchSize = 500): Promise<number> {
+      let total = 0;
+      for (;;) {
+        const ring = deps.cardKeys.current();
+        const rows = await ordersToRewrap(db, ring.active.id, batchSize);
+        if (rows.length === 0) return total;
+        for (const r of rows) {
+          if (!r.card_wrapped_key) continue;
+          const next = rewrapKey(ring, r.id, r.card_wrapped_key);
+          if (await setWrappedKey(db, r.id, r.card_wrapped_key, next.keyId, next.wrappedKey)) total++;
+        }
+      }
+    },
+  };
+}
+
+export type OrderService = ReturnType<typeof createOrderService>;
