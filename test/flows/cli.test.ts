@@ -163,6 +163,48 @@ describe.each(storageTargets())('the recard command on $name', (target) => {
     if (target.name === 'sqlite') expect(statSync(join(dataDir, 'keys.json')).mode & 0o777).toBe(0o600);
   });
 
+  it('keys rotate re-wraps every card under a new master key while the server keeps serving', async () => {
+    const server = start(['serve', '--demo'], { RECARD_PORT: '0' });
+    let stdout = '';
+    server.stdout?.on('data', (d) => {
+      stdout += d;
+    });
+    await waitFor(() => /Channel secret: (\S+)/.test(stdout), 20_000, 'demo banner');
+    const env = {
+      RECARD_URL: /running at (http:\/\/\S+)/.exec(stdout)?.[1] ?? '',
+      RECARD_CHANNEL_ID: 'ch_demo0000000000000000000000',
+      RECARD_CHANNEL_SECRET: /Channel secret: (\S+)/.exec(stdout)?.[1] ?? '',
+    };
+    const order = (n: number) =>
+      JSON.stringify({
+        merchant_order_id: `cli-${n}`,
+        card_type: 'cmcc_national',
+        card_number: `1234567890123456${n}`,
+        card_secret: '123456789012345678',
+        declared_face_value: 10000,
+        seller: { id: 's1' },
+      });
+    expect((await recard(['call', 'POST', '/v1/orders', '--data', order(1)], env)).stdout).toContain(
+      'HTTP 201',
+    );
+    const rotated = await recard(['keys', 'rotate']);
+    expect(rotated.code).toBe(0);
+    const newKeyId = /new card master key (\w+)/.exec(rotated.stdout)?.[1];
+    expect(rotated.stdout).toMatch(/re-wrapped 1 card data keys/);
+    // The running server picked the new key up: a new card is sealed under it.
+    expect((await recard(['call', 'POST', '/v1/orders', '--data', order(2)], env)).stdout).toContain(
+      'HTTP 201',
+    );
+    const storage = await loc.open({ migrate: false });
+    const keys = await storage.db.selectFrom('orders').select('card_key_id').execute();
+    expect(keys.map((k) => k.card_key_id)).toEqual([newKeyId, newKeyId]);
+    expect(
+      JSON.parse(readFileSync(join(dataDir, 'keys.json'), 'utf8')).card_master_keys_retired,
+    ).toBeUndefined();
+    server.kill('SIGTERM');
+    await once(server, 'exit');
+  });
+
   it('takes keys from the environment where set, generating only the others', async () => {
     const adminToken = `adm_${'x'.repeat(40)}`;
     const both = {

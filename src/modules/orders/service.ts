@@ -166,15 +166,19 @@ export function createOrderService(deps: OrderServiceDeps) {
         );
       }
       const cardHash = keyedHash(`${type.code}:${card.number}`);
-      const duplicate = () =>
-        new ApiError(
+      // The card may be held by this very request's twin, committed since the first look: replay it then.
+      const duplicate = async () => {
+        const twin = await findByMerchantOrderId(db, channel.id, input.merchant_order_id);
+        if (twin) return replay(twin, requestHash);
+        throw new ApiError(
           'card_already_submitted',
           'This card was already submitted and is being processed or was redeemed.',
           {
             field: 'card_number',
           },
         );
-      if (filter.mightContain(cardHash) && (await isCardHeld(db, cardHash))) throw duplicate();
+      };
+      if (filter.mightContain(cardHash) && (await isCardHeld(db, cardHash))) return duplicate();
 
       const now = clock.now();
       const id = newId('ord', now);
@@ -206,7 +210,7 @@ export function createOrderService(deps: OrderServiceDeps) {
         updated_at: now,
       };
       const placed = await place(row);
-      if (placed.kind === 'duplicate') throw duplicate();
+      if (placed.kind === 'duplicate') return duplicate();
       if (placed.kind === 'existing') return replay(placed.row, requestHash);
       filter.add(cardHash);
       deps.onJobQueued?.();

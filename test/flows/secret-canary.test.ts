@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClientResponse } from '../../src/client/client.js';
+import { mobileOrder } from '../harness/orders.js';
+import { startTestServer, type TestServer } from '../harness/server.js';
+import { storageTargets } from '../harness/storage.js';
+
+/** Values that must never appear outside the encrypted column: not in a log line, not in an answer. */
+const CANARY_NUMBER = '13579246801357924';
+const CANARY_SECRET = '864209753186420975';
+const CANARY_BAD_NUMBER = 'CANARYNUMBER-9Z9Z9Z';
+const CANARY_BAD_SECRET = 'CANARYSECRET-8Y8Y8Y';
+
+describe.each(storageTargets())('no card number or secret leaks, on $name', (target) => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer(target, { worker: true, config: { logLevel: 'trace' } });
+  });
+  afterAll(() => t.stop());
+
+  it('through every intake endpoint, on success and on every refusal', async () => {
+    const ch = await t.createChannel();
+    const other = await t.createChannel();
+    const answers: ClientResponse[] = [];
+    const keep = async (p: Promise<ClientResponse>) => {
+      const r = await p;
+      answers.push(r);
+      return r;
+    };
+    const body = mobileOrder({ card_number: CANARY_NUMBER, card_secret: CANARY_SECRET });
+
+    const created = await keep(ch.client.post('/v1/orders', body));
+    expect(created.status).toBe(201);
+    const id = (created.body as { id: string }).id;
+    expect((await keep(ch.client.post('/v1/orders', body))).status).toBe(200); // idempotent repeat
+    await keep(ch.client.post('/v1/orders', { ...body, declared_face_value: 5000 })); // idempotency conflict
+    await keep(ch.client.post('/v1/orders', { ...body, merchant_order_id: 'dup' })); // duplicate card
+    await keep(other.client.post('/v1/orders', { ...body, merchant_order_id: 'dup-2' })); // duplicate elsewhere
+    await keep(ch.client.post('/v1/orders', { ...mobileOrder(), card_number: CANARY_BAD_NUMBER })); // bad number
+    await keep(ch.client.post('/v1/orders', { ...mobileOrder(), card_secret: CANARY_BAD_SECRET })); // bad secret
+    await keep(
+      ch.client.post('/v1/orders', {
+        ...mobileOrder(),
+        card_secret: `${CANARY_BAD_SECRET}${'9'.repeat(80)}`,
+      }),
+    ); // too long
+    await keep(ch.client.post('/v1/orders', { ...body, merchant_order_id: 'x', declared_face_value: 123 })); // face value
+    await keep(ch.client.post('/v1/orders', { ...body, merchant_order_id: 'y', card_type: 'nope' })); // card type
+    await keep(ch.client.post('/v1/orders', { ...body, merchant_order_id: 'z', unexpected: CANARY_SECRET })); // unknown field
+    await keep(ch.client.get(`/v1/orders/${id}`));
+    await keep(other.client.get(`/v1/orders/${id}`));
+    await keep(ch.client.get(`/v1/orders?merchant_order_id=${body.merchant_order_id}`));
+    await keep(ch.client.get('/v1/orders?limit=100'));
+    await keep(ch.client.get('/v1/card-types'));
+    answers.push({
+      status: 200,
+      headers: new Headers(),
+      body: await (await fetch(`${t.url}/metrics`)).text(),
+    });
+
+    const everything = [
+      ...answers.map((a) => JSON.stringify(a.body) + JSON.stringify([...a.headers])),
+      ...t.logs,
+    ].join('\n');
+    expect(t.logs.length).toBeGreaterThan(30); // trace-level logs were captured
+    for (const canary of [CANARY_NUMBER, CANARY_SECRET, CANARY_BAD_NUMBER, CANARY_BAD_SECRET]) {
+      expect(everything, canary).not.toContain(canary);
+    }
+    // The stored card is intact and readable by the issuer gateway only.
+    expect(await t.ctx.orders.revealCard(id)).toEqual({ number: CANARY_NUMBER, secret: CANARY_SECRET });
+  });
+});
