@@ -105,6 +105,43 @@ function signed(
   };
 }
 
+let cardSerial = 0;
+
+/** Intake requests, each a new card and merchant_order_id, signed before the run. */
+function intake(channelId: string, secret: string): autocannon.Request {
+  const count = (DURATION_S + WARMUP_S) * 20_000;
+  const timestamp = Math.floor(Date.now() / 1000);
+  const prepared = Array.from({ length: count }, () => {
+    cardSerial++;
+    const body = JSON.stringify({
+      merchant_order_id: `bench-${cardSerial}`,
+      card_type: 'cmcc_national',
+      card_number: String(cardSerial).padStart(17, '0'),
+      card_secret: '123456789012345678',
+      declared_face_value: 10_000,
+      seller: { id: 'bench-seller' },
+    });
+    const nonce = randomBytes(16).toString('base64url');
+    const headers = signedHeaders(channelId, secret, {
+      timestamp,
+      nonce,
+      method: 'POST',
+      pathWithQuery: '/v1/orders',
+      body,
+    });
+    return { body, headers: { ...headers, 'content-type': 'application/json' } };
+  });
+  let next = 0;
+  return {
+    method: 'POST',
+    path: '/v1/orders',
+    setupRequest: (req) => {
+      const p = prepared[next++ % prepared.length] as { body: string; headers: Record<string, string> };
+      return { ...req, body: p.body, headers: p.headers };
+    },
+  };
+}
+
 async function httpBenchmarks() {
   const hello = await startProcess(['--import', 'tsx', 'bench/hello-server.ts'], {}, /listening (\S+)/);
   const helloRate = await load('Fastify hello-world JSON echo (baseline)', hello, {
@@ -140,7 +177,13 @@ async function httpBenchmarks() {
     url,
     signed(channelId, secret, 'POST', '/v1/callback-tests', '{"url":"http://127.0.0.1:9/cb"}'),
   );
+  const intakeRate = await load(
+    'Signed `POST /v1/orders` (intake, new card each), SQLite FULL',
+    url,
+    intake(channelId, secret),
+  );
   rows.push(`| ratio signed GET / baseline | ${(readRate / helloRate).toFixed(2)} | | | |`);
+  rows.push(`| ratio intake / baseline | ${(intakeRate / helloRate).toFixed(2)} | | | |`);
   rmSync(dataDir, { recursive: true, force: true });
 }
 

@@ -10,7 +10,10 @@ export interface Metrics {
   jobObserver: JobObserver;
 }
 
-export function createMetrics(jobCounts: () => Promise<Record<JobState, number>>): Metrics {
+export function createMetrics(
+  jobCounts: () => Promise<Record<JobState, number>>,
+  commits: () => { units: number; commits: number } = () => ({ units: 0, commits: 0 }),
+): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'recard_' });
   const httpRequests = new Counter({
@@ -34,6 +37,24 @@ export function createMetrics(jobCounts: () => Promise<Record<JobState, number>>
     async collect() {
       const counts = await jobCounts();
       for (const s of JOB_STATES) this.set({ state: s }, counts[s]);
+    },
+  });
+  new Counter({
+    name: 'recard_write_units_total',
+    help: 'Units of work committed by request paths (group commit batches many into one transaction on SQLite).',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(commits().units);
+    },
+  });
+  new Counter({
+    name: 'recard_write_commits_total',
+    help: 'Transactions those units were committed in.',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(commits().commits);
     },
   });
   const jobRuns = new Counter({

@@ -82,9 +82,12 @@ export async function createContext(config: Config, options: ContextOptions = {}
     throw err;
   }
   const db = storage.db;
-  const metrics = createMetrics(() => countJobsByState(db));
   const channels = createChannelService({ db, keyring, clock });
   const committer = createCommitter(db, storage.dialect);
+  const metrics = createMetrics(
+    () => countJobsByState(db),
+    () => committer.stats(),
+  );
   const ctx: Context = {
     config,
     adminToken: secrets.adminToken,
