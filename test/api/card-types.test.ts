@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkCard } from '../../src/modules/cards/formats.js';
 import type { CardTypeView } from '../../src/modules/cards/model.js';
+import { expectRefusal } from '../harness/refusal.js';
 import { startTestServer, type TestServer } from '../harness/server.js';
 import { storageTargets } from '../harness/storage.js';
 
@@ -39,21 +40,12 @@ describe.each(storageTargets())('card types on $name', (target) => {
     currency: 'CNY',
   };
 
-  /** Asserts an admin refusal: status, code, field, and that nothing was written. */
-  async function refused(
+  const refused = (
     call: () => ReturnType<TestServer['admin']>,
     status: number,
     code: string,
     field?: string,
-  ) {
-    const before = await t.counts();
-    const res = await call();
-    expect(res.status).toBe(status);
-    expect(res.body.error?.code).toBe(code);
-    if (field) expect(res.body.error?.field).toBe(field);
-    expect(await t.counts()).toEqual(before);
-    return res;
-  }
+  ) => expectRefusal(t, call, { status, code, ...(field ? { field } : {}) });
 
   it('channels see the seeded catalogue, and every seeded rule accepts a real-shaped card', async () => {
     const res = await ch.client.get<{ data: CardTypeView[] }>('/v1/card-types');

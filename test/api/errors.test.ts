@@ -2,6 +2,7 @@ import { connect } from 'node:net';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawCall, send } from '../harness/http.js';
+import { expectRefusal } from '../harness/refusal.js';
 import { startTestServer, type TestServer } from '../harness/server.js';
 import { storageTargets } from '../harness/storage.js';
 
@@ -27,27 +28,8 @@ describe.each(storageTargets())('error answers on $name', (target) => {
       headers,
     });
 
-  /** Asserts the single error body, its status and code, and that no business table changed. */
-  async function expectError(
-    response: () => Promise<Awaited<ReturnType<typeof send>>>,
-    status: number,
-    code: string,
-    field?: string,
-  ) {
-    const before = await t.counts();
-    const res = await response();
-    expect(res.status).toBe(status);
-    expect(Object.keys(res.body)).toEqual(['error']);
-    expect(res.body.error?.code).toBe(code);
-    expect(typeof res.body.error?.message).toBe('string');
-    expect(res.body.error?.request_id).toMatch(/^req_[0-9a-z]{26}$/);
-    expect(res.body.error?.request_id).toBe(res.headers.get('x-request-id'));
-    if (field !== undefined) expect(res.body.error?.field).toBe(field);
-    const after = await t.counts();
-    // A signed call that reached validation has spent its nonce; everything else stays as it was.
-    expect({ ...after, request_nonces: 0 }).toEqual({ ...before, request_nonces: 0 });
-    return res;
-  }
+  const expectError = (call: () => ReturnType<typeof send>, status: number, code: string, field?: string) =>
+    expectRefusal(t, call, { status, code, ...(field !== undefined ? { field } : {}), nonceSpent: true });
 
   it('validation: a field of the wrong format names the field', async () => {
     const res = await expectError(() => post('{"url":"not a url"}'), 400, 'invalid_request', 'url');

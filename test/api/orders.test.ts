@@ -4,6 +4,7 @@ import type { OrderList, OrderView } from '../../src/modules/orders/model.js';
 import { applyOrderEvent } from '../../src/modules/orders/store.js';
 import { rawCall } from '../harness/http.js';
 import { mobileOrder } from '../harness/orders.js';
+import { expectRefusal } from '../harness/refusal.js';
 import { startTestServer, type TestServer } from '../harness/server.js';
 import { storageTargets } from '../harness/storage.js';
 
@@ -22,16 +23,8 @@ describe.each(storageTargets())('order intake on $name', (target) => {
 
   const submit = (body: unknown, client = ch.client) => client.post<OrderView & Err>('/v1/orders', body);
 
-  /** Status, code and field of a refusal, and nothing written anywhere but the nonce. */
-  async function refused(body: unknown, status: number, code: string, field?: string) {
-    const before = await t.counts();
-    const res = await submit(body);
-    expect(res.status, JSON.stringify(res.body)).toBe(status);
-    expect(res.body.error.code).toBe(code);
-    if (field !== undefined) expect(res.body.error.field).toBe(field);
-    expect({ ...(await t.counts()), request_nonces: 0 }).toEqual({ ...before, request_nonces: 0 });
-    return res;
-  }
+  const refused = (body: unknown, status: number, code: string, field?: string) =>
+    expectRefusal(t, () => submit(body), { status, code, ...(field ? { field } : {}), nonceSpent: true });
 
   it('takes a card in: 201 with the order, masked number, no secret; order, event and verify job written together', async () => {
     const body = mobileOrder({
