@@ -1,10 +1,7 @@
-import { sql, type Transaction } from 'kysely';
+import { sql } from 'kysely';
 import { newId } from '../shared/ids.js';
 import type { Db, Dialect } from '../storage/database.js';
-import type { Database } from '../storage/schema.js';
 import type { JobKind, JobRow, JobState } from './model.js';
-
-type Executor = Db | Transaction<Database>;
 
 export interface EnqueueOptions {
   runAt?: number;
@@ -18,7 +15,7 @@ export interface EnqueueOptions {
  * Returns the new id, or null when `uniqueKey` was taken.
  */
 export async function enqueueJob<P>(
-  db: Executor,
+  db: Db,
   spec: JobKind<P>,
   payload: P,
   nowMs: number,
@@ -103,7 +100,7 @@ interface Held {
   attempt: number;
 }
 
-function held(db: Executor, job: Held) {
+function held(db: Db, job: Held) {
   return db
     .updateTable('jobs')
     .where('id', '=', job.id)
@@ -114,7 +111,7 @@ function held(db: Executor, job: Held) {
 
 const changed = (r: { numUpdatedRows: bigint }) => r.numUpdatedRows === 1n;
 
-export async function extendLease(db: Executor, job: Held, nowMs: number, leaseMs: number): Promise<boolean> {
+export async function extendLease(db: Db, job: Held, nowMs: number, leaseMs: number): Promise<boolean> {
   return changed(
     await held(db, job)
       .set({ lease_until: nowMs + leaseMs, updated_at: nowMs })
@@ -122,7 +119,7 @@ export async function extendLease(db: Executor, job: Held, nowMs: number, leaseM
   );
 }
 
-export async function markSucceeded(db: Executor, job: Held, nowMs: number): Promise<boolean> {
+export async function markSucceeded(db: Db, job: Held, nowMs: number): Promise<boolean> {
   const r = await held(db, job)
     .set({ state: 'succeeded', locked_by: null, lease_until: null, finished_at: nowMs, updated_at: nowMs })
     .executeTakeFirst();
@@ -130,7 +127,7 @@ export async function markSucceeded(db: Executor, job: Held, nowMs: number): Pro
 }
 
 export async function scheduleRetry(
-  db: Executor,
+  db: Db,
   job: Held,
   error: string,
   runAt: number,
@@ -149,7 +146,7 @@ export async function scheduleRetry(
   return changed(r);
 }
 
-export async function markDead(db: Executor, job: Held, error: string, nowMs: number): Promise<boolean> {
+export async function markDead(db: Db, job: Held, error: string, nowMs: number): Promise<boolean> {
   const r = await held(db, job)
     .set({
       state: 'dead',
@@ -164,7 +161,7 @@ export async function markDead(db: Executor, job: Held, error: string, nowMs: nu
 }
 
 /** Hands a job back untouched (shutdown): the attempt it was claimed with does not count. */
-export async function releaseJob(db: Executor, job: Held, nowMs: number): Promise<boolean> {
+export async function releaseJob(db: Db, job: Held, nowMs: number): Promise<boolean> {
   const r = await held(db, job)
     .set({
       state: 'available',
@@ -189,14 +186,14 @@ export async function countJobsByState(db: Db): Promise<Record<JobState, number>
   return counts;
 }
 
-export async function getJob(db: Executor, id: string): Promise<JobRow | undefined> {
+export async function getJob(db: Db, id: string): Promise<JobRow | undefined> {
   return (await db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst()) as
     | JobRow
     | undefined;
 }
 
 /** Deletes finished jobs older than `beforeMs` (dead ones are kept for people to look at). */
-export async function pruneSucceededJobs(db: Executor, beforeMs: number): Promise<number> {
+export async function pruneSucceededJobs(db: Db, beforeMs: number): Promise<number> {
   const r = await db
     .deleteFrom('jobs')
     .where('state', '=', 'succeeded')

@@ -102,7 +102,6 @@ export async function createContext(config: Config, options: ContextOptions = {}
       db,
       committer,
       clock,
-      logger,
       cardKeys: secrets.cardKeys,
       cardHashKey: secrets.cardHashKey,
       onJobQueued: () => ctx.wakeWorker(),

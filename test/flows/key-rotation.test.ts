@@ -31,7 +31,6 @@ describe.each(storageTargets())('card master key rotation on $name', (target) =>
       db: t.ctx.storage.db,
       committer: t.ctx.committer,
       clock: t.ctx.clock,
-      logger: t.ctx.logger,
       cardKeys: { current: () => ring },
       cardHashKey: Buffer.alloc(32),
     });

@@ -6,7 +6,6 @@ import { rfc3339 } from '../../shared/clock.js';
 import { hmacSha256 } from '../../shared/crypto.js';
 import { ApiError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
-import type { Logger } from '../../shared/logger.js';
 import type { Db } from '../../storage/database.js';
 import { isUniqueViolation } from '../../storage/errors.js';
 import type { Committer } from '../../storage/group-commit.js';
@@ -39,7 +38,6 @@ export interface OrderServiceDeps {
   db: Db;
   committer: Committer;
   clock: Clock;
-  logger: Logger;
   cardKeys: KeyringSource;
   cardHashKey: Buffer;
   onJobQueued?: () => void;

@@ -1,16 +1,14 @@
-import type { Transaction } from 'kysely';
 import type { Db } from '../../storage/database.js';
-import type { CallbackTestsTable, Database } from '../../storage/schema.js';
+import type { CallbackTestsTable } from '../../storage/schema.js';
 import type { CallbackTestStatus } from './model.js';
 
 export type CallbackTestRow = CallbackTestsTable;
-type Executor = Db | Transaction<Database>;
 
-export function insertCallbackTest(db: Executor, row: CallbackTestRow): Promise<unknown> {
+export function insertCallbackTest(db: Db, row: CallbackTestRow): Promise<unknown> {
   return db.insertInto('callback_tests').values(row).execute();
 }
 
-export function findCallbackTest(db: Executor, id: string): Promise<CallbackTestRow | undefined> {
+export function findCallbackTest(db: Db, id: string): Promise<CallbackTestRow | undefined> {
   return db.selectFrom('callback_tests').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
@@ -21,7 +19,7 @@ export interface AttemptResult {
   nowMs: number;
 }
 
-export async function recordAttempt(db: Executor, id: string, r: AttemptResult): Promise<void> {
+export async function recordAttempt(db: Db, id: string, r: AttemptResult): Promise<void> {
   await db
     .updateTable('callback_tests')
     .set((eb) => ({
@@ -36,7 +34,7 @@ export async function recordAttempt(db: Executor, id: string, r: AttemptResult):
     .execute();
 }
 
-export async function markFailed(db: Executor, id: string, nowMs: number): Promise<void> {
+export async function markFailed(db: Db, id: string, nowMs: number): Promise<void> {
   await db
     .updateTable('callback_tests')
     .set({ status: 'failed', updated_at: nowMs })
