@@ -49,6 +49,28 @@ describe.each(storageTargets())('operations endpoints on $name', (target) => {
     // reopen nothing: stop() closes again, which both drivers tolerate
   });
 
+  it('writes one access line per request: method, route template, status, time and channel; never the query', async () => {
+    t = await startTestServer(target);
+    const ch = await t.createChannel();
+    const res = await ch.client.get('/v1/orders?merchant_order_id=query-value-77');
+    const requestId = res.headers.get('x-request-id') ?? '';
+    const lines = t.logs
+      .filter((l) => l.includes(requestId))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      msg: 'request completed',
+      method: 'GET',
+      route: '/v1/orders',
+      status: 200,
+      channel_id: ch.id,
+    });
+    expect(typeof lines[0]?.ms).toBe('number');
+    expect(t.logs.join('\n')).not.toContain('query-value-77');
+    await send(t.url, 'GET', '/healthz');
+    expect(t.logs.some((l) => l.includes('/healthz'))).toBe(false);
+  });
+
   it('/metrics shows request counts, latencies and jobs by state', async () => {
     t = await startTestServer(target);
     const ch = await t.createChannel();
