@@ -142,6 +142,39 @@ function intake(channelId: string, secret: string): autocannon.Request {
   };
 }
 
+/** The same intake on PostgreSQL (one API process, its pool of 10), in a throw-away schema. */
+async function pgIntake(base: Record<string, string>) {
+  const schema = `bench_${randomBytes(4).toString('hex')}`;
+  const env = { ...base, DATABASE_URL: PG_URL, RECARD_DATABASE_SCHEMA: schema };
+  try {
+    const created = execFileSync(
+      process.execPath,
+      ['bin/recard.js', 'channels', 'create', '--name', 'bench', '--kind', 'merchant'],
+      {
+        env: { ...process.env, ...env },
+      },
+    ).toString();
+    const channelId = /channel id:\s+(\S+)/.exec(created)?.[1] ?? '';
+    const secret = /channel secret:\s+(\S+)/.exec(created)?.[1] ?? '';
+    const url = await startProcess(
+      ['bin/recard.js', 'serve', '--no-worker', '--demo'],
+      env,
+      /running at (\S+)/,
+    );
+    await load(
+      'Signed `POST /v1/orders` (intake, new card each), PostgreSQL',
+      url,
+      intake(channelId, secret),
+    );
+  } catch (err) {
+    rows.push(`| Intake on PostgreSQL | skipped: ${(err as Error).message.split('\n')[0]} | | | |`);
+  } finally {
+    const storage = await openStorage({ url: PG_URL, schema, poolSize: 1 }).catch(() => null);
+    await storage?.db.schema.dropSchema(schema).ifExists().cascade().execute();
+    await storage?.close();
+  }
+}
+
 async function httpBenchmarks() {
   const hello = await startProcess(['--import', 'tsx', 'bench/hello-server.ts'], {}, /listening (\S+)/);
   const helloRate = await load('Fastify hello-world JSON echo (baseline)', hello, {
@@ -182,6 +215,7 @@ async function httpBenchmarks() {
     url,
     intake(channelId, secret),
   );
+  await pgIntake(env);
   rows.push(`| ratio signed GET / baseline | ${(readRate / helloRate).toFixed(2)} | | | |`);
   rows.push(`| ratio intake / baseline | ${(intakeRate / helloRate).toFixed(2)} | | | |`);
   rmSync(dataDir, { recursive: true, force: true });
@@ -196,7 +230,7 @@ const NOOP = defineJobKind<{ n: number }>({
 
 async function jobBenchmark(name: string, url: string, schema: string) {
   const storage = await openStorage({ url, schema, poolSize: 10 });
-  await migrateToLatest(storage.db);
+  await migrateToLatest(storage);
   const count = 5000;
   await storage.db.transaction().execute(async (trx) => {
     for (let n = 0; n < count; n++) await enqueueJob(trx, NOOP, { n }, Date.now());

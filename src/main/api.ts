@@ -26,7 +26,7 @@ function readinessChecks(ctx: Context, runtime: JobRuntime | null): ReadinessChe
     {
       name: 'migrations',
       check: async () => {
-        const s = await schemaStatus(db);
+        const s = await schemaStatus(ctx.storage);
         const ok = s.pending.length === 0 && s.unknown.length === 0;
         return {
           ok,

@@ -119,12 +119,12 @@ export function buildCli(): Command {
       });
       try {
         if (opts.status) {
-          const s = await schemaStatus(storage.db);
+          const s = await schemaStatus(storage);
           out(`applied: ${s.applied.join(', ') || 'none'}\npending: ${s.pending.join(', ') || 'none'}`);
           if (s.unknown.length > 0) out(`unknown to this version: ${s.unknown.join(', ')}`);
           return;
         }
-        const applied = await migrateToLatest(storage.db);
+        const applied = await migrateToLatest(storage);
         out(applied.length > 0 ? `applied: ${applied.join(', ')}` : 'schema is up to date');
       } finally {
         await storage.close();

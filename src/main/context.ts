@@ -74,7 +74,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
   });
   try {
     if (options.migrate !== false) {
-      const applied = await migrateToLatest(storage.db);
+      const applied = await migrateToLatest(storage);
       if (applied.length > 0) logger.info({ applied }, 'database migrated');
     }
   } catch (err) {

@@ -12,6 +12,8 @@ export type Db = Kysely<Database>;
 export interface Storage {
   db: Db;
   dialect: Dialect;
+  /** The PostgreSQL schema in use; undefined on SQLite. */
+  schema?: string;
   /** Where the data lives, without credentials, for logs. */
   describe: string;
   close(): Promise<void>;
@@ -95,6 +97,7 @@ async function openPostgres(url: string, schema: string, poolSize: number): Prom
   return {
     db,
     dialect: 'postgres',
+    schema,
     describe: `${safe.toString()} (schema ${schema})`,
     close: () => db.destroy(),
   };

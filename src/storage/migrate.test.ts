@@ -13,19 +13,28 @@ describe.each(storageTargets())('migrations on $name', (target) => {
 
   it('applies every migration once, and a second run applies nothing', async () => {
     const storage = await loc.open({ migrate: false });
-    expect((await schemaStatus(storage.db)).pending).toEqual(Object.keys(MIGRATIONS));
-    expect(await migrateToLatest(storage.db)).toEqual(Object.keys(MIGRATIONS));
-    expect(await migrateToLatest(storage.db)).toEqual([]);
-    const status = await schemaStatus(storage.db);
+    expect((await schemaStatus(storage)).pending).toEqual(Object.keys(MIGRATIONS));
+    expect(await migrateToLatest(storage)).toEqual(Object.keys(MIGRATIONS));
+    expect(await migrateToLatest(storage)).toEqual([]);
+    const status = await schemaStatus(storage);
     expect(status).toEqual({ applied: Object.keys(MIGRATIONS), pending: [], unknown: [] });
   });
 
   it('several processes migrating at once end with one schema', async () => {
     const a = await loc.open({ migrate: false });
     const b = await loc.open({ migrate: false });
-    const results = await Promise.allSettled([migrateToLatest(a.db), migrateToLatest(b.db)]);
+    const results = await Promise.allSettled([migrateToLatest(a), migrateToLatest(b)]);
     expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
-    expect((await schemaStatus(a.db)).pending).toEqual([]);
+    expect((await schemaStatus(a)).pending).toEqual([]);
+  });
+
+  it('reads its own schema only: a migrated schema beside it does not count', async () => {
+    const neighbour = await target.fresh();
+    await neighbour.open(); // migrated, in another schema (PostgreSQL) or file (SQLite) of the same server
+    const storage = await loc.open({ migrate: false });
+    expect((await schemaStatus(storage)).applied).toEqual([]);
+    expect(await migrateToLatest(storage)).toEqual(Object.keys(MIGRATIONS));
+    await neighbour.destroy();
   });
 
   it('refuses a database migrated by newer code', async () => {
@@ -33,10 +42,10 @@ describe.each(storageTargets())('migrations on $name', (target) => {
     await sql`insert into kysely_migration (name, timestamp) values ('9999_from_the_future', '2030-01-01T00:00:00.000Z')`.execute(
       storage.db,
     );
-    const error = await migrateToLatest(storage.db).catch((e: unknown) => e);
+    const error = await migrateToLatest(storage).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SchemaTooNewError);
     expect((error as Error).message).toContain('9999_from_the_future');
-    expect((await schemaStatus(storage.db)).unknown).toEqual(['9999_from_the_future']);
+    expect((await schemaStatus(storage)).unknown).toEqual(['9999_from_the_future']);
   });
 
   it('the database enforces foreign keys', async () => {

@@ -1,5 +1,5 @@
 import { type MigrationProvider, Migrator, sql } from 'kysely';
-import type { Db } from './database.js';
+import type { Storage } from './database.js';
 import { MIGRATIONS } from './migrations/index.js';
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
@@ -23,17 +23,23 @@ export interface SchemaStatus {
 
 const MIGRATION_TABLE = 'kysely_migration';
 
-async function appliedNames(db: Db): Promise<string[]> {
-  const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
-  if (!tables.some((t) => t.name === MIGRATION_TABLE)) return [];
-  const rows = await sql<{
-    name: string;
-  }>`select name from ${sql.table(MIGRATION_TABLE)} order by name`.execute(db);
-  return rows.rows.map((r) => r.name);
+/**
+ * Names of applied migrations, read from this connection's own schema. (Kysely's introspection lists
+ * tables of every PostgreSQL schema, so a migration table elsewhere in the database would mislead it.)
+ */
+async function appliedNames({ db, schema }: Pick<Storage, 'db' | 'schema'>): Promise<string[]> {
+  const table = schema ? `${schema}.${MIGRATION_TABLE}` : MIGRATION_TABLE;
+  try {
+    const rows = await sql<{ name: string }>`select name from ${sql.table(table)} order by name`.execute(db);
+    return rows.rows.map((r) => r.name);
+  } catch (err) {
+    if (/does not exist|no such table/i.test((err as Error).message)) return [];
+    throw err;
+  }
 }
 
-export async function schemaStatus(db: Db): Promise<SchemaStatus> {
-  const applied = await appliedNames(db);
+export async function schemaStatus(storage: Pick<Storage, 'db' | 'schema'>): Promise<SchemaStatus> {
+  const applied = await appliedNames(storage);
   const known = Object.keys(MIGRATIONS).sort();
   return {
     applied,
@@ -48,12 +54,18 @@ export async function schemaStatus(db: Db): Promise<SchemaStatus> {
  */
 const MIGRATION_TRIES = 5;
 
-export async function migrateToLatest(db: Db): Promise<string[]> {
+export async function migrateToLatest(storage: Pick<Storage, 'db' | 'schema'>): Promise<string[]> {
+  const { db, schema } = storage;
   for (let attempt = 1; ; attempt++) {
-    const before = await schemaStatus(db);
+    const before = await schemaStatus(storage);
     if (before.unknown.length > 0) throw new SchemaTooNewError(before.unknown);
     if (before.pending.length === 0) return [];
-    const { error, results } = await new Migrator({ db, provider })
+    // The schema is named explicitly: Kysely's own existence checks look at every schema otherwise.
+    const { error, results } = await new Migrator({
+      db,
+      provider,
+      ...(schema ? { migrationTableSchema: schema } : {}),
+    })
       .migrateToLatest()
       .catch((thrown: unknown) => ({ error: thrown, results: undefined }));
     if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

@@ -61,7 +61,10 @@ describe.each(storageTargets())('no card number or secret leaks, on $name', (tar
       ...answers.map((a) => JSON.stringify(a.body) + JSON.stringify([...a.headers])),
       ...t.logs,
     ].join('\n');
-    expect(t.logs.length).toBeGreaterThan(30); // trace-level logs were captured
+    // Every request left its access line, so there was something to search.
+    expect(t.logs.filter((l) => l.includes('request completed')).length).toBeGreaterThanOrEqual(
+      answers.length - 1,
+    );
     for (const canary of [CANARY_NUMBER, CANARY_SECRET, CANARY_BAD_NUMBER, CANARY_BAD_SECRET]) {
       expect(everything, canary).not.toContain(canary);
     }

@@ -60,7 +60,7 @@ function location(url: string, schema: string, drop: () => Promise<void>): TestL
     async open(options = {}) {
       const storage = await openStorage({ url, schema, poolSize: 5 });
       opened.push(storage);
-      if (options.migrate !== false) await migrateToLatest(storage.db);
+      if (options.migrate !== false) await migrateToLatest(storage);
       return storage;
     },
     async destroy() {
