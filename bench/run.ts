@@ -145,7 +145,12 @@ function intake(channelId: string, secret: string): autocannon.Request {
 /** The same intake on PostgreSQL (one API process, its pool of 10), in a throw-away schema. */
 async function pgIntake(base: Record<string, string>) {
   const schema = `bench_${randomBytes(4).toString('hex')}`;
-  const env = { ...base, DATABASE_URL: PG_URL, RECARD_DATABASE_SCHEMA: schema, RECARD_PG_POOL_SIZE: process.env.RECARD_BENCH_PG_POOL ?? '10' };
+  const env = {
+    ...base,
+    DATABASE_URL: PG_URL,
+    RECARD_DATABASE_SCHEMA: schema,
+    RECARD_PG_POOL_SIZE: process.env.RECARD_BENCH_PG_POOL ?? '10',
+  };
   try {
     const created = execFileSync(
       process.execPath,
