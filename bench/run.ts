@@ -142,6 +142,33 @@ function intake(channelId: string, secret: string): autocannon.Request {
   };
 }
 
+/** A channel made with the CLI, then `recard serve --no-worker` in its own process. */
+async function startRecard(env: Record<string, string>) {
+  const created = execFileSync(
+    process.execPath,
+    ['bin/recard.js', 'channels', 'create', '--name', 'bench', '--kind', 'merchant'],
+    {
+      env: { ...process.env, ...env },
+    },
+  ).toString();
+  const channelId = /channel id:\s+(\S+)/.exec(created)?.[1] ?? '';
+  const secret = /channel secret:\s+(\S+)/.exec(created)?.[1] ?? '';
+  const url = await startProcess(
+    ['bin/recard.js', 'serve', '--no-worker', '--demo'],
+    env,
+    /running at (\S+)/,
+  );
+  const child = children.at(-1);
+  /** SIGTERM, then wait: the server must be gone before its schema is dropped. */
+  const stop = async () => {
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  };
+  return { url, channelId, secret, stop };
+}
+
 /** The same intake on PostgreSQL (one API process, its pool of 10), in a throw-away schema. */
 async function pgIntake(base: Record<string, string>) {
   const schema = `bench_${randomBytes(4).toString('hex')}`;
@@ -152,25 +179,13 @@ async function pgIntake(base: Record<string, string>) {
     RECARD_PG_POOL_SIZE: process.env.RECARD_BENCH_PG_POOL ?? '10',
   };
   try {
-    const created = execFileSync(
-      process.execPath,
-      ['bin/recard.js', 'channels', 'create', '--name', 'bench', '--kind', 'merchant'],
-      {
-        env: { ...process.env, ...env },
-      },
-    ).toString();
-    const channelId = /channel id:\s+(\S+)/.exec(created)?.[1] ?? '';
-    const secret = /channel secret:\s+(\S+)/.exec(created)?.[1] ?? '';
-    const url = await startProcess(
-      ['bin/recard.js', 'serve', '--no-worker', '--demo'],
-      env,
-      /running at (\S+)/,
-    );
+    const server = await startRecard(env);
     await load(
       'Signed `POST /v1/orders` (intake, new card each), PostgreSQL',
-      url,
-      intake(channelId, secret),
+      server.url,
+      intake(server.channelId, server.secret),
     );
+    await server.stop();
   } catch (err) {
     rows.push(`| Intake on PostgreSQL | skipped: ${(err as Error).message.split('\n')[0]} | | | |`);
   } finally {
@@ -191,20 +206,7 @@ async function httpBenchmarks() {
 
   const dataDir = mkdtempSync(join(tmpdir(), 'recard-bench-'));
   const env = { RECARD_DATA_DIR: dataDir, RECARD_LOG_LEVEL: 'warn', RECARD_PORT: '0' };
-  const created = execFileSync(
-    process.execPath,
-    ['bin/recard.js', 'channels', 'create', '--name', 'bench', '--kind', 'merchant'],
-    {
-      env: { ...process.env, ...env },
-    },
-  ).toString();
-  const channelId = /channel id:\s+(\S+)/.exec(created)?.[1] ?? '';
-  const secret = /channel secret:\s+(\S+)/.exec(created)?.[1] ?? '';
-  const url = await startProcess(
-    ['bin/recard.js', 'serve', '--no-worker', '--demo'],
-    env,
-    /running at (\S+)/,
-  );
+  const { url, channelId, secret } = await startRecard(env);
   const readRate = await load(
     'Signed `GET /v1/channel` (verify + nonce insert), SQLite FULL',
     url,
