@@ -77,6 +77,9 @@ export interface RunningServer {
 }
 
 export async function startServer(ctx: Context, options: { worker: boolean }): Promise<RunningServer> {
+  // Only the process that takes cards in needs the duplicate filter: CLI commands and workers skip the scan.
+  const held = await ctx.orders.init();
+  ctx.logger.info({ cards_held: held }, 'duplicate-card filter loaded');
   const runtime = options.worker ? startWorker(ctx) : null;
   const app = await buildApi(ctx, runtime);
   const address = await app.listen({ host: ctx.config.host, port: ctx.config.port });

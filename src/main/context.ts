@@ -126,7 +126,6 @@ export async function createContext(config: Config, options: ContextOptions = {}
     wakeWorker: () => undefined,
     close: () => storage.close(),
   };
-  const held = await ctx.orders.init();
-  logger.info({ database: storage.describe, cards_held: held }, 'storage ready');
+  logger.info({ database: storage.describe }, 'storage ready');
   return ctx;
 }

@@ -74,5 +74,10 @@ export function checkCard(rules: CardRules, rawNumber: string, rawSecret: string
 
 /** What the API shows of a card number: the last four characters. */
 export function maskCardNumber(number: string): string {
-  return `${'*'.repeat(Math.max(number.length - 4, 0))}${number.slice(-4)}`;
+  return maskFromLast4(number.slice(-4), number.length);
+}
+
+/** The same mask from what an order keeps of the number: its last four characters and its length. */
+export function maskFromLast4(last4: string, length: number): string {
+  return `${'*'.repeat(Math.max(length - 4, 0))}${last4}`;
 }

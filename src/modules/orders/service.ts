@@ -9,7 +9,7 @@ import { newId } from '../../shared/ids.js';
 import type { Db } from '../../storage/database.js';
 import { isUniqueViolation } from '../../storage/errors.js';
 import type { Committer } from '../../storage/group-commit.js';
-import { type Checksum, checkCard } from '../cards/formats.js';
+import { type Checksum, checkCard, maskFromLast4 } from '../cards/formats.js';
 import { findCardType } from '../cards/store.js';
 import type { ChannelView } from '../channels/model.js';
 import { CardFilter } from './card-filter.js';
@@ -49,7 +49,7 @@ export function orderView(row: OrderRow): OrderView {
     merchant_order_id: row.merchant_order_id,
     status: row.status as OrderView['status'],
     card_type: row.card_type,
-    card_number_masked: `${'*'.repeat(Math.max(row.card_number_length - 4, 0))}${row.card_last4}`,
+    card_number_masked: maskFromLast4(row.card_last4, row.card_number_length),
     declared_face_value: row.declared_face_value,
     currency: row.currency,
     seller: { id: row.seller_id, name: row.seller_name },
