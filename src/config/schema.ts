@@ -114,6 +114,16 @@ export const SETTINGS = {
     Type.Integer({ minimum: 100, maximum: 60000, default: 5000 }),
     'Timeout of one callback delivery to a channel.',
   ),
+  verifyStuckAfterMs: setting(
+    'RECARD_VERIFY_STUCK_AFTER_MS',
+    Type.Integer({ minimum: 1000, maximum: 86400000, default: 300000 }),
+    'An order in submitted/verifying untouched this long without a live verify job gets a new one (sweeper).',
+  ),
+  demoSimulatorLatencyMs: setting(
+    'RECARD_DEMO_SIMULATOR_LATENCY_MS',
+    Type.Integer({ minimum: 0, maximum: 10000, default: 20 }),
+    'With `serve --demo`: latency of the in-process issuer simulators.',
+  ),
 } as const;
 
 type Settings = typeof SETTINGS;

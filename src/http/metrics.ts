@@ -8,11 +8,24 @@ export interface Metrics {
   httpRequests: Counter<'method' | 'route' | 'status'>;
   httpDuration: Histogram<'method' | 'route'>;
   jobObserver: JobObserver;
+  /** Raw issuer codes missing from the issuer's mapping table (the order went to review). */
+  issuerUnknownCodes: Counter<'issuer' | 'raw_code'>;
+  /** How verifications ended, by issuer. */
+  issuerOutcomes: Counter<'issuer' | 'outcome'>;
+  /** Routes passed over (breaker open, capacity spent, call failed). */
+  routeSkips: Counter<'route' | 'why'>;
+}
+
+export interface CircuitReading {
+  routeId: string;
+  issuer: string;
+  state: string;
 }
 
 export function createMetrics(
   jobCounts: () => Promise<Record<JobState, number>>,
   commits: () => { units: number; commits: number } = () => ({ units: 0, commits: 0 }),
+  circuits: () => CircuitReading[] = () => [],
 ): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'recard_' });
@@ -70,8 +83,43 @@ export function createMetrics(
     buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
     registers: [registry],
   });
+  const issuerUnknownCodes = new Counter({
+    name: 'recard_issuer_unknown_codes_total',
+    help: 'Issuer raw codes not in the mapping table; each sent an order to review.',
+    labelNames: ['issuer', 'raw_code'] as const,
+    registers: [registry],
+  });
+  const issuerOutcomes = new Counter({
+    name: 'recard_issuer_outcomes_total',
+    help: 'Verification outcomes by issuer (redeemed, refused, review).',
+    labelNames: ['issuer', 'outcome'] as const,
+    registers: [registry],
+  });
+  const routeSkips = new Counter({
+    name: 'recard_issuer_route_skips_total',
+    help: 'Issuer routes passed over, by reason.',
+    labelNames: ['route', 'why'] as const,
+    registers: [registry],
+  });
+  new Gauge({
+    name: 'recard_issuer_circuit_open',
+    help: 'Circuit breaker per issuer route: 0 closed, 0.5 half-open, 1 open.',
+    labelNames: ['route', 'issuer'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const c of circuits())
+        this.set(
+          { route: c.routeId, issuer: c.issuer },
+          c.state === 'open' ? 1 : c.state === 'half_open' ? 0.5 : 0,
+        );
+    },
+  });
   return {
     registry,
+    issuerUnknownCodes,
+    issuerOutcomes,
+    routeSkips,
     httpRequests,
     httpDuration,
     jobObserver: {

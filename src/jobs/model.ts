@@ -61,3 +61,17 @@ export class PermanentJobError extends Error {
 
 /** A job as read from the database. */
 export type JobRow = Selectable<JobsTable>;
+
+/**
+ * Thrown by a handler whose work is waiting on someone else (an issuer's next batch file): run the
+ * job again after `delayMs`. Not a failure: the attempt is given back and nothing is logged as error.
+ */
+export class DeferJob extends Error {
+  constructor(
+    readonly delayMs: number,
+    readonly why: string,
+  ) {
+    super(why);
+    this.name = 'DeferJob';
+  }
+}

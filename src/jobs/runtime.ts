@@ -6,6 +6,7 @@ import type { Db, Dialect } from '../storage/database.js';
 import { backoffDelayMs } from './backoff.js';
 import {
   type AnyJobHandler,
+  DeferJob,
   type JobHandler,
   type JobKind,
   type JobRow,
@@ -13,6 +14,7 @@ import {
 } from './model.js';
 import {
   claimJobs,
+  deferJob,
   enqueueJob,
   extendLease,
   markDead,
@@ -21,7 +23,7 @@ import {
   scheduleRetry,
 } from './store.js';
 
-export type RunOutcome = 'succeeded' | 'retried' | 'dead' | 'released' | 'lost';
+export type RunOutcome = 'succeeded' | 'retried' | 'deferred' | 'dead' | 'released' | 'lost';
 
 export interface JobObserver {
   jobFinished(kind: string, outcome: RunOutcome, durationMs: number): void;
@@ -276,6 +278,10 @@ export class JobRuntime {
     if (failure instanceof ShuttingDown) {
       await releaseJob(this.o.db, held, now);
       return finish('released');
+    }
+    if (failure instanceof DeferJob) {
+      await deferJob(this.o.db, held, failure.why, now + failure.delayMs, now);
+      return finish('deferred');
     }
     const message = describeError(failure);
     if (failure instanceof PermanentJobError || job.attempt >= job.max_attempts) {

@@ -160,6 +160,28 @@ export async function markDead(db: Db, job: Held, error: string, nowMs: number):
   return changed(r);
 }
 
+/** Puts a job back to run at `runAt` without counting the attempt (the handler is waiting, not failing). */
+export async function deferJob(
+  db: Db,
+  job: Held,
+  why: string,
+  runAt: number,
+  nowMs: number,
+): Promise<boolean> {
+  const r = await held(db, job)
+    .set({
+      state: 'available',
+      locked_by: null,
+      lease_until: null,
+      attempt: sql<number>`attempt - 1`,
+      last_error: why,
+      run_at: runAt,
+      updated_at: nowMs,
+    })
+    .executeTakeFirst();
+  return changed(r);
+}
+
 /** Hands a job back untouched (shutdown): the attempt it was claimed with does not count. */
 export async function releaseJob(db: Db, job: Held, nowMs: number): Promise<boolean> {
   const r = await held(db, job)

@@ -8,6 +8,7 @@ import type { JobRuntime } from '../jobs/runtime.js';
 import { cardTypeAdminRoutes, cardTypeRoutes } from '../modules/cards/routes.js';
 import { channelRoutes } from '../modules/channels/routes.js';
 import { orderRoutes } from '../modules/orders/routes.js';
+import { issuerAdminRoutes } from '../modules/verification/routes.js';
 import { callbackTestRoutes } from '../modules/webhooks/routes.js';
 import { schemaStatus } from '../storage/migrate.js';
 import { type Context, VERSION } from './context.js';
@@ -63,7 +64,7 @@ export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promis
         orderRoutes(ctx.orders),
         callbackTestRoutes(ctx.callbackTests),
       ]),
-      adminApi(ctx.adminToken, [cardTypeAdminRoutes(ctx.cardTypes)]),
+      adminApi(ctx.adminToken, [cardTypeAdminRoutes(ctx.cardTypes), issuerAdminRoutes(ctx.issuerAdmin)]),
     ],
   });
 }

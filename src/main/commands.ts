@@ -5,11 +5,15 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import { SETTINGS } from '../config/schema.js';
 import { CHANNEL_KINDS, type ChannelKind } from '../modules/channels/model.js';
 import { createLogger } from '../shared/logger.js';
+import { DEFAULT_SEED } from '../simulators/card-base.js';
+import { NO_FAULTS } from '../simulators/faults.js';
+import { startSimulators } from '../simulators/index.js';
+import { renderTestCards } from '../simulators/test-cards.js';
 import { openStorage } from '../storage/database.js';
 import { migrateToLatest, SchemaTooNewError, schemaStatus } from '../storage/migrate.js';
 import { startServer } from './api.js';
 import { type Context, createContext, VERSION } from './context.js';
-import { ensureDemoChannel } from './demo.js';
+import { ensureDemoChannel, startDemoIssuers } from './demo.js';
 import { startWorker } from './worker.js';
 
 const out = (text: string) => process.stdout.write(`${text}\n`);
@@ -50,6 +54,13 @@ const settingsHelp = `\nSettings (environment variables):\n${Object.values(SETTI
   .map((s) => `  ${s.env.padEnd(28)} ${s.description}`)
   .join('\n')}\n`;
 
+function intArg(value: string, name: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError(`--${name} must be a non-negative integer`);
+  return n;
+}
+
 export function buildCli(): Command {
   const program = new Command('recard')
     .description('Recard: prepaid card recycling service')
@@ -64,9 +75,11 @@ export function buildCli(): Command {
     .action(async (opts: { worker: boolean; demo?: boolean }) => {
       await withContext(
         async (ctx) => {
+          const sims = opts.demo ? await startDemoIssuers(ctx) : undefined;
           const server = await startServer(ctx, { worker: opts.worker });
           if (opts.demo) {
             const demo = await ensureDemoChannel(ctx);
+            const card = sims?.cards.find((c) => c.cardType === 'cmcc_national' && c.label === 'valid');
             out(
               [
                 '',
@@ -79,6 +92,15 @@ export function buildCli(): Command {
                 '  Try a signed call:',
                 `    RECARD_URL=${server.url} RECARD_CHANNEL_ID=${demo.channel.id} RECARD_CHANNEL_SECRET=${demo.secret} \\`,
                 '      node bin/recard.js call GET /v1/channel',
+                '  Issuers are simulated in this process (docs/test-cards.md lists cards to try), e.g.:',
+                `    node bin/recard.js call POST /v1/orders --data '${JSON.stringify({
+                  merchant_order_id: 'demo-1',
+                  card_type: card?.cardType,
+                  card_number: card?.number,
+                  card_secret: card?.secret,
+                  declared_face_value: card?.declaredFaceValue,
+                  seller: { id: 'seller-1' },
+                })}'`,
                 '',
               ].join('\n'),
             );
@@ -86,6 +108,7 @@ export function buildCli(): Command {
           const signal = await untilSignal();
           ctx.logger.info({ signal }, 'shutting down');
           await server.stop();
+          await sims?.close();
         },
         { server: true },
       );
@@ -105,6 +128,50 @@ export function buildCli(): Command {
         { server: true },
       );
     });
+
+  program
+    .command('simulate')
+    .description('Run the simulated issuers (SOAP, JSON-RPC, REST, batch file) on their own')
+    .option('--port <n>', 'first port; issuers take consecutive ports', (v) => intArg(v, 'port'), 4100)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--seed <seed>', 'card base seed', DEFAULT_SEED)
+    .option('--latency-ms <n>', 'latency of every answer', (v) => intArg(v, 'latency-ms'), 20)
+    .option('--jitter-ms <n>', 'plus uniform random 0..n ms', (v) => intArg(v, 'jitter-ms'), 0)
+    .option(
+      '--publish-every-ms <n>',
+      'batch-file issuer publication period',
+      (v) => intArg(v, 'publish-every-ms'),
+      5000,
+    )
+    .option('--print-cards', 'print the test-card table (docs/test-cards.md) and exit')
+    .action(
+      async (opts: {
+        port: number;
+        host: string;
+        seed: string;
+        latencyMs: number;
+        jitterMs: number;
+        publishEveryMs: number;
+        printCards?: boolean;
+      }) => {
+        if (opts.printCards) {
+          process.stdout.write(renderTestCards(opts.seed));
+          return;
+        }
+        const sims = await startSimulators({
+          seed: opts.seed,
+          basePort: opts.port,
+          host: opts.host,
+          faults: { ...NO_FAULTS, latencyMs: opts.latencyMs, jitterMs: opts.jitterMs },
+          publishEveryMs: opts.publishEveryMs,
+        });
+        for (const [issuer, sim] of sims.byIssuer)
+          out(`${issuer.padEnd(18)} ${sim.protocol.padEnd(10)} ${sim.url}`);
+        out(`${sims.cards.length} cards (seed ${opts.seed}); GET <url>/__sim/cards, PUT <url>/__sim/faults`);
+        await untilSignal();
+        await sims.close();
+      },
+    );
 
   program
     .command('migrate')

@@ -11,6 +11,12 @@ import { type Authenticator, createAuthenticator } from '../modules/channels/aut
 import { type ChannelService, createChannelService } from '../modules/channels/service.js';
 import { PRUNE_NONCES, pruneNoncesHandler } from '../modules/channels/worker.js';
 import { createOrderService, type OrderService } from '../modules/orders/service.js';
+import { CodeBook } from '../modules/verification/code-book.js';
+import { SWEEP_VERIFYING } from '../modules/verification/model.js';
+import { IssuerRouter } from '../modules/verification/router.js';
+import { createIssuerAdminService, type IssuerAdminService } from '../modules/verification/service.js';
+import { sweepVerifyingHandler } from '../modules/verification/sweeper.js';
+import { verifyOrderHandler } from '../modules/verification/worker.js';
 import { type CallbackTestService, createCallbackTestService } from '../modules/webhooks/service.js';
 import { testDeliveryHandler } from '../modules/webhooks/worker.js';
 import { type Clock, systemClock } from '../shared/clock.js';
@@ -41,6 +47,8 @@ export interface Context {
   cardTypes: CardTypeService;
   orders: OrderService;
   callbackTests: CallbackTestService;
+  issuerAdmin: IssuerAdminService;
+  router: IssuerRouter;
   authenticate: Authenticator;
   jobHandlers: AnyJobHandler[];
   schedules: Schedule[];
@@ -84,10 +92,26 @@ export async function createContext(config: Config, options: ContextOptions = {}
   const db = storage.db;
   const channels = createChannelService({ db, keyring, clock });
   const committer = createCommitter(db, storage.dialect);
+  const router = new IssuerRouter({
+    db,
+    keyring,
+    clock,
+    onRouteSkipped: (route, why) => metrics.routeSkips.inc({ route, why }),
+  });
+  const codes = new CodeBook(db, clock);
   const metrics = createMetrics(
     () => countJobsByState(db),
     () => committer.stats(),
+    () => router.circuitStates(),
   );
+  const orders = createOrderService({
+    db,
+    committer,
+    clock,
+    cardKeys: secrets.cardKeys,
+    cardHashKey: secrets.cardHashKey,
+    onJobQueued: () => ctx.wakeWorker(),
+  });
   const ctx: Context = {
     config,
     adminToken: secrets.adminToken,
@@ -98,14 +122,9 @@ export async function createContext(config: Config, options: ContextOptions = {}
     metrics,
     channels,
     cardTypes: createCardTypeService({ db, clock }),
-    orders: createOrderService({
-      db,
-      committer,
-      clock,
-      cardKeys: secrets.cardKeys,
-      cardHashKey: secrets.cardHashKey,
-      onJobQueued: () => ctx.wakeWorker(),
-    }),
+    orders,
+    issuerAdmin: createIssuerAdminService({ db, keyring, clock, onCodesChanged: () => codes.invalidate() }),
+    router,
     callbackTests: createCallbackTestService({ db, committer, clock, onJobQueued: () => ctx.wakeWorker() }),
     authenticate: createAuthenticator({ committer, channels, clock, windowS: config.signatureWindowS }),
     jobHandlers: [
@@ -116,15 +135,31 @@ export async function createContext(config: Config, options: ContextOptions = {}
         timeoutMs: config.callbackTimeoutMs,
         userAgent: `Recard-Webhooks/${VERSION}`,
       }),
+      verifyOrderHandler({
+        db,
+        committer,
+        clock,
+        router,
+        codes,
+        revealCard: (id) => orders.revealCard(id),
+        onUnknownCode: (issuer, raw_code) =>
+          metrics.issuerUnknownCodes.inc({ issuer, raw_code: raw_code.slice(0, 32) }),
+        onOutcome: (issuer, outcome) => metrics.issuerOutcomes.inc({ issuer, outcome }),
+      }),
+      sweepVerifyingHandler(db, clock),
       pruneNoncesHandler(db, clock),
       pruneJobsHandler(db, clock),
     ],
     schedules: [
       { spec: PRUNE_NONCES, everyMs: TEN_MINUTES, payload: {} },
+      { spec: SWEEP_VERIFYING, everyMs: 60_000, payload: { stuck_after_ms: config.verifyStuckAfterMs } },
       { spec: PRUNE_JOBS, everyMs: TEN_MINUTES, payload: { keep_ms: KEEP_SUCCEEDED_JOBS_MS } },
     ],
     wakeWorker: () => undefined,
-    close: () => storage.close(),
+    close: async () => {
+      await router.close();
+      await storage.close();
+    },
   };
   logger.info({ database: storage.describe }, 'storage ready');
   return ctx;

@@ -1,3 +1,12 @@
+import type { IssuerProtocol } from '../adapters/issuers/port.js';
+import { DEFAULT_SEED, SIM_FORMATS } from '../simulators/card-base.js';
+import {
+  SIM_APP_ID,
+  SIM_ISSUERS,
+  type SimulatorSet,
+  simAppSecret,
+  startSimulators,
+} from '../simulators/index.js';
 import type { Context } from './context.js';
 
 /** A fixed id, so the README and the docs can name it. */
@@ -13,4 +22,60 @@ export async function ensureDemoChannel(ctx: Context) {
   const webhookSecret = await ctx.channels.webhookSecret(DEMO_CHANNEL_ID);
   if (!creds || !webhookSecret) throw new Error('demo channel vanished');
   return { ...creds, webhookSecret };
+}
+
+/** Where each protocol's simulator serves its API. */
+function endpointOf(protocol: IssuerProtocol, url: string): string {
+  if (protocol === 'soap') return `${url}/boss/CardService`;
+  if (protocol === 'jsonrpc') return `${url}/rpc`;
+  return url;
+}
+
+/**
+ * Points every card type at a simulated issuer (routes `sim_<card type>`), so the whole flow runs out of
+ * the box. Used by `serve --demo` with in-process simulators, and by tests and benchmarks.
+ */
+export async function routeCardTypesTo(
+  ctx: Pick<Context, 'issuerAdmin'>,
+  sims: SimulatorSet,
+  options: { pollMs?: number; capacityPerMinute?: number; timeoutMs?: number; maxConcurrency?: number } = {},
+): Promise<number> {
+  let n = 0;
+  for (const [cardType, format] of Object.entries(SIM_FORMATS)) {
+    const sim = sims.byIssuer.get(format.issuer);
+    if (!sim) continue;
+    const protocol = SIM_ISSUERS[format.issuer] as IssuerProtocol;
+    await ctx.issuerAdmin.putRoute(`sim_${cardType}`, {
+      card_type: cardType,
+      issuer: format.issuer,
+      protocol,
+      endpoint: endpointOf(protocol, sim.url),
+      priority: 10,
+      capacity_per_minute: options.capacityPerMinute ?? 600_000,
+      timeout_ms: options.timeoutMs ?? 3000,
+      max_concurrency: options.maxConcurrency ?? 64,
+      poll_ms: options.pollMs ?? 2000,
+      ...(protocol === 'rest'
+        ? { app_id: SIM_APP_ID, app_secret: simAppSecret(sims.seed, format.issuer) }
+        : {}),
+      enabled: true,
+    });
+    n++;
+  }
+  return n;
+}
+
+/** Starts the simulated issuers in this process and routes the demo card types to them. */
+export async function startDemoIssuers(ctx: Context): Promise<SimulatorSet> {
+  const sims = await startSimulators({
+    seed: DEFAULT_SEED,
+    faults: {
+      latencyMs: ctx.config.demoSimulatorLatencyMs,
+      jitterMs: Math.ceil(ctx.config.demoSimulatorLatencyMs / 2),
+    },
+    publishEveryMs: 5000,
+  });
+  const routed = await routeCardTypesTo(ctx, sims);
+  ctx.logger.info({ issuers: [...sims.byIssuer.keys()], routes: routed }, 'demo issuer simulators started');
+  return sims;
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 /** Every id prefix the system hands out; ids are `<prefix>_<26 chars>`. */
-export type IdPrefix = 'ch' | 'job' | 'req' | 'cbt' | 'evt' | 'ord' | 'oev';
+export type IdPrefix = 'ch' | 'job' | 'req' | 'cbt' | 'evt' | 'ord' | 'oev' | 'rdm';
 
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
 

@@ -166,6 +166,6 @@ export async function startBatchFileSimulator(
     });
   });
   app.addHook('onClose', async () => clearInterval(timer));
-  const url = await listen(app, options.port);
+  const url = await listen(app, options.port, options.host);
   return { ...simulatorHandle(base, 'batch_file', options.issuer, url), publish };
 }

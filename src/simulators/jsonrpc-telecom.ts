@@ -138,6 +138,6 @@ export async function startTelecomSimulator(
       return reply.code(200).send(err(null, -32700, 'Parse error'));
     return reply.code(error.statusCode ?? 500).send({ message: error.message ?? 'error' });
   });
-  const url = await listen(app, options.port);
+  const url = await listen(app, options.port, options.host);
   return simulatorHandle(base, 'jsonrpc', options.issuer, url);
 }

@@ -140,6 +140,6 @@ export async function startEcardSimulator(options: EcardSimulatorOptions): Promi
       }),
     );
   });
-  const url = await listen(app, options.port);
+  const url = await listen(app, options.port, options.host);
   return simulatorHandle(base, 'rest', options.issuer, url);
 }

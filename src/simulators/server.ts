@@ -34,6 +34,7 @@ export interface SimulatorOptions {
   cards: SimCard[];
   faults?: Partial<FaultSettings>;
   random?: () => number;
+  host?: string;
 }
 
 /** A running simulated issuer. */

@@ -175,6 +175,6 @@ export async function startBossSimulator(options: SimulatorOptions & { port?: nu
       .type('text/xml')
       .send(buildFault('soap:Client', `missing parameters for ${call.operation}`));
   });
-  url = await listen(app, options.port);
+  url = await listen(app, options.port, options.host);
   return simulatorHandle(base, 'soap', options.issuer, url);
 }

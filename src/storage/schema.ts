@@ -12,6 +12,7 @@ export interface ChannelsTable {
   secret_sealed: string;
   webhook_secret_sealed: string;
   callback_url: string | null;
+  face_value_policy: string;
   created_at: number;
   updated_at: number;
 }
@@ -96,6 +97,41 @@ export interface OrdersTable {
   user_registered_at: number | null;
   created_at: number;
   updated_at: number;
+  issuer: string | null;
+  route_id: string | null;
+  actual_face_value: number | null;
+  reason: string | null;
+  raw_code: string | null;
+  redemption_id: string | null;
+  redeem_state: string;
+  waiting_for: string | null;
+  verified_at: number | null;
+}
+
+export interface IssuerRoutesTable {
+  id: string;
+  card_type: string;
+  issuer: string;
+  protocol: string;
+  endpoint: string;
+  priority: number;
+  capacity_per_minute: number;
+  timeout_ms: number;
+  max_concurrency: number;
+  poll_ms: number;
+  app_id: string | null;
+  app_secret_sealed: string | null;
+  enabled: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface IssuerCodesTable {
+  issuer: string;
+  raw_code: string;
+  reason: string | null;
+  description: string;
+  updated_at: number;
 }
 
 export interface OrderEventsTable {
@@ -116,4 +152,6 @@ export interface Database {
   card_types: CardTypesTable;
   orders: OrdersTable;
   order_events: OrderEventsTable;
+  issuer_routes: IssuerRoutesTable;
+  issuer_codes: IssuerCodesTable;
 }

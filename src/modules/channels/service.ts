@@ -3,7 +3,7 @@ import { rfc3339 } from '../../shared/clock.js';
 import { type Keyring, open, randomToken, seal } from '../../shared/crypto.js';
 import { newId } from '../../shared/ids.js';
 import type { Db } from '../../storage/database.js';
-import type { ChannelCredentials, ChannelStatus, ChannelView, NewChannel } from './model.js';
+import type { ChannelCredentials, ChannelStatus, ChannelView, FaceValuePolicy, NewChannel } from './model.js';
 import { type ChannelRow, findChannel, insertChannel, listChannels, setChannelStatus } from './store.js';
 
 export interface ChannelServiceDeps {
@@ -29,6 +29,7 @@ function view(row: ChannelRow): ChannelView {
     kind: row.kind as ChannelView['kind'],
     status: row.status as ChannelStatus,
     callback_url: row.callback_url,
+    face_value_policy: row.face_value_policy as FaceValuePolicy,
     created_at: rfc3339(row.created_at),
   };
 }
@@ -52,6 +53,7 @@ export function createChannelService({ db, keyring, clock }: ChannelServiceDeps)
         secret_sealed: seal(keyring, secret, secretContext(id)),
         webhook_secret_sealed: seal(keyring, webhookSecret, webhookContext(id)),
         callback_url: input.callback_url ?? null,
+        face_value_policy: input.face_value_policy ?? 'review',
         created_at: now,
         updated_at: now,
       };
@@ -70,6 +72,15 @@ export function createChannelService({ db, keyring, clock }: ChannelServiceDeps)
 
     async setStatus(id: string, status: ChannelStatus): Promise<boolean> {
       return setChannelStatus(db, id, status, clock.now());
+    },
+
+    async setFaceValuePolicy(id: string, policy: FaceValuePolicy): Promise<boolean> {
+      const r = await db
+        .updateTable('channels')
+        .set({ face_value_policy: policy, updated_at: clock.now() })
+        .where('id', '=', id)
+        .executeTakeFirst();
+      return r.numUpdatedRows === 1n;
     },
 
     /** The channel with its API secret opened; undefined when there is no such channel. */

@@ -47,6 +47,19 @@ export const OrderView = Type.Object(
     seller: Type.Object({ id: Type.String(), name: Type.Union([Type.String(), Type.Null()]) }),
     callback_url: Type.Union([Type.String(), Type.Null()]),
     attach: Type.Union([Type.String(), Type.Null()]),
+    issuer: Type.Union([Type.String(), Type.Null()], { description: 'Who verifies and redeems the card.' }),
+    actual_face_value: Type.Union([Type.Integer(), Type.Null()], {
+      description: 'Face value the issuer reported or redeemed, in minor units; null until it said.',
+    }),
+    reason: Type.Union([Type.String(), Type.Null()], {
+      description:
+        'Normalised reason for invalid, failed or review orders (docs/verification.md); null otherwise.',
+    }),
+    raw_code: Type.Union([Type.String(), Type.Null()], { description: "The issuer's own last result code." }),
+    waiting_for: Type.Union([Type.Literal('issuer_confirmation'), Type.Null()], {
+      description: 'Set while a redemption waits for the issuer to confirm it (daily batch files).',
+    }),
+    verified_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     created_at: Type.String({ format: 'date-time' }),
     updated_at: Type.String({ format: 'date-time' }),
   },

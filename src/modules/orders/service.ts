@@ -55,6 +55,12 @@ export function orderView(row: OrderRow): OrderView {
     seller: { id: row.seller_id, name: row.seller_name },
     callback_url: row.callback_url,
     attach: row.attach,
+    issuer: row.issuer,
+    actual_face_value: row.actual_face_value,
+    reason: row.reason,
+    raw_code: row.raw_code,
+    waiting_for: row.waiting_for === 'issuer_confirmation' ? 'issuer_confirmation' : null,
+    verified_at: row.verified_at === null ? null : rfc3339(row.verified_at),
     created_at: rfc3339(row.created_at),
     updated_at: rfc3339(row.updated_at),
   };
@@ -206,6 +212,15 @@ export function createOrderService(deps: OrderServiceDeps) {
         user_registered_at: input.user_registered_at ? Date.parse(input.user_registered_at) : null,
         created_at: now,
         updated_at: now,
+        issuer: type.issuer,
+        route_id: null,
+        actual_face_value: null,
+        reason: null,
+        raw_code: null,
+        redemption_id: null,
+        redeem_state: 'none',
+        waiting_for: null,
+        verified_at: null,
       };
       const placed = await place(row);
       if (placed.kind === 'duplicate') return duplicate();

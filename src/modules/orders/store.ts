@@ -62,12 +62,28 @@ export async function insertOrder(db: Db, row: OrderRow, nowMs: number): Promise
  * Moves an order by one lifecycle event: the status update (conditioned on the status it was read
  * in) and its `order_events` row, in the caller's transaction. A refused or raced step writes nothing.
  */
+/** Columns a lifecycle step may set beside the status (the verification outcome). */
+export type OrderOutcome = Partial<
+  Pick<
+    OrdersTable,
+    | 'reason'
+    | 'raw_code'
+    | 'actual_face_value'
+    | 'redeem_state'
+    | 'waiting_for'
+    | 'verified_at'
+    | 'route_id'
+    | 'issuer'
+  >
+>;
+
 export async function applyOrderEvent(
   trx: Db,
   orderId: string,
   event: OrderEvent,
   nowMs: number,
   reason: string | null = null,
+  outcome: OrderOutcome = {},
 ): Promise<Transition | { ok: false; reason: string }> {
   const current = await trx
     .selectFrom('orders')
@@ -79,7 +95,7 @@ export async function applyOrderEvent(
   if (!step.ok) return step;
   const moved = await trx
     .updateTable('orders')
-    .set({ status: step.to, updated_at: nowMs })
+    .set({ ...outcome, status: step.to, updated_at: nowMs })
     .where('id', '=', orderId)
     .where('status', '=', step.from)
     .executeTakeFirst();

@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import * as m0001 from './0001_foundation.js';
 import * as m0002 from './0002_card_types.js';
 import * as m0003 from './0003_orders.js';
+import * as m0004 from './0004_verification.js';
 
 /** Every migration, in order. Names sort in application order; never rename or edit a shipped one. */
 export const MIGRATIONS: Record<string, Migration> = {
   '0001_foundation': m0001,
   '0002_card_types': m0002,
   '0003_orders': m0003,
+  '0004_verification': m0004,
 };

@@ -1,0 +1,76 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { errorResponses } from '../../http/error-body.js';
+import {
+  CodeInput,
+  CodeList,
+  CodeParams,
+  CodeQuery,
+  CodeView,
+  RouteInput,
+  RouteList,
+  RouteParams,
+  RouteView,
+} from './model.js';
+import type { IssuerAdminService } from './service.js';
+
+/** /admin/v1/issuer-routes and /admin/v1/issuer-codes: where cards go, and what issuers' codes mean. */
+export function issuerAdminRoutes(service: IssuerAdminService): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    const tags = ['admin: issuers'];
+    app.get(
+      '/admin/v1/issuer-routes',
+      {
+        schema: {
+          operationId: 'adminListIssuerRoutes',
+          tags,
+          summary: 'Every issuer route',
+          response: { 200: RouteList, ...errorResponses(401) },
+        },
+      },
+      async () => ({ data: await service.listRoutes() }),
+    );
+    app.put(
+      '/admin/v1/issuer-routes/:id',
+      {
+        schema: {
+          operationId: 'adminPutIssuerRoute',
+          tags,
+          summary: 'Create or replace a route',
+          description:
+            'Workers see the change within a few seconds. Omitting app_secret keeps the stored one.',
+          params: RouteParams,
+          body: RouteInput,
+          response: { 200: RouteView, ...errorResponses(400, 401, 413, 415) },
+        },
+      },
+      async (request) => service.putRoute(request.params.id, request.body),
+    );
+    app.get(
+      '/admin/v1/issuer-codes',
+      {
+        schema: {
+          operationId: 'adminListIssuerCodes',
+          tags,
+          summary: "Issuers' raw codes and their meaning",
+          querystring: CodeQuery,
+          response: { 200: CodeList, ...errorResponses(400, 401) },
+        },
+      },
+      async (request) => ({ data: await service.listCodes(request.query.issuer) }),
+    );
+    app.put(
+      '/admin/v1/issuer-codes/:issuer/:raw_code',
+      {
+        schema: {
+          operationId: 'adminPutIssuerCode',
+          tags,
+          summary: 'Map a raw code to a reason (null: ambiguous)',
+          params: CodeParams,
+          body: CodeInput,
+          response: { 200: CodeView, ...errorResponses(400, 401, 413, 415) },
+        },
+      },
+      async (request) => service.putCode(request.params.issuer, request.params.raw_code, request.body),
+    );
+  };
+}

@@ -1,0 +1,38 @@
+import type { JobHandler } from '../../jobs/model.js';
+import { enqueueJob } from '../../jobs/store.js';
+import type { Clock } from '../../shared/clock.js';
+import type { Db } from '../../storage/database.js';
+import { VERIFY_ORDER } from '../orders/model.js';
+import { SWEEP_VERIFYING } from './model.js';
+import { hasLiveVerifyJob, staleVerifications } from './store.js';
+
+const BATCH = 200;
+
+/**
+ * Nothing stays in submitted/verifying forever: an order untouched for `stuck_after_ms` with no
+ * verify job waiting or running (its job died with the process that held it, or was deleted) gets a
+ * new one. The verify job resolves it: a redeem that may have happened is settled by lookup.
+ */
+export function sweepVerifyingHandler(
+  db: Db,
+  clock: Clock,
+  onRequeued?: (n: number) => void,
+): JobHandler<{ stuck_after_ms: number }> {
+  return {
+    spec: SWEEP_VERIFYING,
+    async handle(payload, ctx) {
+      const now = clock.now();
+      const stale = await staleVerifications(db, now - payload.stuck_after_ms, BATCH);
+      let requeued = 0;
+      for (const order of stale) {
+        if (await hasLiveVerifyJob(db, VERIFY_ORDER.kind, order.id)) continue;
+        await enqueueJob(db, VERIFY_ORDER, { order_id: order.id }, now);
+        requeued++;
+      }
+      if (requeued > 0) {
+        ctx.logger.warn({ requeued }, 'stuck orders handed back to the verify worker');
+        onRequeued?.(requeued);
+      }
+    },
+  };
+}
