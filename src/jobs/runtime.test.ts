@@ -5,7 +5,7 @@ import { storageTargets, type TestLocation } from '../../test/harness/storage.js
 import { sleep, waitFor } from '../../test/harness/wait.js';
 import { systemClock } from '../shared/clock.js';
 import type { Storage } from '../storage/database.js';
-import { type AnyJobHandler, defineJobKind, PermanentJobError } from './model.js';
+import { type AnyJobHandler, DeferJob, defineJobKind, PermanentJobError } from './model.js';
 import { JobRuntime, type RuntimeOptions } from './runtime.js';
 import { claimJobs, countJobsByState, enqueueJob, getJob } from './store.js';
 
@@ -98,6 +98,26 @@ describe.each(storageTargets())('job runtime on $name', (target) => {
     expect(job?.attempt).toBe(3);
     expect(job?.last_error).toBe('Error: boom 2');
     expect(r.activeJobs).toBe(0);
+  });
+
+  it('a deferred job runs again later without spending an attempt', async () => {
+    let calls = 0;
+    const id = await enqueueJob(storage.db, ECHO, { n: 1 }, Date.now());
+    runtime([
+      {
+        spec: ECHO,
+        handle: async () => {
+          calls++;
+          // More deferrals than ECHO has attempts: waiting is not failing.
+          if (calls <= 4) throw new DeferJob(30, `waiting ${calls}`);
+        },
+      },
+    ]);
+    await waitFor(async () => (await stateOf(id)) === 'succeeded');
+    const job = await getJob(storage.db, id ?? '');
+    expect(calls).toBe(5);
+    expect(job?.attempt).toBe(1);
+    expect(job?.last_error).toBe('waiting 4');
   });
 
   it('gives up after the attempt limit: dead, last error kept, onDead in the same transaction', async () => {

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Clock } from '../shared/clock.js';
 import type { Logger } from '../shared/logger.js';
 import type { Db, Dialect } from '../storage/database.js';
+import type { Committer } from '../storage/group-commit.js';
 import { backoffDelayMs } from './backoff.js';
 import {
   type AnyJobHandler,
@@ -47,6 +48,8 @@ export interface RuntimeOptions {
   leaseMs: number;
   schedules?: Schedule[];
   observer?: JobObserver;
+  /** Job completions go through it when given (group commit on SQLite: many completions, one fsync). */
+  committer?: Committer;
   workerId?: string;
   random?: () => number;
 }
@@ -268,7 +271,11 @@ export class JobRuntime {
 
     const now = this.o.clock.now();
     if (failure === null) {
-      if (!(await markSucceeded(this.o.db, held, now))) return finish('lost');
+      const committer = this.o.committer;
+      const marked = committer
+        ? await committer.run((trx) => markSucceeded(trx, held, now))
+        : await markSucceeded(this.o.db, held, now);
+      if (!marked) return finish('lost');
       return finish('succeeded');
     }
     if (failure instanceof LeaseLost) {

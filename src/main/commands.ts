@@ -3,7 +3,12 @@ import { RecardClient } from '../client/client.js';
 import { dropRetiredFileCardKeys, rotateFileCardMasterKey } from '../config/keys.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { SETTINGS } from '../config/schema.js';
-import { CHANNEL_KINDS, type ChannelKind } from '../modules/channels/model.js';
+import {
+  CHANNEL_KINDS,
+  type ChannelKind,
+  FACE_VALUE_POLICIES,
+  type FaceValuePolicy,
+} from '../modules/channels/model.js';
 import { createLogger } from '../shared/logger.js';
 import { DEFAULT_SEED } from '../simulators/card-base.js';
 import { NO_FAULTS } from '../simulators/faults.js';
@@ -104,6 +109,8 @@ export function buildCli(): Command {
                 '',
               ].join('\n'),
             );
+          } else {
+            out(`Recard ${VERSION} is running at ${server.url} (${ctx.storage.describe})`);
           }
           const signal = await untilSignal();
           ctx.logger.info({ signal }, 'shutting down');
@@ -143,6 +150,12 @@ export function buildCli(): Command {
       (v) => intArg(v, 'publish-every-ms'),
       5000,
     )
+    .option(
+      '--valid-per-type <n>',
+      'valid cards per card type in the base',
+      (v) => intArg(v, 'valid-per-type'),
+      20,
+    )
     .option('--print-cards', 'print the test-card table (docs/test-cards.md) and exit')
     .action(
       async (opts: {
@@ -152,6 +165,7 @@ export function buildCli(): Command {
         latencyMs: number;
         jitterMs: number;
         publishEveryMs: number;
+        validPerType: number;
         printCards?: boolean;
       }) => {
         if (opts.printCards) {
@@ -164,6 +178,7 @@ export function buildCli(): Command {
           host: opts.host,
           faults: { ...NO_FAULTS, latencyMs: opts.latencyMs, jitterMs: opts.jitterMs },
           publishEveryMs: opts.publishEveryMs,
+          perLabel: { valid: opts.validPerType },
         });
         for (const [issuer, sim] of sims.byIssuer)
           out(`${issuer.padEnd(18)} ${sim.protocol.padEnd(10)} ${sim.url}`);
@@ -213,19 +228,35 @@ export function buildCli(): Command {
       if (!/^https?:\/\/\S+$/.test(v)) throw new InvalidArgumentError('must be an http(s) URL');
       return v;
     })
-    .action(async (opts: { name: string; kind: ChannelKind; callbackUrl?: string }) => {
-      await withContext(async (ctx) => {
-        const created = await ctx.channels.create({
-          name: opts.name,
-          kind: opts.kind,
-          ...(opts.callbackUrl ? { callback_url: opts.callbackUrl } : {}),
+    .addOption(
+      new Option(
+        '--face-value-policy <policy>',
+        'when the issuer reports another face value (docs/verification.md)',
+      )
+        .choices(FACE_VALUE_POLICIES)
+        .default('review'),
+    )
+    .action(
+      async (opts: {
+        name: string;
+        kind: ChannelKind;
+        callbackUrl?: string;
+        faceValuePolicy: FaceValuePolicy;
+      }) => {
+        await withContext(async (ctx) => {
+          const created = await ctx.channels.create({
+            name: opts.name,
+            kind: opts.kind,
+            face_value_policy: opts.faceValuePolicy,
+            ...(opts.callbackUrl ? { callback_url: opts.callbackUrl } : {}),
+          });
+          out(
+            `channel id:     ${created.channel.id}\nchannel secret: ${created.secret}\nwebhook secret: ${created.webhookSecret}`,
+          );
+          out('The secrets are shown once. They are stored encrypted and cannot be shown again.');
         });
-        out(
-          `channel id:     ${created.channel.id}\nchannel secret: ${created.secret}\nwebhook secret: ${created.webhookSecret}`,
-        );
-        out('The secrets are shown once. They are stored encrypted and cannot be shown again.');
-      });
-    });
+      },
+    );
   channels
     .command('list')
     .description('List channels')

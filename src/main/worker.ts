@@ -14,6 +14,7 @@ export function startWorker(ctx: Context): JobRuntime {
     pollMs: ctx.config.workerPollMs,
     leaseMs: ctx.config.jobLeaseMs,
     observer: ctx.metrics.jobObserver,
+    committer: ctx.committer,
   });
   runtime.start();
   ctx.wakeWorker = () => runtime.nudge();

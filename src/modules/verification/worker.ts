@@ -100,6 +100,14 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
     return moved;
   }
 
+  /** Redeem progress goes through the committer too: many workers' steps share one commit on SQLite. */
+  const progress = (
+    orderId: string,
+    from: string,
+    changes: Parameters<typeof recordProgress>[3],
+    nowMs: number,
+  ) => committer.run((trx) => recordProgress(trx, orderId, from, changes, nowMs));
+
   const verdictOf = async (issuer: string, rawCode: string): Promise<Verdict> => {
     const verdict = await codes.verdict(issuer, rawCode);
     if (verdict.kind === 'review' && verdict.reason === 'unknown_code') deps.onUnknownCode?.(issuer, rawCode);
@@ -151,8 +159,7 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
       return 'done';
     }
     if (result.state === 'pending') {
-      await recordProgress(
-        deps.db,
+      await progress(
         orderId,
         state.redeem_state,
         { redeem_state: 'pending', waiting_for: 'issuer_confirmation', raw_code: result.rawCode },
@@ -189,15 +196,7 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
       }
     }
     // Confirmed not redeemed: the same redemption id may be sent again.
-    if (
-      await recordProgress(
-        deps.db,
-        orderId,
-        state.redeem_state,
-        { redeem_state: 'none', waiting_for: null },
-        clock.now(),
-      )
-    )
+    if (await progress(orderId, state.redeem_state, { redeem_state: 'none', waiting_for: null }, clock.now()))
       return 'resend';
     return 'done'; // someone else moved it meanwhile
   }
@@ -271,8 +270,7 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
       // Redeem (not safe): the state moves to `sent` before the call, guarded, so a crash or a twin
       // worker finds it and settles by lookup instead of sending again.
       const redemptionId = state.redemption_id ?? newId('rdm', clock.now());
-      const claimed = await recordProgress(
-        deps.db,
+      const claimed = await progress(
         orderId,
         'none',
         {
@@ -292,12 +290,11 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
       } catch (err) {
         if (err instanceof NotSentError) {
           // Never left this process: the redeem may simply be sent later.
-          await recordProgress(deps.db, orderId, 'sent', { redeem_state: 'none' }, clock.now());
+          await progress(orderId, 'sent', { redeem_state: 'none' }, clock.now());
           throw troubleOf(err);
         }
         if (!(err instanceof IssuerCallError)) throw err;
-        await recordProgress(
-          deps.db,
+        await progress(
           orderId,
           'sent',
           { redeem_state: 'unknown', raw_code: err.rawCode ?? null },
@@ -310,8 +307,7 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
         continue; // the next pass settles by lookup
       }
       if (redemption.outcome === 'pending') {
-        await recordProgress(
-          deps.db,
+        await progress(
           orderId,
           'sent',
           { redeem_state: 'pending', waiting_for: 'issuer_confirmation', raw_code: redemption.rawCode },
@@ -345,13 +341,7 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
       }
       // "Busy" or a code that means several things, in answer to a redeem: what happened to the
       // card is unknown until a lookup says.
-      await recordProgress(
-        deps.db,
-        orderId,
-        'sent',
-        { redeem_state: 'unknown', raw_code: redemption.rawCode },
-        clock.now(),
-      );
+      await progress(orderId, 'sent', { redeem_state: 'unknown', raw_code: redemption.rawCode }, clock.now());
     }
     throw new Transient('issuer_unavailable', 'the order kept changing under the worker');
   }

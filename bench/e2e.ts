@@ -1,0 +1,270 @@
+/**
+ * End-to-end verification benchmark (issue 4): signed submissions at a fixed rate → verify worker →
+ * simulated issuers (own process, 20 ms latency) → `redeemed`. Reports the time from submission to
+ * the `redeem` event (both written by the server, same clock) and the throughput.
+ * RECARD_BENCH_E2E_RATE (default 500 orders/s), RECARD_BENCH_E2E_DURATION_S (default 60).
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { Pool } from 'undici';
+import { signedHeaders } from '../src/client/signing.js';
+import { generateCardBase, SIM_FORMATS } from '../src/simulators/card-base.js';
+import { SIM_APP_ID, SIM_ISSUERS, simAppSecret } from '../src/simulators/index.js';
+
+const RATE = Number(process.env.RECARD_BENCH_E2E_RATE ?? 500);
+const DURATION_S = Number(process.env.RECARD_BENCH_E2E_DURATION_S ?? 60);
+const LATENCY_MS = 20;
+const WARMUP_S = 5;
+const SEED = 'bench-e2e';
+const SIM_PORT = 4300 + Math.floor(Math.random() * 500);
+/** Instant issuers only: the batch-file issuer confirms at its next file, by design not in seconds. */
+const CARD_TYPES = ['cmcc_national', 'telecom_national', 'jd_ecard'];
+const children: ChildProcess[] = [];
+
+function start(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<string> {
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d;
+      const m = ready.exec(out);
+      if (m) resolve(m[1] ?? '');
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`process exited with ${code}: ${out.slice(-2000)}`)));
+  });
+}
+
+const perType = Math.ceil((RATE * (DURATION_S + WARMUP_S + 5)) / CARD_TYPES.length) + 10;
+const cards = generateCardBase({
+  seed: SEED,
+  perLabel: { valid: perType, used: 0, expired: 0, unactivated: 0, wrong_face_value: 0 },
+  cardTypes: CARD_TYPES,
+});
+const dataDir = mkdtempSync(join(tmpdir(), 'recard-bench-e2e-'));
+const adminToken = `adm_${randomBytes(24).toString('hex')}`;
+const env = {
+  RECARD_DATA_DIR: dataDir,
+  RECARD_LOG_LEVEL: 'warn',
+  RECARD_PORT: '0',
+  RECARD_ADMIN_TOKEN: adminToken,
+  RECARD_WORKER_CONCURRENCY: '128',
+  RECARD_WORKER_POLL_MS: '20',
+};
+
+try {
+  process.stderr.write(`simulators: ${perType} valid cards per type, ${LATENCY_MS} ms latency\n`);
+  await start(
+    [
+      'bin/recard.js',
+      'simulate',
+      '--port',
+      String(SIM_PORT),
+      '--seed',
+      SEED,
+      '--latency-ms',
+      String(LATENCY_MS),
+      '--valid-per-type',
+      String(perType),
+    ],
+    {},
+    /(\d+) cards \(seed/,
+  );
+  const created = execFileSync(
+    process.execPath,
+    ['bin/recard.js', 'channels', 'create', '--name', 'bench', '--kind', 'merchant'],
+    {
+      env: { ...process.env, ...env },
+    },
+  ).toString();
+  const channelId = /channel id:\s+(\S+)/.exec(created)?.[1] ?? '';
+  const secret = /channel secret:\s+(\S+)/.exec(created)?.[1] ?? '';
+  // One process, API and worker: SQLite has one writer, and group commit works within a process.
+  const profile = process.env.RECARD_BENCH_PROFILE; // a folder: the server writes a CPU profile there
+  const url = await start(
+    [...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []), 'bin/recard.js', 'serve'],
+    env,
+    /running at (\S+)/,
+  );
+
+  // Route the card types to the simulators' process, as an operator would (admin API).
+  const issuers = Object.keys(SIM_ISSUERS);
+  for (const cardType of CARD_TYPES) {
+    const issuer = SIM_FORMATS[cardType]?.issuer as string;
+    const protocol = SIM_ISSUERS[issuer] as string;
+    const base = `http://127.0.0.1:${SIM_PORT + issuers.indexOf(issuer)}`;
+    const endpoint =
+      protocol === 'soap' ? `${base}/boss/CardService` : protocol === 'jsonrpc' ? `${base}/rpc` : base;
+    const res = await fetch(`${url}/admin/v1/issuer-routes/bench_${cardType}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        card_type: cardType,
+        issuer,
+        protocol,
+        endpoint,
+        priority: 1,
+        capacity_per_minute: 1_000_000,
+        timeout_ms: 3000,
+        max_concurrency: 128,
+        poll_ms: 1000,
+        enabled: true,
+        ...(protocol === 'rest' ? { app_id: SIM_APP_ID, app_secret: simAppSecret(SEED, issuer) } : {}),
+      }),
+    });
+    if (res.status !== 200) throw new Error(`route ${cardType}: ${res.status} ${await res.text()}`);
+  }
+
+  // Open-loop, evenly paced load: a batch every 10 ms (autocannon's overallRate sends in bursts,
+  // which would measure queueing behind the burst rather than the pipeline).
+  const pool = new Pool(url, { connections: 64 });
+  const intakeMs: number[] = [];
+  let ok = 0;
+  let failed = 0;
+  let next = 0;
+  let phase = 'warm';
+  const submit = async () => {
+    const card = cards[(next * 7919) % cards.length];
+    next++;
+    if (!card) throw new Error('no cards');
+    const body = JSON.stringify({
+      merchant_order_id: `${phase}-${next}`,
+      card_type: card.cardType,
+      card_number: card.number,
+      card_secret: card.secret,
+      declared_face_value: card.faceValue,
+      seller: { id: 'seller-bench' },
+    });
+    const headers = signedHeaders(channelId, secret, {
+      timestamp: Math.floor(Date.now() / 1000),
+      nonce: randomBytes(16).toString('base64url'),
+      method: 'POST',
+      pathWithQuery: '/v1/orders',
+      body,
+    });
+    const started = performance.now();
+    try {
+      const res = await pool.request({
+        method: 'POST',
+        path: '/v1/orders',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body,
+      });
+      await res.body.text();
+      if (res.statusCode === 201) ok++;
+      else failed++;
+    } catch {
+      failed++;
+    }
+    if (phase === 'e2e') intakeMs.push(performance.now() - started);
+  };
+  const inFlight: Promise<void>[] = [];
+  const TICK_MS = 10;
+  /** Sends `seconds` of load at RATE; returns the seconds it took. */
+  const pace = async (seconds: number) => {
+    const started = Date.now();
+    const first = next;
+    for (let tick = 0; tick < (seconds * 1000) / TICK_MS; tick++) {
+      // Each tick catches up to where the schedule says it should be.
+      const due = first + Math.floor(((Date.now() - started + TICK_MS) / 1000) * RATE);
+      while (next < due) inFlight.push(submit());
+      await new Promise((r) => setTimeout(r, started + (tick + 1) * TICK_MS - Date.now()));
+    }
+    return (Date.now() - started) / 1000;
+  };
+  // Warm-up at the same rate (JIT, connection pools, route set-up), left out of the figures.
+  await pace(WARMUP_S);
+  phase = 'e2e';
+  intakeMs.length = 0;
+  ok = 0;
+  failed = 0;
+  const loadSeconds = await pace(DURATION_S);
+  await Promise.all(inFlight);
+  await pool.close();
+  intakeMs.sort((a, b) => a - b);
+  const intakeP99 = Math.round(intakeMs[Math.floor(intakeMs.length * 0.99)] ?? Number.NaN);
+  const result = { '2xx': ok };
+  process.stderr.write(`submitted ${ok} (${failed} refused or failed)\n`);
+
+  // Wait for the worker to finish what was submitted.
+  const db = new Database(join(dataDir, 'recard.db'), { readonly: true });
+  const pending = db.prepare("select count(*) as n from orders where status in ('submitted','verifying')");
+  const measured = "o.merchant_order_id like 'e2e-%'";
+  const deadline = Date.now() + 120_000;
+  while ((pending.get() as { n: number }).n > 0 && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 200));
+  const statuses = db
+    .prepare(`select status, count(*) as n from orders o where ${measured} group by status`)
+    .all() as {
+    status: string;
+    n: number;
+  }[];
+  const times = (
+    db
+      .prepare(
+        `select e.created_at - o.created_at as ms from orders o join order_events e on e.order_id = o.id and e.event = 'redeem' where ${measured}`,
+      )
+      .all() as { ms: number }[]
+  )
+    .map((r) => Number(r.ms))
+    .sort((a, b) => a - b);
+  const pickup = (
+    db
+      .prepare(
+        `select s.created_at - o.created_at as ms from orders o join order_events s on s.order_id = o.id and s.event = 'start_verification' where ${measured}`,
+      )
+      .all() as { ms: number }[]
+  )
+    .map((r) => Number(r.ms))
+    .sort((a, b) => a - b);
+  const pq = (p: number) => pickup[Math.min(pickup.length - 1, Math.floor(p * pickup.length))] ?? Number.NaN;
+  process.stderr.write(`submit→worker picks up: p50 ${pq(0.5)} p99 ${pq(0.99)} ms\n`);
+  const bySecond = db
+    .prepare(
+      `select (o.created_at - (select min(created_at) from orders o where ${measured})) / 1000 as sec, max(e.created_at - o.created_at) as worst, count(*) as n
+       from orders o join order_events e on e.order_id = o.id and e.event = 'redeem' where ${measured} group by sec order by sec`,
+    )
+    .all() as { sec: number; worst: number; n: number }[];
+  process.stderr.write(
+    `worst submit→redeemed by second: ${bySecond.map((b) => `${b.sec}:${b.worst}`).join(' ')}\n`,
+  );
+  const span = db
+    .prepare(
+      `select min(e.created_at) as first, max(e.created_at) as last from orders o join order_events e on e.order_id = o.id and e.event = 'redeem' where ${measured}`,
+    )
+    .get() as { first: number; last: number };
+  db.close();
+  const q = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))] ?? Number.NaN;
+  const redeemedPerS = times.length / ((Number(span.last) - Number(span.first)) / 1000 || 1);
+  const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  process.stdout.write(
+    [
+      `Machine: ${cpus().length} cores (${cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
+      `Load: ${RATE} signed submissions/s for ${DURATION_S} s (open loop, paced every 10 ms, 64 connections) over SOAP, JSON-RPC and REST`,
+      `card types; simulators in their own process at ${LATENCY_MS} ms per call; \`recard serve\` (API + worker × 128) on SQLite FULL.`,
+      '',
+      '| submitted/s | intake p99 ms | redeemed | redeemed/s | submit→redeemed p50 ms | p95 ms | p99 ms | max ms | other statuses |',
+      '|---|---|---|---|---|---|---|---|---|',
+      `| ${Math.round(result['2xx'] / loadSeconds)} | ${intakeP99} | ${times.length} | ${Math.round(redeemedPerS)} | ${q(0.5)} | ${q(0.95)} | ${q(0.99)} | ${times.at(-1)} | ${
+        statuses
+          .filter((s) => s.status !== 'redeemed')
+          .map((s) => `${s.status} ${s.n}`)
+          .join(', ') || 'none'
+      } |`,
+      '',
+    ].join('\n'),
+  );
+} finally {
+  for (const c of children) c.kill('SIGTERM');
+  await new Promise((r) => setTimeout(r, 500));
+  rmSync(dataDir, { recursive: true, force: true });
+}
