@@ -141,7 +141,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
         clock,
         router,
         codes,
-        revealCard: (id) => orders.revealCard(id),
+        openCard: (order) => orders.openStoredCard(order),
         onUnknownCode: (issuer, raw_code) =>
           metrics.issuerUnknownCodes.inc({ issuer, raw_code: raw_code.slice(0, 32) }),
         onOutcome: (issuer, outcome) => metrics.issuerOutcomes.inc({ issuer, outcome }),

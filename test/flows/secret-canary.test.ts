@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientResponse } from '../../src/client/client.js';
+import { startBossSimulator } from '../../src/simulators/soap-boss.js';
 import { mobileOrder } from '../harness/orders.js';
 import { startTestServer, type TestServer } from '../harness/server.js';
 import { storageTargets } from '../harness/storage.js';
+import { waitFor } from '../harness/wait.js';
 
 /** Values that must never appear outside the encrypted column: not in a log line, not in an answer. */
 const CANARY_NUMBER = '13579246801357924';
@@ -70,5 +72,68 @@ describe.each(storageTargets())('no card number or secret leaks, on $name', (tar
     }
     // The stored card is intact and readable by the issuer gateway only.
     expect(await t.ctx.orders.revealCard(id)).toEqual({ number: CANARY_NUMBER, secret: CANARY_SECRET });
+  });
+
+  it('through verification: inquiry, a redeem that times out, the lookup, the admin and metrics answers', async () => {
+    const number = '24681357902468135';
+    const secret = '975318642097531864';
+    const sim = await startBossSimulator({
+      issuer: 'china_mobile',
+      cards: [
+        {
+          cardType: 'cmcc_national',
+          number,
+          secret,
+          faceValue: 10_000,
+          balance: 10_000,
+          state: 'valid',
+          expiresOn: '2029-12-31',
+          label: 'valid',
+          declaredFaceValue: 10_000,
+        },
+      ],
+      // The first redeem hangs past the route timeout: the worker logs, looks up and tries again.
+      faults: { timeoutRate: 1, hangMs: 1000, operations: ['redeem'] },
+    });
+    try {
+      await t.ctx.issuerAdmin.putRoute('canary_route', {
+        card_type: 'cmcc_national',
+        issuer: 'china_mobile',
+        protocol: 'soap',
+        endpoint: `${sim.url}/boss/CardService`,
+        priority: 0,
+        capacity_per_minute: 1000,
+        timeout_ms: 300,
+        max_concurrency: 4,
+        poll_ms: 100,
+        enabled: true,
+      });
+      const ch = await t.createChannel();
+      const created = await ch.client.post<{ id: string }>(
+        '/v1/orders',
+        mobileOrder({ card_number: number, card_secret: secret }),
+      );
+      expect(created.status).toBe(201);
+      await waitFor(async () => sim.book.stats.redeemRequests >= 1);
+      sim.setFaults({ timeoutRate: 0 });
+      const done = await waitFor(async () => {
+        const o = await ch.client.get<{ status: string }>(`/v1/orders/${created.body.id}`);
+        return o.body.status === 'redeemed' ? o : undefined;
+      });
+      const admin = await t.admin('GET', '/admin/v1/issuer-routes');
+      const metrics = await (await fetch(`${t.url}/metrics`)).text();
+      const jobs = await t.ctx.storage.db.selectFrom('jobs').select(['payload', 'last_error']).execute();
+      const everything = [
+        JSON.stringify(done.body),
+        admin.text,
+        metrics,
+        JSON.stringify(jobs),
+        ...t.logs,
+      ].join('\n');
+      expect(t.logs.some((l) => l.includes('redeem outcome unknown'))).toBe(true);
+      for (const canary of [number, secret]) expect(everything, canary).not.toContain(canary);
+    } finally {
+      await sim.close();
+    }
   });
 });

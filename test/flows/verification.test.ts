@@ -334,7 +334,18 @@ describe.each(storageTargets())('verification on $name', (target) => {
     // Submit while the worker cannot reach the issuer, so the order is ours to stage.
     sim?.setFaults({ errorRate: 1 });
     const id = await submit(card);
-    await waitFor(async () => (await order(id)).status === 'verifying');
+    await waitFor(
+      async () =>
+        (await db
+          .selectFrom('jobs')
+          .select('attempt')
+          .where('payload', '=', JSON.stringify({ order_id: id }))
+          .where('state', '=', 'available')
+          .where('attempt', '>=', 1)
+          .executeTakeFirst()) !== undefined,
+    );
+    // Transient trouble before any issuer answer leaves the order submitted.
+    expect((await order(id)).status).toBe('submitted');
     // A worker sent the redeem, the issuer carried it out, and the process died: no live job, state "sent".
     await db
       .deleteFrom('jobs')
@@ -345,7 +356,13 @@ describe.each(storageTargets())('verification on $name', (target) => {
     sim?.book.redeem(card.number, card.secret, rid);
     await db
       .updateTable('orders')
-      .set({ redeem_state: 'sent', redemption_id: rid, route_id: 'sim_jd_ecard', updated_at: 0 })
+      .set({
+        status: 'verifying',
+        redeem_state: 'sent',
+        redemption_id: rid,
+        route_id: 'sim_jd_ecard',
+        updated_at: 0,
+      })
       .where('id', '=', id)
       .execute();
     const sweeper = t.ctx.jobHandlers.find((h) => h.spec.kind === SWEEP_VERIFYING.kind);

@@ -253,7 +253,12 @@ export function createOrderService(deps: OrderServiceDeps) {
     /** The card in clear, for the issuer gateway only. Throws DecryptionError if it was altered. */
     async revealCard(orderId: string) {
       const row = await db.selectFrom('orders').selectAll().where('id', '=', orderId).executeTakeFirst();
-      if (!row?.card_wrapped_key || !row.card_ciphertext) return undefined;
+      return row && this.openStoredCard(row);
+    },
+
+    /** As revealCard, from columns already read (the verify worker reads them with the order). */
+    openStoredCard(row: { id: string; card_wrapped_key: string | null; card_ciphertext: string | null }) {
+      if (!row.card_wrapped_key || !row.card_ciphertext) return undefined;
       return openCard(deps.cardKeys.current(), row.id, {
         wrappedKey: row.card_wrapped_key,
         ciphertext: row.card_ciphertext,

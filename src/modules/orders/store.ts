@@ -84,14 +84,20 @@ export async function applyOrderEvent(
   nowMs: number,
   reason: string | null = null,
   outcome: OrderOutcome = {},
+  /** The status the caller read the order in; saves reading it again (the update still checks it). */
+  knownFrom?: OrderStatus,
 ): Promise<Transition | { ok: false; reason: string }> {
-  const current = await trx
-    .selectFrom('orders')
-    .select('status')
-    .where('id', '=', orderId)
-    .executeTakeFirst();
-  if (!current) return { ok: false, reason: `no order ${orderId}` };
-  const step = transition(current.status as OrderStatus, event);
+  let from = knownFrom;
+  if (from === undefined) {
+    const current = await trx
+      .selectFrom('orders')
+      .select('status')
+      .where('id', '=', orderId)
+      .executeTakeFirst();
+    if (!current) return { ok: false, reason: `no order ${orderId}` };
+    from = current.status as OrderStatus;
+  }
+  const step = transition(from, event);
   if (!step.ok) return step;
   const moved = await trx
     .updateTable('orders')

@@ -72,6 +72,8 @@ export function verificationState(db: Db, orderId: string) {
       'orders.route_id',
       'orders.raw_code',
       'orders.reason',
+      'orders.card_wrapped_key',
+      'orders.card_ciphertext',
       'channels.face_value_policy',
     ])
     .where('orders.id', '=', orderId)

@@ -7,7 +7,7 @@ import { newId } from '../../shared/ids.js';
 import type { Db } from '../../storage/database.js';
 import type { Committer } from '../../storage/group-commit.js';
 import type { FaceValuePolicy } from '../channels/model.js';
-import type { OrderEvent } from '../orders/lifecycle.js';
+import type { OrderEvent, OrderStatus } from '../orders/lifecycle.js';
 import { VERIFY_ORDER } from '../orders/model.js';
 import { applyOrderEvent, type OrderOutcome } from '../orders/store.js';
 import type { CodeBook } from './code-book.js';
@@ -29,7 +29,13 @@ export interface VerifyDeps {
   clock: Clock;
   router: IssuerRouter;
   codes: CodeBook;
-  revealCard(orderId: string): Promise<{ number: string; secret: string } | undefined>;
+  /** Opens the card stored with an order (throws DecryptionError if it was altered). */
+  openCard(order: { id: string; card_wrapped_key: string | null; card_ciphertext: string | null }):
+    | {
+        number: string;
+        secret: string;
+      }
+    | undefined;
   onUnknownCode?(issuer: string, rawCode: string): void;
   onOutcome?(issuer: string, outcome: string): void;
   /** Orders the worker moved (tests and the event stream listen). */
@@ -74,14 +80,20 @@ function troubleOf(err: unknown): Transient {
 export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: string }> {
   const { committer, clock, router, codes } = deps;
 
+  /**
+   * Applies lifecycle events in one unit; the outcome columns go with the last. `from` is the status
+   * the order was read in (the updates still check it, so a raced order is left alone).
+   */
   async function move(
     orderId: string,
+    from: OrderStatus,
     events: OrderEvent[],
     reason: string | null,
     outcome: OrderOutcome,
   ): Promise<boolean> {
     const now = clock.now();
     const moved = await committer.run(async (trx) => {
+      let status = from;
       for (const [i, event] of events.entries()) {
         const last = i === events.length - 1;
         const step = await applyOrderEvent(
@@ -91,8 +103,10 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
           now,
           last ? reason : null,
           last ? outcome : {},
+          status,
         );
         if (!step.ok) return false;
+        status = step.to;
       }
       return true;
     });
@@ -122,7 +136,7 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
     fallbackAmount: number | null,
   ) {
     deps.onOutcome?.(routed.route.issuer, 'redeemed');
-    await move(orderId, ['redeem'], null, {
+    await move(orderId, 'verifying', ['redeem'], null, {
       raw_code: rawCode,
       actual_face_value: amount ?? fallbackAmount,
       redeem_state: 'confirmed',
@@ -176,7 +190,7 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
       const verdict = await verdictOf(routed.route.issuer, result.rawCode);
       if (verdict.kind === 'refused') {
         deps.onOutcome?.(routed.route.issuer, 'refused');
-        await move(orderId, ['issuer_refused'], verdict.reason, {
+        await move(orderId, 'verifying', ['issuer_refused'], verdict.reason, {
           reason: verdict.reason,
           raw_code: result.rawCode,
           redeem_state: 'refused',
@@ -186,7 +200,7 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
         return 'done';
       }
       if (verdict.kind === 'review') {
-        await move(orderId, ['hold_for_review'], verdict.reason, {
+        await move(orderId, 'verifying', ['hold_for_review'], verdict.reason, {
           reason: verdict.reason,
           raw_code: result.rawCode,
           redeem_state: 'refused',
@@ -205,18 +219,21 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
     for (let pass = 0; pass < MAX_PASSES; pass++) {
       const state = await verificationState(deps.db, orderId);
       if (!state) throw new PermanentJobError(`no order ${orderId}`);
-      if (state.status === 'submitted') {
-        if (!(await move(orderId, ['start_verification'], null, {}))) continue;
-        state.status = 'verifying';
-      }
-      if (state.status !== 'verifying') return; // moved on already (a retry after success, a person)
+      if (state.status !== 'submitted' && state.status !== 'verifying') return; // moved on already
+      const from = state.status as OrderStatus;
+      // A submitted order becomes `verifying` in the same unit as the first issuer answer is written
+      // (one commit fewer per order); `steps` prefixes that start to whatever comes first.
+      const steps = (...events: OrderEvent[]): OrderEvent[] =>
+        from === 'submitted' ? ['start_verification', ...events] : events;
 
       let opened: { number: string; secret: string } | undefined;
       try {
-        opened = await deps.revealCard(orderId);
+        opened = deps.openCard(state);
       } catch (err) {
         if (err instanceof DecryptionError) {
-          await move(orderId, ['hold_for_review'], 'card_unreadable', { reason: 'card_unreadable' });
+          await move(orderId, from, steps('hold_for_review'), 'card_unreadable', {
+            reason: 'card_unreadable',
+          });
           return;
         }
         throw err;
@@ -254,7 +271,7 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
         throw new Transient('issuer_unavailable', `${issuer} answered ${inquiry.rawCode}`);
       if (decision.action === 'refuse') {
         deps.onOutcome?.(issuer, 'refused');
-        await move(orderId, ['issuer_refused'], decision.reason, {
+        await move(orderId, from, steps('issuer_refused'), decision.reason, {
           ...seen,
           reason: decision.reason,
           verified_at: clock.now(),
@@ -263,26 +280,30 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
       }
       if (decision.action === 'review') {
         deps.onOutcome?.(issuer, 'review');
-        await move(orderId, ['hold_for_review'], decision.reason, { ...seen, reason: decision.reason });
+        await move(orderId, from, steps('hold_for_review'), decision.reason, {
+          ...seen,
+          reason: decision.reason,
+        });
         return;
       }
 
       // Redeem (not safe): the state moves to `sent` before the call, guarded, so a crash or a twin
       // worker finds it and settles by lookup instead of sending again.
       const redemptionId = state.redemption_id ?? newId('rdm', clock.now());
-      const claimed = await progress(
-        orderId,
-        'none',
-        {
-          redeem_state: 'sent',
-          redemption_id: redemptionId,
-          route_id: routed.route.id,
-          issuer,
-          raw_code: inquiry.rawCode,
-          ...(decision.mismatch ? { reason: 'face_value_mismatch' } : {}),
-        },
-        clock.now(),
-      );
+      const sent = {
+        redeem_state: 'sent',
+        redemption_id: redemptionId,
+        route_id: routed.route.id,
+        issuer,
+        raw_code: inquiry.rawCode,
+        ...(decision.mismatch ? { reason: 'face_value_mismatch' } : {}),
+      };
+      // From submitted, the start event carries the claim (its update is conditioned on `submitted`,
+      // which only one worker can see); from verifying, the update is conditioned on `none`.
+      const claimed =
+        from === 'submitted'
+          ? await move(orderId, from, ['start_verification'], null, sent)
+          : await progress(orderId, 'none', sent, clock.now());
       if (!claimed) continue; // another worker got there first: look again
       let redemption: Awaited<ReturnType<IssuerRouter['redeem']>>;
       try {
@@ -331,7 +352,7 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
       }
       if (verdict.kind === 'refused') {
         deps.onOutcome?.(issuer, 'refused');
-        await move(orderId, ['issuer_refused'], verdict.reason, {
+        await move(orderId, 'verifying', ['issuer_refused'], verdict.reason, {
           reason: verdict.reason,
           raw_code: redemption.rawCode,
           redeem_state: 'refused',
