@@ -14,6 +14,19 @@ describe('newId', () => {
     expect([...ids].sort()).toEqual(ids);
   });
 
+  it('keeps creation order within one millisecond and when the clock goes back', () => {
+    const now = Date.now() + 10_000;
+    const ids = [
+      newId('oev', now),
+      newId('oev', now),
+      newId('oev', now),
+      newId('oev', now - 5),
+      newId('oev', now + 1),
+    ];
+    expect([...ids].sort()).toEqual(ids);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
   it('does not repeat', () => {
     const ids = new Set(Array.from({ length: 10_000 }, () => newId('req', 5)));
     expect(ids.size).toBe(10_000);

@@ -5,30 +5,71 @@ export type IdPrefix = 'ch' | 'job' | 'req' | 'cbt' | 'evt' | 'ord' | 'oev' | 'r
 
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
 
+const POOL_BYTES = 4096;
+let pool = Buffer.alloc(0);
+let poolOffset = 0;
+/** Random bytes from a pooled buffer: one system call per 400 ids instead of one per id. */
+function random10(): Buffer {
+  if (poolOffset + 10 > pool.length) {
+    pool = randomBytes(POOL_BYTES);
+    poolOffset = 0;
+  }
+  const out = pool.subarray(poolOffset, poolOffset + 10);
+  poolOffset += 10;
+  return out;
+}
+
+let lastTime = -1;
+let lastRandom: number[] = [];
+
+/** Adds one to a base32 digit string (as digit values), most significant first. */
+function increment(digits: number[]): number[] {
+  const next = [...digits];
+  for (let i = next.length - 1; i >= 0; i--) {
+    if ((next[i] as number) < 31) {
+      next[i] = (next[i] as number) + 1;
+      return next;
+    }
+    next[i] = 0;
+  }
+  return next; // 2^80 ids in one millisecond: wraps, never happens
+}
+
 /**
  * Time-ordered ids (48-bit millisecond time + 80 random bits, Crockford base32, ULID layout) so
  * that ids sort by creation and serve as pagination cursors; lower-case to read well in URLs.
+ * Monotonic within a process: ids made in the same millisecond (or with a clock that went back)
+ * keep their order, so two events written in one step sort as they were written.
  */
 export function newId(prefix: IdPrefix, nowMs: number = Date.now()): string {
-  let out = '';
+  let digits: number[];
   let time = nowMs;
+  if (time <= lastTime) {
+    time = lastTime;
+    digits = increment(lastRandom);
+  } else {
+    digits = [];
+    // 80 bits → 16 base32 digits, 5 bits at a time.
+    let acc = 0;
+    let bits = 0;
+    for (const byte of random10()) {
+      acc = (acc << 8) | byte;
+      bits += 8;
+      while (bits >= 5) {
+        bits -= 5;
+        digits.push((acc >> bits) & 31);
+      }
+      acc &= (1 << bits) - 1;
+    }
+  }
+  lastTime = time;
+  lastRandom = digits;
+  let out = '';
   for (let i = 0; i < 10; i++) {
     out = CROCKFORD.charAt(time % 32) + out;
     time = Math.floor(time / 32);
   }
-  const random = randomBytes(10);
-  // 80 bits → 16 base32 characters, 5 bits at a time.
-  let acc = 0;
-  let bits = 0;
-  for (const byte of random) {
-    acc = (acc << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      bits -= 5;
-      out += CROCKFORD.charAt((acc >> bits) & 31);
-    }
-    acc &= (1 << bits) - 1;
-  }
+  for (const d of digits) out += CROCKFORD.charAt(d);
   return `${prefix}_${out}`;
 }
 
