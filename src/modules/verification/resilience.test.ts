@@ -108,6 +108,21 @@ describe('RouteGuard', () => {
     expect(taken).toEqual([true, true, true, false, false]);
   });
 
+  it('a metered call beyond the capacity is not sent', async () => {
+    const guard = new RouteGuard({ timeoutMs: 1000, maxConcurrency: 4, capacityPerMinute: 2 });
+    let calls = 0;
+    const work = async () => {
+      calls++;
+      return 'ok';
+    };
+    await guard.callSafe(work, undefined, true);
+    await guard.callSafe(work, undefined, true);
+    await expect(guard.callSafe(work, undefined, true)).rejects.toMatchObject({ why: 'capacity_spent' });
+    expect(calls).toBe(2);
+    // Unmetered calls (lookups of a redemption already made) are never held back by capacity.
+    await expect(guard.callSafe(work)).resolves.toBe('ok');
+  });
+
   it('caps concurrent calls: beyond the bulkhead and its queue a call is not sent', async () => {
     const guard = new RouteGuard({
       timeoutMs: 1000,

@@ -91,12 +91,6 @@ export class RouteGuard {
     this.capacity = new RateLimiterMemory({ points: settings.capacityPerMinute, duration: 60 });
   }
 
-  get circuitOpen(): boolean {
-    return (
-      this.breakerPolicy.state === CircuitState.Open || this.breakerPolicy.state === CircuitState.Isolated
-    );
-  }
-
   get circuitState(): 'closed' | 'open' | 'half_open' {
     const s = this.breakerPolicy.state;
     return s === CircuitState.Closed ? 'closed' : s === CircuitState.HalfOpen ? 'half_open' : 'open';
@@ -114,7 +108,15 @@ export class RouteGuard {
   }
 
   /** Whatever a call throws once its signal was aborted by the timeout, it timed out. */
-  private async timed<T>(fn: (signal: AbortSignal) => Promise<T>, signal: AbortSignal): Promise<T> {
+  private async timed<T>(
+    fn: (signal: AbortSignal) => Promise<T>,
+    signal: AbortSignal,
+    metered: boolean,
+  ): Promise<T> {
+    // Capacity is taken only once the breaker let the call through: a call refused by an open
+    // breaker spends none, and a half-open probe is metered like any call.
+    if (metered && !(await this.takeCapacity()))
+      throw new NotSentError('capacity_spent', 'the route capacity per minute is spent');
     try {
       return await fn(signal);
     } catch (err) {
@@ -125,9 +127,13 @@ export class RouteGuard {
   }
 
   /** A safe call (inquire, lookup): timeout, bulkhead, breaker and retries. */
-  async callSafe<T>(fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  async callSafe<T>(
+    fn: (signal: AbortSignal) => Promise<T>,
+    signal?: AbortSignal,
+    metered = false,
+  ): Promise<T> {
     try {
-      return await this.safe.execute(({ signal: s }) => this.timed(fn, s), signal);
+      return await this.safe.execute(({ signal: s }) => this.timed(fn, s, metered), signal);
     } catch (err) {
       throw normalise(err, this.timeoutMs);
     }
@@ -136,7 +142,7 @@ export class RouteGuard {
   /** A call that must not be repeated (redeem): timeout, bulkhead, breaker, no retries. */
   async callOnce<T>(fn: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
     try {
-      return await this.once.execute(({ signal: s }) => this.timed(fn, s), signal);
+      return await this.once.execute(({ signal: s }) => this.timed(fn, s, false), signal);
     } catch (err) {
       throw normalise(err, this.timeoutMs);
     }

@@ -90,17 +90,9 @@ export class IssuerRouter {
       throw new NoRouteError(`no enabled issuer route serves ${cardType}`, undefined, false);
     let last: unknown;
     for (const route of routes) {
+      // An open breaker or a spent capacity refuses inside the guard (NotSentError) without calling
+      // the issuer; asking the guard each time is what lets a half-open probe through when due.
       const routed = this.materialise(route);
-      if (routed.guard.circuitOpen) {
-        this.deps.onRouteSkipped?.(route.id, 'circuit_open');
-        last = new NotSentError('circuit_open', `route ${route.id}: circuit open`);
-        continue;
-      }
-      if (!(await routed.guard.takeCapacity())) {
-        this.deps.onRouteSkipped?.(route.id, 'capacity_spent');
-        last = new NotSentError('capacity_spent', `route ${route.id}: capacity per minute spent`);
-        continue;
-      }
       try {
         return { routed, value: await call(routed) };
       } catch (err) {
@@ -121,7 +113,7 @@ export class IssuerRouter {
 
   inquire(card: IssuerCard, signal?: AbortSignal) {
     return this.firstAvailable(card.cardType, (r) =>
-      r.guard.callSafe((s) => r.adapter.inquire(card, { signal: s }), signal),
+      r.guard.callSafe((s) => r.adapter.inquire(card, { signal: s }), signal, true),
     );
   }
 
