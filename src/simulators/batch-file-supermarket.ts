@@ -167,5 +167,6 @@ export async function startBatchFileSimulator(
   });
   app.addHook('onClose', async () => clearInterval(timer));
   const url = await listen(app, options.port, options.host);
-  return { ...simulatorHandle(base, 'batch_file', options.issuer, url), publish };
+  // Object.assign, not a spread: the handle's `faults` getter must stay live.
+  return Object.assign(simulatorHandle(base, 'batch_file', options.issuer, url), { publish });
 }

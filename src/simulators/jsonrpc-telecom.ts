@@ -133,10 +133,11 @@ export async function startTelecomSimulator(
     return base.answer(reply, op, rendering);
   });
   // A body that is not JSON is a JSON-RPC parse error, not an HTTP error.
-  app.setErrorHandler((error: { statusCode?: number; message?: string }, _req, reply) => {
-    if (error.statusCode === 400 || error.statusCode === 415)
+  app.setErrorHandler((error: { statusCode?: number; message?: string }, req, reply) => {
+    const status = error.statusCode ?? 500;
+    if (req.url.startsWith('/rpc') && (status === 400 || status === 415))
       return reply.code(200).send(err(null, -32700, 'Parse error'));
-    return reply.code(error.statusCode ?? 500).send({ message: error.message ?? 'error' });
+    return reply.code(status).send({ message: error.message ?? 'error' });
   });
   const url = await listen(app, options.port, options.host);
   return simulatorHandle(base, 'jsonrpc', options.issuer, url);

@@ -65,7 +65,13 @@ export function createSimulatorBase(options: SimulatorOptions): SimulatorBase {
   const book = new IssuerBook(options.issuer, options.cards);
   const settings = { faults: { ...NO_FAULTS, ...options.faults } };
   // forceCloseConnections: a hanging "timeout" answer must not hold the server open at close.
-  const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 16 * 1024 * 1024 });
+  // Strict control API: an unknown or mistyped switch is refused, not dropped or coerced.
+  const app = Fastify({
+    logger: false,
+    forceCloseConnections: true,
+    bodyLimit: 16 * 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
+  });
 
   app.get('/__sim/faults', async () => settings.faults);
   app.put('/__sim/faults', { schema: { body: FaultPatch } }, async (req) => {

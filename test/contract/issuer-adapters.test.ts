@@ -10,6 +10,7 @@ import { createSoapAdapter } from '../../src/adapters/issuers/soap/adapter.js';
 import { startBatchFileSimulator } from '../../src/simulators/batch-file-supermarket.js';
 import { generateCardBase, type SimCard, type SimCardLabel } from '../../src/simulators/card-base.js';
 import { NO_FAULTS } from '../../src/simulators/faults.js';
+import { startSimulators } from '../../src/simulators/index.js';
 import { startTelecomSimulator } from '../../src/simulators/jsonrpc-telecom.js';
 import { startEcardSimulator } from '../../src/simulators/rest-ecard.js';
 import type { Simulator } from '../../src/simulators/server.js';
@@ -287,6 +288,29 @@ for (const pair of pairs) {
 }
 
 describe('protocol specifics', () => {
+  it('every simulator takes fault switches over HTTP and refuses bad ones', async () => {
+    const sims = await startSimulators({ seed: 'control' });
+    try {
+      for (const [issuer, sim] of sims.byIssuer) {
+        const put = (body: unknown) =>
+          fetch(`${sim.url}/__sim/faults`, {
+            method: 'PUT',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          });
+        const ok = await put({ latencyMs: 5, operations: ['redeem'] });
+        expect(ok.status, issuer).toBe(200);
+        expect(sim.faults).toMatchObject({ latencyMs: 5, operations: ['redeem'] });
+        expect((await put({ errorRate: 2 })).status, issuer).toBe(400);
+        expect((await put({ nonsense: 1 })).status, issuer).toBe(400);
+        const cards = (await (await fetch(`${sim.url}/__sim/cards`)).json()) as { cards: unknown[] };
+        expect(cards.cards.length, issuer).toBeGreaterThan(0);
+      }
+    } finally {
+      await sims.close();
+    }
+  });
+
   it('the BOSS simulator serves a WSDL naming the three operations and its address', async () => {
     const sim = await startBossSimulator({ issuer: 'china_mobile', cards: [] });
     try {
