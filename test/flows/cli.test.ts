@@ -157,10 +157,55 @@ describe.each(storageTargets())('the recard command on $name', (target) => {
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('signature_invalid');
 
+    // The banner's sample card goes all the way through the in-process simulated issuer.
+    const data = /call POST \/v1\/orders --data '([^']+)'/.exec(stdout)?.[1] ?? '';
+    const creds = {
+      RECARD_URL: url,
+      RECARD_CHANNEL_ID: 'ch_demo0000000000000000000000',
+      RECARD_CHANNEL_SECRET: secret,
+    };
+    const submitted = await recard(['call', 'POST', '/v1/orders', '--data', data], creds);
+    expect(submitted.stdout).toContain('HTTP 201');
+    const orderId = /"id": "(ord_[0-9a-z]+)"/.exec(submitted.stdout)?.[1] ?? '';
+    await waitFor(
+      async () =>
+        (await recard(['call', 'GET', `/v1/orders/${orderId}`], creds)).stdout.includes(
+          '"status": "redeemed"',
+        ),
+      15_000,
+      'the demo order to be redeemed',
+    );
+
     server.kill('SIGTERM');
     const [code] = await once(server, 'exit');
     expect(code).toBe(0);
     if (target.name === 'sqlite') expect(statSync(join(dataDir, 'keys.json')).mode & 0o777).toBe(0o600);
+  });
+
+  it('simulate runs every simulated issuer on its own; --print-cards prints the test-card table', async () => {
+    const sims = start(['simulate', '--port', '0', '--latency-ms', '0']);
+    let stdout = '';
+    sims.stdout?.on('data', (d) => {
+      stdout += d;
+    });
+    await waitFor(() => /cards \(seed/.test(stdout), 20_000, 'simulators to start');
+    for (const issuer of [
+      'china_mobile',
+      'china_unicom',
+      'china_telecom',
+      'jd',
+      'sinopec',
+      'supermarket_chain',
+    ])
+      expect(stdout).toMatch(new RegExp(`^${issuer}\\s+\\w+\\s+http://127\\.0\\.0\\.1:\\d+$`, 'm'));
+    const boss = /^china_mobile\s+soap\s+(\S+)$/m.exec(stdout)?.[1] ?? '';
+    const wsdl = await fetch(`${boss}/boss/CardService?wsdl`);
+    expect(await wsdl.text()).toContain('<operation name="RechargeCard">');
+    sims.kill('SIGTERM');
+    const [code] = await once(sims, 'exit');
+    expect(code).toBe(0);
+    const printed = await recard(['simulate', '--print-cards']);
+    expect(printed.stdout).toBe(readFileSync('docs/test-cards.md', 'utf8'));
   });
 
   it('keys rotate re-wraps every card under a new master key while the server keeps serving', async () => {
