@@ -4,7 +4,7 @@
  * the `redeem` event (both written by the server, same clock) and the throughput.
  * RECARD_BENCH_E2E_RATE (default 500 orders/s), RECARD_BENCH_E2E_DURATION_S (default 60).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -14,6 +14,7 @@ import { Pool } from 'undici';
 import { signedHeaders } from '../src/client/signing.js';
 import { generateCardBase, SIM_FORMATS } from '../src/simulators/card-base.js';
 import { SIM_APP_ID, SIM_ISSUERS, simAppSecret } from '../src/simulators/index.js';
+import { children, startProcess } from './processes.js';
 
 const RATE = Number(process.env.RECARD_BENCH_E2E_RATE ?? 500);
 const DURATION_S = Number(process.env.RECARD_BENCH_E2E_DURATION_S ?? 60);
@@ -23,7 +24,6 @@ const SEED = 'bench-e2e';
 const SIM_PORT = 4300 + Math.floor(Math.random() * 500);
 /** Instant issuers only: the batch-file issuer confirms at its next file, by design not in seconds. */
 const CARD_TYPES = ['cmcc_national', 'telecom_national', 'jd_ecard'];
-const children: ChildProcess[] = [];
 /** As `npm start` runs the server: a larger young generation (fewer scavenges under load; docs/benchmarks.md). */
 const NODE_FLAGS = (process.env.RECARD_BENCH_NODE_FLAGS ?? '--max-semi-space-size=128')
   .split(' ')
@@ -37,25 +37,6 @@ function cpuMs(pid: number): number {
   } catch {
     return Number.NaN;
   }
-}
-
-function start(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<string> {
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (d: Buffer) => {
-      out += d;
-      const m = ready.exec(out);
-      if (m) resolve(m[1] ?? '');
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`process exited with ${code}: ${out.slice(-2000)}`)));
-  });
 }
 
 const perType = Math.ceil((RATE * (DURATION_S + WARMUP_S + 5)) / CARD_TYPES.length) + 10;
@@ -77,7 +58,7 @@ const env = {
 
 try {
   process.stderr.write(`simulators: ${perType} valid cards per type, ${LATENCY_MS} ms latency\n`);
-  await start(
+  await startProcess(
     [
       ...NODE_FLAGS,
       'bin/recard.js',
@@ -105,7 +86,7 @@ try {
   const secret = /channel secret:\s+(\S+)/.exec(created)?.[1] ?? '';
   // One process, API and worker: SQLite has one writer, and group commit works within a process.
   const profile = process.env.RECARD_BENCH_PROFILE; // a folder: the server writes a CPU profile there
-  const url = await start(
+  const url = await startProcess(
     [
       ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []),
       ...NODE_FLAGS,

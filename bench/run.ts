@@ -3,7 +3,7 @@
  * the job runtime's drain rate on each database. Prints a Markdown table for docs/benchmarks.md.
  * RECARD_BENCH_DURATION_S (default 10) and RECARD_BENCH_PG_URL (default the local test database).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -17,31 +17,12 @@ import { systemClock } from '../src/shared/clock.js';
 import { createLogger } from '../src/shared/logger.js';
 import { openStorage } from '../src/storage/database.js';
 import { migrateToLatest } from '../src/storage/migrate.js';
+import { children, startProcess } from './processes.js';
 
 const DURATION_S = Number(process.env.RECARD_BENCH_DURATION_S ?? 10);
 const CONNECTIONS = 100;
 const PG_URL = process.env.RECARD_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const rows: string[] = [];
-const children: ChildProcess[] = [];
-
-function startProcess(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<string> {
-  const child = spawn(process.execPath, args, {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (d: Buffer) => {
-      out += d;
-      const m = ready.exec(out);
-      if (m) resolve(m[1] ?? '');
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.on('exit', (code) => reject(new Error(`process exited with ${code}: ${out}`)));
-  });
-}
 
 const WARMUP_S = 2;
 

@@ -126,24 +126,37 @@ export async function markSucceeded(db: Db, job: Held, nowMs: number): Promise<b
   return changed(r);
 }
 
-export async function scheduleRetry(
+/**
+ * Hands a held job back as `available` at `runAt`: after a failed attempt (`countAttempt`), or
+ * without counting it (a deferral, a release at shutdown).
+ */
+async function handBack(
   db: Db,
   job: Held,
-  error: string,
-  runAt: number,
-  nowMs: number,
+  o: { runAt: number; nowMs: number; lastError?: string; countAttempt: boolean },
 ): Promise<boolean> {
   const r = await held(db, job)
     .set({
       state: 'available',
       locked_by: null,
       lease_until: null,
-      last_error: error,
-      run_at: runAt,
-      updated_at: nowMs,
+      run_at: o.runAt,
+      updated_at: o.nowMs,
+      ...(o.lastError === undefined ? {} : { last_error: o.lastError }),
+      ...(o.countAttempt ? {} : { attempt: sql<number>`attempt - 1` }),
     })
     .executeTakeFirst();
   return changed(r);
+}
+
+export function scheduleRetry(
+  db: Db,
+  job: Held,
+  error: string,
+  runAt: number,
+  nowMs: number,
+): Promise<boolean> {
+  return handBack(db, job, { runAt, nowMs, lastError: error, countAttempt: true });
 }
 
 export async function markDead(db: Db, job: Held, error: string, nowMs: number): Promise<boolean> {
@@ -161,40 +174,13 @@ export async function markDead(db: Db, job: Held, error: string, nowMs: number):
 }
 
 /** Puts a job back to run at `runAt` without counting the attempt (the handler is waiting, not failing). */
-export async function deferJob(
-  db: Db,
-  job: Held,
-  why: string,
-  runAt: number,
-  nowMs: number,
-): Promise<boolean> {
-  const r = await held(db, job)
-    .set({
-      state: 'available',
-      locked_by: null,
-      lease_until: null,
-      attempt: sql<number>`attempt - 1`,
-      last_error: why,
-      run_at: runAt,
-      updated_at: nowMs,
-    })
-    .executeTakeFirst();
-  return changed(r);
+export function deferJob(db: Db, job: Held, why: string, runAt: number, nowMs: number): Promise<boolean> {
+  return handBack(db, job, { runAt, nowMs, lastError: why, countAttempt: false });
 }
 
 /** Hands a job back untouched (shutdown): the attempt it was claimed with does not count. */
-export async function releaseJob(db: Db, job: Held, nowMs: number): Promise<boolean> {
-  const r = await held(db, job)
-    .set({
-      state: 'available',
-      locked_by: null,
-      lease_until: null,
-      attempt: sql<number>`attempt - 1`,
-      run_at: nowMs,
-      updated_at: nowMs,
-    })
-    .executeTakeFirst();
-  return changed(r);
+export function releaseJob(db: Db, job: Held, nowMs: number): Promise<boolean> {
+  return handBack(db, job, { runAt: nowMs, nowMs, countAttempt: false });
 }
 
 export async function countJobsByState(db: Db): Promise<Record<JobState, number>> {

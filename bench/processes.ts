@@ -1,0 +1,24 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+
+/** Processes the benchmarks started; stopped at the end of a run. */
+export const children: ChildProcess[] = [];
+
+/** Starts `node <args>` and resolves with the first capture of `ready` in its output. */
+export function startProcess(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<string> {
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (d: Buffer) => {
+      out += d;
+      const m = ready.exec(out);
+      if (m) resolve(m[1] ?? '');
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`process exited with ${code}: ${out.slice(-2000)}`)));
+  });
+}
