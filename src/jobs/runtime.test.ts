@@ -257,11 +257,12 @@ describe.each(storageTargets())('job runtime on $name', (target) => {
       spec: LONG,
       handle: async () => {
         runs++;
-        await sleep(900);
+        await sleep(2500);
       },
     };
-    runtime([handler], { leaseMs: 300 });
-    const other = runtime([handler], { leaseMs: 300, workerId: 'other' });
+    // 2.5 leases long; the heartbeat renews every third of a lease, with room for a loaded CI machine.
+    runtime([handler], { leaseMs: 1000 });
+    const other = runtime([handler], { leaseMs: 1000, workerId: 'other' });
     await waitFor(async () => (await stateOf(id)) === 'succeeded');
     expect(runs).toBe(1);
     expect(other.activeJobs).toBe(0);

@@ -4,10 +4,13 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TEST_CHANNEL_KEY } from '../harness/server.js';
 import { storageTargets, type TestLocation } from '../harness/storage.js';
 import { waitFor } from '../harness/wait.js';
+
+// Each test spawns several `recard` processes (TypeScript through tsx): slow on a loaded CI machine.
+vi.setConfig({ testTimeout: 90_000 });
 
 interface Result {
   code: number | null;
