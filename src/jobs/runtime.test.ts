@@ -354,8 +354,10 @@ describe.each(storageTargets())('job runtime on $name', (target) => {
         running.delete(p.n);
       },
     });
-    runtime([handler('a')], { concurrency: 8, workerId: 'a' });
-    runtime([handler('b')], { concurrency: 8, workerId: 'b' }, second);
+    // Leases far longer than a run: the test is about exclusive claims, not lease expiry (on SQLite a
+    // runtime waiting for the write lock is blocked, heartbeat included, up to busy_timeout).
+    runtime([handler('a')], { concurrency: 8, workerId: 'a', leaseMs: 15_000 });
+    runtime([handler('b')], { concurrency: 8, workerId: 'b', leaseMs: 15_000 }, second);
     await waitFor(
       async () => (await countJobsByState(storage.db)).succeeded === COUNT,
       20_000,
