@@ -4,17 +4,17 @@
  * the `redeem` event (both written by the server, same clock) and the throughput.
  * RECARD_BENCH_E2E_RATE (default 500 orders/s), RECARD_BENCH_E2E_DURATION_S (default 60).
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Pool } from 'undici';
+import type { IssuerProtocol } from '../src/adapters/issuers/port.js';
 import { signedHeaders } from '../src/client/signing.js';
 import { generateCardBase, SIM_FORMATS } from '../src/simulators/card-base.js';
-import { SIM_APP_ID, SIM_ISSUERS, simAppSecret } from '../src/simulators/index.js';
-import { children, startProcess } from './processes.js';
+import { SIM_APP_ID, SIM_ISSUERS, simAppSecret, simEndpoint } from '../src/simulators/index.js';
+import { children, createBenchChannel, startProcess } from './processes.js';
 
 const RATE = Number(process.env.RECARD_BENCH_E2E_RATE ?? 500);
 const DURATION_S = Number(process.env.RECARD_BENCH_E2E_DURATION_S ?? 60);
@@ -75,15 +75,7 @@ try {
     {},
     /(\d+) cards \(seed/,
   );
-  const created = execFileSync(
-    process.execPath,
-    ['bin/recard.js', 'channels', 'create', '--name', 'bench', '--kind', 'merchant'],
-    {
-      env: { ...process.env, ...env },
-    },
-  ).toString();
-  const channelId = /channel id:\s+(\S+)/.exec(created)?.[1] ?? '';
-  const secret = /channel secret:\s+(\S+)/.exec(created)?.[1] ?? '';
+  const { channelId, secret } = createBenchChannel(env);
   // One process, API and worker: SQLite has one writer, and group commit works within a process.
   const profile = process.env.RECARD_BENCH_PROFILE; // a folder: the server writes a CPU profile there
   const url = await startProcess(
@@ -102,10 +94,8 @@ try {
   const issuers = Object.keys(SIM_ISSUERS);
   for (const cardType of CARD_TYPES) {
     const issuer = SIM_FORMATS[cardType]?.issuer as string;
-    const protocol = SIM_ISSUERS[issuer] as string;
-    const base = `http://127.0.0.1:${SIM_PORT + issuers.indexOf(issuer)}`;
-    const endpoint =
-      protocol === 'soap' ? `${base}/boss/CardService` : protocol === 'jsonrpc' ? `${base}/rpc` : base;
+    const protocol = SIM_ISSUERS[issuer] as IssuerProtocol;
+    const endpoint = simEndpoint(protocol, `http://127.0.0.1:${SIM_PORT + issuers.indexOf(issuer)}`);
     const res = await fetch(`${url}/admin/v1/issuer-routes/bench_${cardType}`, {
       method: 'PUT',
       headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },

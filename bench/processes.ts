@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 
 /** Processes the benchmarks started; stopped at the end of a run. */
 export const children: ChildProcess[] = [];
@@ -21,4 +21,17 @@ export function startProcess(args: string[], env: NodeJS.ProcessEnv, ready: RegE
     child.stderr?.on('data', onData);
     child.on('exit', (code) => reject(new Error(`process exited with ${code}: ${out.slice(-2000)}`)));
   });
+}
+
+/** A channel made with the CLI (as an operator would), with its id and API secret. */
+export function createBenchChannel(env: NodeJS.ProcessEnv): { channelId: string; secret: string } {
+  const created = execFileSync(
+    process.execPath,
+    ['bin/recard.js', 'channels', 'create', '--name', 'bench', '--kind', 'merchant'],
+    { env: { ...process.env, ...env } },
+  ).toString();
+  return {
+    channelId: /channel id:\s+(\S+)/.exec(created)?.[1] ?? '',
+    secret: /channel secret:\s+(\S+)/.exec(created)?.[1] ?? '',
+  };
 }

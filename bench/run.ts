@@ -3,7 +3,6 @@
  * the job runtime's drain rate on each database. Prints a Markdown table for docs/benchmarks.md.
  * RECARD_BENCH_DURATION_S (default 10) and RECARD_BENCH_PG_URL (default the local test database).
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
@@ -17,7 +16,7 @@ import { systemClock } from '../src/shared/clock.js';
 import { createLogger } from '../src/shared/logger.js';
 import { openStorage } from '../src/storage/database.js';
 import { migrateToLatest } from '../src/storage/migrate.js';
-import { children, startProcess } from './processes.js';
+import { children, createBenchChannel, startProcess } from './processes.js';
 
 const DURATION_S = Number(process.env.RECARD_BENCH_DURATION_S ?? 10);
 const CONNECTIONS = 100;
@@ -125,15 +124,7 @@ function intake(channelId: string, secret: string): autocannon.Request {
 
 /** A channel made with the CLI, then `recard serve --no-worker` in its own process. */
 async function startRecard(env: Record<string, string>) {
-  const created = execFileSync(
-    process.execPath,
-    ['bin/recard.js', 'channels', 'create', '--name', 'bench', '--kind', 'merchant'],
-    {
-      env: { ...process.env, ...env },
-    },
-  ).toString();
-  const channelId = /channel id:\s+(\S+)/.exec(created)?.[1] ?? '';
-  const secret = /channel secret:\s+(\S+)/.exec(created)?.[1] ?? '';
+  const { channelId, secret } = createBenchChannel(env);
   // As `npm start` runs it: a larger young generation (fewer scavenges under load).
   const url = await startProcess(
     ['--max-semi-space-size=128', 'bin/recard.js', 'serve', '--no-worker', '--demo'],

@@ -5,6 +5,7 @@ import {
   SIM_ISSUERS,
   type SimulatorSet,
   simAppSecret,
+  simEndpoint,
   startSimulators,
 } from '../simulators/index.js';
 import type { Context } from './context.js';
@@ -22,13 +23,6 @@ export async function ensureDemoChannel(ctx: Context) {
   const webhookSecret = await ctx.channels.webhookSecret(DEMO_CHANNEL_ID);
   if (!creds || !webhookSecret) throw new Error('demo channel vanished');
   return { ...creds, webhookSecret };
-}
-
-/** Where each protocol's simulator serves its API. */
-function endpointOf(protocol: IssuerProtocol, url: string): string {
-  if (protocol === 'soap') return `${url}/boss/CardService`;
-  if (protocol === 'jsonrpc') return `${url}/rpc`;
-  return url;
 }
 
 /**
@@ -49,7 +43,7 @@ export async function routeCardTypesTo(
       card_type: cardType,
       issuer: format.issuer,
       protocol,
-      endpoint: endpointOf(protocol, sim.url),
+      endpoint: simEndpoint(protocol, sim.url),
       priority: 10,
       capacity_per_minute: options.capacityPerMinute ?? 600_000,
       timeout_ms: options.timeoutMs ?? 3000,

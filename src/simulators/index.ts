@@ -18,6 +18,13 @@ export const SIM_ISSUERS: Record<string, IssuerProtocol> = {
   supermarket_chain: 'batch_file',
 };
 
+/** Where a simulator of this protocol serves its API, given its base URL. */
+export function simEndpoint(protocol: IssuerProtocol, url: string): string {
+  if (protocol === 'soap') return `${url}/boss/CardService`;
+  if (protocol === 'jsonrpc') return `${url}/rpc`;
+  return url;
+}
+
 export const SIM_APP_ID = 'recard';
 /** The REST simulators' app secret, derived from the seed so demo routes can be written without asking. */
 export function simAppSecret(seed: string, issuer: string): string {

@@ -91,11 +91,11 @@ export async function startEcardSimulator(options: EcardSimulatorOptions): Promi
       ? (b as Record<string, string>)
       : undefined;
   };
-  const paramError = json(400, { code: 'PARAM_ERROR', message: 'missing parameters' });
+  const PARAM_ERROR = { code: 'PARAM_ERROR', message: 'missing parameters' };
 
   app.post('/v2/cards/query', async (req, reply) => {
     const b = fields(req.body, ['card_no', 'card_pwd']);
-    if (!b) return reply.code(400).send(JSON.parse(paramError.body));
+    if (!b) return reply.code(400).send(PARAM_ERROR);
     return base.answer(
       reply,
       'inquire',
@@ -111,7 +111,7 @@ export async function startEcardSimulator(options: EcardSimulatorOptions): Promi
   });
   app.post('/v2/cards/redeem', async (req, reply) => {
     const b = fields(req.body, ['card_no', 'card_pwd', 'out_trade_no']);
-    if (!b) return reply.code(400).send(JSON.parse(paramError.body));
+    if (!b) return reply.code(400).send(PARAM_ERROR);
     return base.answer(
       reply,
       'redeem',

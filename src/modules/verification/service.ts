@@ -38,14 +38,11 @@ export function createIssuerAdminService(deps: {
   const { db, keyring, clock } = deps;
   return {
     async putRoute(id: string, input: RouteInput): Promise<RouteView> {
-      if (
-        input.protocol === 'rest' &&
-        (!input.app_id || (!input.app_secret && !(await findRoute(db, id))?.app_secret_sealed))
-      )
+      const earlier = await findRoute(db, id);
+      if (input.protocol === 'rest' && (!input.app_id || (!input.app_secret && !earlier?.app_secret_sealed)))
         throw new ApiError('invalid_request', 'A REST route needs app_id and app_secret.', {
           field: 'app_secret',
         });
-      const earlier = await findRoute(db, id);
       const now = Math.max(clock.now(), (earlier?.updated_at ?? 0) + 1);
       const row: RouteRow = {
         id,

@@ -11,7 +11,7 @@ import type { OrderEvent, OrderStatus } from '../orders/lifecycle.js';
 import { VERIFY_ORDER } from '../orders/model.js';
 import { applyOrderEvent, type OrderOutcome } from '../orders/store.js';
 import type { CodeBook } from './code-book.js';
-import { afterInquiry, type Verdict } from './decide.js';
+import { afterInquiry, interpret, type Verdict } from './decide.js';
 import type { RedeemState, VerifyReason } from './model.js';
 import { NotSentError } from './resilience.js';
 import { type IssuerRouter, NoRouteError, type Routed } from './router.js';
@@ -187,7 +187,7 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
     // not_redeemed: a refusal the table knows ends the order; otherwise the redeem never arrived.
     const row = await codes.row(routed.route.issuer, result.rawCode);
     if (row) {
-      const verdict = await verdictOf(routed.route.issuer, result.rawCode);
+      const verdict = interpret(row);
       if (verdict.kind === 'refused') {
         deps.onOutcome?.(routed.route.issuer, 'refused');
         await move(orderId, 'verifying', ['issuer_refused'], verdict.reason, {
