@@ -1,4 +1,8 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
+
+/** RECARD_BENCH_CHILD_LOG: a file that receives every child's output (e.g. with --trace-gc). */
+const CHILD_LOG = process.env.RECARD_BENCH_CHILD_LOG;
 
 /** Processes the benchmarks started; stopped at the end of a run. */
 export const children: ChildProcess[] = [];
@@ -13,6 +17,8 @@ export function startProcess(args: string[], env: NodeJS.ProcessEnv, ready: RegE
   return new Promise((resolve, reject) => {
     let out = '';
     const onData = (d: Buffer) => {
+      if (CHILD_LOG) appendFileSync(CHILD_LOG, d);
+      if (out.length > 100_000) out = out.slice(-10_000);
       out += d;
       const m = ready.exec(out);
       if (m) resolve(m[1] ?? '');

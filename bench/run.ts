@@ -195,6 +195,11 @@ async function httpBenchmarks() {
     url,
     intake(channelId, secret),
   );
+  await load(
+    'Signed `GET /v1/quotes` (price + quote row), SQLite FULL',
+    url,
+    signed(channelId, secret, 'GET', '/v1/quotes?card_type=cmcc_national&face_value=10000'),
+  );
   await pgIntake(env);
   rows.push(`| ratio signed GET / baseline | ${(readRate / helloRate).toFixed(2)} | | | |`);
   rows.push(`| ratio intake / baseline | ${(intakeRate / helloRate).toFixed(2)} | | | |`);

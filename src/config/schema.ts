@@ -119,6 +119,31 @@ export const SETTINGS = {
     Type.Integer({ minimum: 1000, maximum: 86400000, default: 300000 }),
     'An order in submitted/verifying untouched this long without a live verify job gets a new one (sweeper).',
   ),
+  quoteTtlS: setting(
+    'RECARD_QUOTE_TTL_S',
+    Type.Integer({ minimum: 10, maximum: 86400, default: 600 }),
+    'How long a quote (GET /v1/quotes) holds its price and exchange rate, in seconds.',
+  ),
+  pricingRefreshMs: setting(
+    'RECARD_PRICING_REFRESH_MS',
+    Type.Integer({ minimum: 0, maximum: 60000, default: 1000 }),
+    'How often a process reloads rate tables and exchange rates; a rate change takes effect no sooner than this after it is made, so every process prices with it from the same moment.',
+  ),
+  fxFeedUrl: setting(
+    'RECARD_FX_FEED_URL',
+    Type.Optional(Type.String({ pattern: '^https?://\\S+$' })),
+    'JSON exchange-rate feed (docs/pricing.md#fx). Unset: only the manual table at /admin/v1/fx-rates (with `serve --demo`: the in-process feed simulator).',
+  ),
+  fxPollMs: setting(
+    'RECARD_FX_POLL_MS',
+    Type.Integer({ minimum: 1000, maximum: 3600000, default: 30000 }),
+    'How often the exchange-rate feed is read.',
+  ),
+  fxMaxAgeS: setting(
+    'RECARD_FX_MAX_AGE_S',
+    Type.Integer({ minimum: 5, maximum: 86400, default: 300 }),
+    'A feed rate older than this is stale: cross-currency quotes and intake are refused (503 fx_unavailable) rather than priced on it.',
+  ),
   demoSimulatorLatencyMs: setting(
     'RECARD_DEMO_SIMULATOR_LATENCY_MS',
     Type.Integer({ minimum: 0, maximum: 10000, default: 20 }),

@@ -14,6 +14,10 @@ export interface Metrics {
   issuerOutcomes: Counter<'issuer' | 'outcome'>;
   /** Routes passed over (breaker open, capacity spent, call failed). */
   routeSkips: Counter<'route' | 'why'>;
+  /** Quotes and orders refused by pricing: no_offer, fx_unavailable. */
+  pricingRefusals: Counter<'code'>;
+  /** Reads of the exchange-rate feed: ok, or why not. */
+  fxReads: Counter<'outcome'>;
 }
 
 export interface CircuitReading {
@@ -24,7 +28,11 @@ export interface CircuitReading {
 
 export function createMetrics(
   jobCounts: () => Promise<Record<JobState, number>>,
-  commits: () => { units: number; commits: number } = () => ({ units: 0, commits: 0 }),
+  commits: () => { units: number; commits: number; retried: number } = () => ({
+    units: 0,
+    commits: 0,
+    retried: 0,
+  }),
   circuits: () => CircuitReading[] = () => [],
 ): Metrics {
   const registry = new Registry();
@@ -70,6 +78,15 @@ export function createMetrics(
       this.inc(commits().commits);
     },
   });
+  new Counter({
+    name: 'recard_write_batch_retries_total',
+    help: 'SQLite batches run again unit by unit because one unit failed (a repeat or duplicate racing its twin).',
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.inc(commits().retried);
+    },
+  });
   const jobRuns = new Counter({
     name: 'recard_job_runs_total',
     help: 'Job runs finished in this process, by kind and outcome.',
@@ -101,6 +118,18 @@ export function createMetrics(
     labelNames: ['route', 'why'] as const,
     registers: [registry],
   });
+  const pricingRefusals = new Counter({
+    name: 'recard_pricing_refusals_total',
+    help: 'Quotes and orders refused by pricing (no_offer, fx_unavailable).',
+    labelNames: ['code'] as const,
+    registers: [registry],
+  });
+  const fxReads = new Counter({
+    name: 'recard_fx_feed_reads_total',
+    help: 'Reads of the exchange-rate feed: ok, timeout, connection, unavailable, malformed.',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
   new Gauge({
     name: 'recard_issuer_circuit_open',
     help: 'Circuit breaker per issuer route: 0 closed, 0.5 half-open, 1 open.',
@@ -120,6 +149,8 @@ export function createMetrics(
     issuerUnknownCodes,
     issuerOutcomes,
     routeSkips,
+    pricingRefusals,
+    fxReads,
     httpRequests,
     httpDuration,
     jobObserver: {

@@ -6,8 +6,9 @@ import { channelApi } from '../http/channel-auth.js';
 import type { ReadinessCheck } from '../http/ops-routes.js';
 import type { JobRuntime } from '../jobs/runtime.js';
 import { cardTypeAdminRoutes, cardTypeRoutes } from '../modules/cards/routes.js';
-import { channelRoutes } from '../modules/channels/routes.js';
+import { channelAdminRoutes, channelRoutes } from '../modules/channels/routes.js';
 import { orderRoutes } from '../modules/orders/routes.js';
+import { pricingAdminRoutes, quoteRoutes } from '../modules/pricing/routes.js';
 import { issuerAdminRoutes } from '../modules/verification/routes.js';
 import { callbackTestRoutes } from '../modules/webhooks/routes.js';
 import { schemaStatus } from '../storage/migrate.js';
@@ -62,9 +63,15 @@ export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promis
         channelRoutes,
         cardTypeRoutes(ctx.cardTypes),
         orderRoutes(ctx.orders),
+        quoteRoutes(ctx.pricing),
         callbackTestRoutes(ctx.callbackTests),
       ]),
-      adminApi(ctx.adminToken, [cardTypeAdminRoutes(ctx.cardTypes), issuerAdminRoutes(ctx.issuerAdmin)]),
+      adminApi(ctx.adminToken, [
+        cardTypeAdminRoutes(ctx.cardTypes),
+        issuerAdminRoutes(ctx.issuerAdmin),
+        channelAdminRoutes(ctx.channels),
+        pricingAdminRoutes(ctx.pricingAdmin),
+      ]),
     ],
   });
 }

@@ -10,15 +10,23 @@ import {
   type FaceValuePolicy,
 } from '../modules/channels/model.js';
 import { createLogger } from '../shared/logger.js';
+import { CURRENCY_CODES, type Currency } from '../shared/money.js';
 import { DEFAULT_SEED } from '../simulators/card-base.js';
 import { NO_FAULTS } from '../simulators/faults.js';
-import { startSimulators } from '../simulators/index.js';
+import { startFxFeedSimulator } from '../simulators/fx-feed.js';
+import { SIM_ISSUERS, startSimulators } from '../simulators/index.js';
 import { renderTestCards } from '../simulators/test-cards.js';
 import { openStorage } from '../storage/database.js';
 import { migrateToLatest, SchemaTooNewError, schemaStatus } from '../storage/migrate.js';
 import { startServer } from './api.js';
 import { type Context, createContext, VERSION } from './context.js';
-import { ensureDemoChannel, startDemoIssuers } from './demo.js';
+import {
+  DEMO_USDT_CHANNEL,
+  DEMO_USDT_CHANNEL_ID,
+  ensureDemoChannel,
+  startDemoFxFeed,
+  startDemoIssuers,
+} from './demo.js';
 import { startWorker } from './worker.js';
 
 const out = (text: string) => process.stdout.write(`${text}\n`);
@@ -81,9 +89,11 @@ export function buildCli(): Command {
       await withContext(
         async (ctx) => {
           const sims = opts.demo ? await startDemoIssuers(ctx) : undefined;
+          const fxFeed = opts.demo ? await startDemoFxFeed(ctx) : undefined;
           const server = await startServer(ctx, { worker: opts.worker });
           if (opts.demo) {
             const demo = await ensureDemoChannel(ctx);
+            const usdt = await ensureDemoChannel(ctx, DEMO_USDT_CHANNEL_ID, DEMO_USDT_CHANNEL);
             const card = sims?.cards.find((c) => c.cardType === 'cmcc_national' && c.label === 'valid');
             out(
               [
@@ -93,10 +103,13 @@ export function buildCli(): Command {
                 `  Demo channel:   ${demo.channel.id}`,
                 `  Channel secret: ${demo.secret}`,
                 `  Webhook secret: ${demo.webhookSecret}`,
+                `  USDT channel:   ${usdt.channel.id}  secret ${usdt.secret}  (CNY cards, sellers paid in USDT)`,
                 `  Admin token:    ${ctx.adminToken}   (Authorization: Bearer … on /admin/v1)`,
                 '  Try a signed call:',
                 `    RECARD_URL=${server.url} RECARD_CHANNEL_ID=${demo.channel.id} RECARD_CHANNEL_SECRET=${demo.secret} \\`,
                 '      node bin/recard.js call GET /v1/channel',
+                '  What a card is worth (quote held 10 minutes; add its quote_id to the order):',
+                '      node bin/recard.js call GET "/v1/quotes?card_type=cmcc_national&face_value=10000"',
                 '  Issuers are simulated in this process (docs/test-cards.md lists cards to try), e.g.:',
                 `    node bin/recard.js call POST /v1/orders --data '${JSON.stringify({
                   merchant_order_id: 'demo-1',
@@ -116,6 +129,7 @@ export function buildCli(): Command {
           ctx.logger.info({ signal }, 'shutting down');
           await server.stop();
           await sims?.close();
+          await fxFeed?.close();
         },
         { server: true },
       );
@@ -138,7 +152,9 @@ export function buildCli(): Command {
 
   program
     .command('simulate')
-    .description('Run the simulated issuers (SOAP, JSON-RPC, REST, batch file) on their own')
+    .description(
+      'Run the simulated issuers (SOAP, JSON-RPC, REST, batch file) and the exchange-rate feed on their own',
+    )
     .option('--port <n>', 'first port; issuers take consecutive ports', (v) => intArg(v, 'port'), 4100)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--seed <seed>', 'card base seed', DEFAULT_SEED)
@@ -180,11 +196,18 @@ export function buildCli(): Command {
           publishEveryMs: opts.publishEveryMs,
           perLabel: { valid: opts.validPerType },
         });
+        // The exchange-rate feed takes the port after the issuers'.
+        const fx = await startFxFeedSimulator({
+          port: opts.port ? opts.port + Object.keys(SIM_ISSUERS).length : 0,
+          host: opts.host,
+        });
         for (const [issuer, sim] of sims.byIssuer)
           out(`${issuer.padEnd(18)} ${sim.protocol.padEnd(10)} ${sim.url}`);
+        out(`${'fx_feed'.padEnd(18)} ${'json'.padEnd(10)} ${fx.url}   (RECARD_FX_FEED_URL=${fx.feedUrl})`);
         out(`${sims.cards.length} cards (seed ${opts.seed}); GET <url>/__sim/cards, PUT <url>/__sim/faults`);
         await untilSignal();
         await sims.close();
+        await fx.close();
       },
     );
 
@@ -236,18 +259,29 @@ export function buildCli(): Command {
         .choices(FACE_VALUE_POLICIES)
         .default('review'),
     )
+    .addOption(
+      new Option(
+        '--settlement-currency <code>',
+        "pay sellers in this currency (default: the card's)",
+      ).choices(CURRENCY_CODES),
+    )
+    .option('--group <id>', 'channel group whose rate sheets apply (create it at /admin/v1/channel-groups)')
     .action(
       async (opts: {
         name: string;
         kind: ChannelKind;
         callbackUrl?: string;
         faceValuePolicy: FaceValuePolicy;
+        settlementCurrency?: Currency;
+        group?: string;
       }) => {
         await withContext(async (ctx) => {
           const created = await ctx.channels.create({
             name: opts.name,
             kind: opts.kind,
             face_value_policy: opts.faceValuePolicy,
+            ...(opts.settlementCurrency ? { settlement_currency: opts.settlementCurrency } : {}),
+            ...(opts.group ? { group_id: opts.group } : {}),
             ...(opts.callbackUrl ? { callback_url: opts.callbackUrl } : {}),
           });
           out(
@@ -263,7 +297,9 @@ export function buildCli(): Command {
     .action(async () => {
       await withContext(async (ctx) => {
         for (const c of await ctx.channels.list())
-          out(`${c.id}  ${c.status.padEnd(8)}  ${c.kind.padEnd(9)}  ${c.name}`);
+          out(
+            `${c.id}  ${c.status.padEnd(8)}  ${c.kind.padEnd(9)}  ${(c.settlement_currency ?? '-').padEnd(4)}  ${(c.group_id ?? '-').padEnd(12)}  ${c.name}`,
+          );
       });
     });
   for (const [verb, status] of [

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { jsonFeedSource } from '../adapters/fx/json-feed.js';
+import type { FxRateSource } from '../adapters/fx/port.js';
 import { loadSecrets } from '../config/keys.js';
 import type { Config } from '../config/schema.js';
 import { createMetrics, type Metrics } from '../http/metrics.js';
@@ -11,6 +13,11 @@ import { type Authenticator, createAuthenticator } from '../modules/channels/aut
 import { type ChannelService, createChannelService } from '../modules/channels/service.js';
 import { PRUNE_NONCES, pruneNoncesHandler } from '../modules/channels/worker.js';
 import { createOrderService, type OrderService } from '../modules/orders/service.js';
+import { createPricingAdmin, type PricingAdmin } from '../modules/pricing/admin.js';
+import { PricingBook } from '../modules/pricing/book.js';
+import { ADJUST_RATES, PRUNE_PRICING, REFRESH_FX } from '../modules/pricing/model.js';
+import { createPricingService, type PricingService } from '../modules/pricing/service.js';
+import { adjustRatesHandler, prunePricingHandler, refreshFxHandler } from '../modules/pricing/worker.js';
 import { CodeBook } from '../modules/verification/code-book.js';
 import { SWEEP_VERIFYING } from '../modules/verification/model.js';
 import { IssuerRouter } from '../modules/verification/router.js';
@@ -31,6 +38,7 @@ export const VERSION: string = (
 
 const TEN_MINUTES = 10 * 60_000;
 const KEEP_SUCCEEDED_JOBS_MS = 7 * 24 * 60 * 60_000;
+const KEEP_UNUSED_PRICING_MS = 7 * 24 * 60 * 60_000;
 
 /** The object graph of one Recard process. Built here and nowhere else. */
 export interface Context {
@@ -48,6 +56,10 @@ export interface Context {
   orders: OrderService;
   callbackTests: CallbackTestService;
   issuerAdmin: IssuerAdminService;
+  pricing: PricingService;
+  pricingAdmin: PricingAdmin;
+  /** Where exchange rates are read from (RECARD_FX_FEED_URL; `serve --demo` sets the simulator). */
+  fxSource: FxRateSource | undefined;
   router: IssuerRouter;
   authenticate: Authenticator;
   jobHandlers: AnyJobHandler[];
@@ -104,12 +116,29 @@ export async function createContext(config: Config, options: ContextOptions = {}
     () => committer.stats(),
     () => router.circuitStates(),
   );
+  const fxMaxAgeMs = config.fxMaxAgeS * 1000;
+  const book = new PricingBook(db, clock, config.pricingRefreshMs, fxMaxAgeMs);
+  const cardTypes = createCardTypeService({ db, clock });
+  const pricing = createPricingService({
+    db,
+    committer,
+    clock,
+    book,
+    quoteTtlMs: config.quoteTtlS * 1000,
+    fxMaxAgeMs,
+    fxRetryAfterS: Math.max(1, Math.ceil(config.fxPollMs / 1000)),
+    onRefused: (code) => metrics.pricingRefusals.inc({ code }),
+    cardTypes,
+  });
+  const pricingAdmin = createPricingAdmin({ db, committer, clock, book, pricing, fxMaxAgeMs });
   const orders = createOrderService({
     db,
     committer,
     clock,
     cardKeys: secrets.cardKeys,
     cardHashKey: secrets.cardHashKey,
+    pricing,
+    cardTypes,
     onJobQueued: () => ctx.wakeWorker(),
   });
   const ctx: Context = {
@@ -121,9 +150,20 @@ export async function createContext(config: Config, options: ContextOptions = {}
     committer,
     metrics,
     channels,
-    cardTypes: createCardTypeService({ db, clock }),
+    cardTypes,
     orders,
-    issuerAdmin: createIssuerAdminService({ db, keyring, clock, onCodesChanged: () => codes.invalidate() }),
+    issuerAdmin: createIssuerAdminService({
+      db,
+      keyring,
+      clock,
+      onCodesChanged: () => codes.invalidate(),
+      onRoutesChanged: () => router.forgetRoutes(),
+    }),
+    pricing,
+    pricingAdmin,
+    fxSource: config.fxFeedUrl
+      ? jsonFeedSource({ url: config.fxFeedUrl, now: () => clock.now() })
+      : undefined,
     router,
     callbackTests: createCallbackTestService({ db, committer, clock, onJobQueued: () => ctx.wakeWorker() }),
     authenticate: createAuthenticator({ committer, channels, clock, windowS: config.signatureWindowS }),
@@ -145,7 +185,16 @@ export async function createContext(config: Config, options: ContextOptions = {}
         onUnknownCode: (issuer, raw_code) =>
           metrics.issuerUnknownCodes.inc({ issuer, raw_code: raw_code.slice(0, 32) }),
         onOutcome: (issuer, outcome) => metrics.issuerOutcomes.inc({ issuer, outcome }),
+        reprice: (trx, orderId, actualFace, nowMs) => pricing.reprice(trx, orderId, actualFace, nowMs),
       }),
+      // The source is looked up at every run: `serve --demo` sets it after the context is built.
+      refreshFxHandler(
+        pricingAdmin,
+        () => ctx.fxSource,
+        (outcome) => metrics.fxReads.inc({ outcome }),
+      ),
+      adjustRatesHandler(pricingAdmin),
+      prunePricingHandler(db, clock),
       sweepVerifyingHandler(db, clock),
       pruneNoncesHandler(db, clock),
       pruneJobsHandler(db, clock),
@@ -154,10 +203,14 @@ export async function createContext(config: Config, options: ContextOptions = {}
       { spec: PRUNE_NONCES, everyMs: TEN_MINUTES, payload: {} },
       { spec: SWEEP_VERIFYING, everyMs: 60_000, payload: { stuck_after_ms: config.verifyStuckAfterMs } },
       { spec: PRUNE_JOBS, everyMs: TEN_MINUTES, payload: { keep_ms: KEEP_SUCCEEDED_JOBS_MS } },
+      { spec: REFRESH_FX, everyMs: config.fxPollMs, payload: {} },
+      { spec: ADJUST_RATES, everyMs: 60_000, payload: {} },
+      { spec: PRUNE_PRICING, everyMs: TEN_MINUTES, payload: { keep_ms: KEEP_UNUSED_PRICING_MS } },
     ],
     wakeWorker: () => undefined,
     close: async () => {
       await router.close();
+      await ctx.fxSource?.close();
       await storage.close();
     },
   };

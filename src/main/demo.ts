@@ -1,5 +1,8 @@
+import { jsonFeedSource } from '../adapters/fx/json-feed.js';
 import type { IssuerProtocol } from '../adapters/issuers/port.js';
+import type { NewChannel } from '../modules/channels/model.js';
 import { DEFAULT_SEED, SIM_FORMATS } from '../simulators/card-base.js';
+import { type FxFeedSimulator, startFxFeedSimulator } from '../simulators/fx-feed.js';
 import {
   SIM_APP_ID,
   SIM_ISSUERS,
@@ -10,19 +13,45 @@ import {
 } from '../simulators/index.js';
 import type { Context } from './context.js';
 
-/** A fixed id, so the README and the docs can name it. */
+/** Fixed ids, so the README and the docs can name them. */
 export const DEMO_CHANNEL_ID = 'ch_demo0000000000000000000000';
+/** A crypto platform's channel: CNY cards, sellers paid in USDT (docs/pricing.md#fx). */
+export const DEMO_USDT_CHANNEL_ID = 'ch_demousdt000000000000000000';
 
-/** Creates the demo channel on first run and returns its credentials (they are shown to the operator). */
-export async function ensureDemoChannel(ctx: Context) {
-  if (!(await ctx.channels.get(DEMO_CHANNEL_ID))) {
-    await ctx.channels.create({ name: 'Demo channel', kind: 'merchant' }, { id: DEMO_CHANNEL_ID });
-    ctx.logger.info({ channel_id: DEMO_CHANNEL_ID }, 'demo channel created');
+/** Creates a demo channel on first run and returns its credentials (they are shown to the operator). */
+export async function ensureDemoChannel(
+  ctx: Context,
+  id = DEMO_CHANNEL_ID,
+  input: NewChannel = DEMO_CHANNEL,
+) {
+  if (!(await ctx.channels.get(id))) {
+    await ctx.channels.create(input, { id });
+    ctx.logger.info({ channel_id: id }, 'demo channel created');
   }
-  const creds = await ctx.channels.credentials(DEMO_CHANNEL_ID);
-  const webhookSecret = await ctx.channels.webhookSecret(DEMO_CHANNEL_ID);
+  const creds = await ctx.channels.credentials(id);
+  const webhookSecret = await ctx.channels.webhookSecret(id);
   if (!creds || !webhookSecret) throw new Error('demo channel vanished');
   return { ...creds, webhookSecret };
+}
+
+const DEMO_CHANNEL: NewChannel = { name: 'Demo channel', kind: 'merchant' };
+export const DEMO_USDT_CHANNEL: NewChannel = {
+  name: 'Demo crypto platform (pays USDT)',
+  kind: 'crypto',
+  settlement_currency: 'USDT',
+};
+
+/**
+ * Starts the simulated exchange-rate feed in this process, reads it once so that USDT quotes work
+ * from the first second, and lets the scheduled job keep reading it.
+ */
+export async function startDemoFxFeed(ctx: Context): Promise<FxFeedSimulator> {
+  const sim = await startFxFeedSimulator();
+  await ctx.fxSource?.close();
+  ctx.fxSource = jsonFeedSource({ url: sim.feedUrl, now: () => ctx.clock.now() });
+  const added = await ctx.pricingAdmin.refreshFx(ctx.fxSource);
+  ctx.logger.info({ url: sim.feedUrl, rates: added }, 'demo exchange-rate feed started');
+  return sim;
 }
 
 /**

@@ -11,6 +11,9 @@ export const ERROR_STATUS = {
   invalid_card_number: 400,
   invalid_card_secret: 400,
   unsupported_face_value: 400,
+  rate_ranges_overlap: 400,
+  effective_from_too_soon: 400,
+  unknown_reference: 400,
   // 401 — who is calling could not be established
   auth_header_invalid: 401,
   timestamp_out_of_window: 401,
@@ -23,17 +26,23 @@ export const ERROR_STATUS = {
   route_not_found: 404,
   resource_not_found: 404,
   card_type_not_found: 404,
+  channel_not_found: 404,
   method_not_allowed: 405,
   // 409 — conflicts with what exists
   card_type_exists: 409,
   card_already_submitted: 409,
   idempotency_conflict: 409,
+  quote_expired: 409,
+  quote_mismatch: 409,
+  // 422 — the card is refused
+  no_offer: 422,
   // 413 / 415
   payload_too_large: 413,
   unsupported_media_type: 415,
   // 5xx — our side or upstream
   internal_error: 500,
   service_unavailable: 503,
+  fx_unavailable: 503,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

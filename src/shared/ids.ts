@@ -1,7 +1,21 @@
 import { randomBytes } from 'node:crypto';
 
 /** Every id prefix the system hands out; ids are `<prefix>_<26 chars>`. */
-export type IdPrefix = 'ch' | 'job' | 'req' | 'cbt' | 'evt' | 'ord' | 'oev' | 'rdm';
+export type IdPrefix =
+  | 'ch'
+  | 'job'
+  | 'req'
+  | 'cbt'
+  | 'evt'
+  | 'ord'
+  | 'oev'
+  | 'rdm'
+  | 'quo'
+  | 'prc'
+  | 'rts'
+  | 'rat'
+  | 'adj'
+  | 'fxr';
 
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
 

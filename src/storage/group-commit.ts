@@ -2,7 +2,11 @@ import type { Transaction } from 'kysely';
 import type { Db, Dialect } from './database.js';
 import type { Database } from './schema.js';
 
-/** Writes that must commit together; it must use only `trx` (never the pool) while it runs. */
+/**
+ * Writes that must commit together; it must use only `trx` (never the pool) while it runs, and do
+ * nothing but database work: on SQLite a unit may be run twice (a batch is retried unit by unit when
+ * another unit in it failed), and only the last run counts.
+ */
 export type UnitOfWork<T> = (trx: Transaction<Database>) => Promise<T>;
 
 /**
@@ -14,7 +18,7 @@ export type UnitOfWork<T> = (trx: Transaction<Database>) => Promise<T>;
 export interface Committer {
   run<T>(work: UnitOfWork<T>): Promise<T>;
   /** Units committed so far and transactions used for them (batching efficiency, for metrics). */
-  stats(): { units: number; commits: number };
+  stats(): { units: number; commits: number; retried: number };
 }
 
 /** PostgreSQL commits concurrent transactions from many connections together on its own. */
@@ -29,9 +33,12 @@ class TransactionPerUnit implements Committer {
   }
 
   stats() {
-    return { units: this.units, commits: this.units };
+    return { units: this.units, commits: this.units, retried: 0 };
   }
 }
+
+type Outcome = { ok: boolean; value: unknown };
+type ControlledTrx = Awaited<ReturnType<ReturnType<Db['startTransaction']>['execute']>>;
 
 interface Pending {
   work: UnitOfWork<unknown>;
@@ -40,14 +47,17 @@ interface Pending {
 }
 
 /**
- * SQLite: units queued while a batch commits form the next batch. Each unit runs inside a savepoint,
- * so a unit that fails is rolled back alone and rejected, and the others still commit.
+ * SQLite: units queued while a batch commits form the next batch, run in one transaction. If a unit
+ * fails, the batch is rolled back and run again with a savepoint around each unit, so that the
+ * failing one is rejected alone and the others still commit.
  */
 class BatchingCommitter implements Committer {
   private queue: Pending[] = [];
   private scheduled = false;
   private units = 0;
   private commits = 0;
+  /** Batches run again unit by unit because one of their units failed. */
+  private retried = 0;
 
   constructor(
     private readonly db: Db,
@@ -66,7 +76,7 @@ class BatchingCommitter implements Committer {
   }
 
   stats() {
-    return { units: this.units, commits: this.commits };
+    return { units: this.units, commits: this.commits, retried: this.retried };
   }
 
   private schedule(): void {
@@ -84,10 +94,22 @@ class BatchingCommitter implements Committer {
   private async flush(): Promise<void> {
     const batch = this.queue.splice(0, this.maxBatch);
     if (batch.length === 0) return;
-    const outcomes: { ok: boolean; value: unknown }[] = [];
-    let trx: Awaited<ReturnType<ReturnType<Db['startTransaction']>['execute']>> | undefined;
-    try {
-      trx = await this.db.startTransaction().execute();
+    // Optimistic first: the units one after the other without savepoints (two statements fewer per
+    // unit). Units rarely fail; when one does, the whole batch is rolled back and, if others were in
+    // it, run again with a savepoint around each unit, so that only the failing one is rejected.
+    const values: unknown[] = [];
+    const first = await this.transact(async (trx) => {
+      for (const unit of batch) values.push(await unit.work(trx));
+    });
+    if (first.ok)
+      return this.settle(
+        batch,
+        values.map((value) => ({ ok: true, value })),
+      );
+    if (batch.length === 1) return batch[0]?.reject(first.error);
+    this.retried++;
+    const outcomes: Outcome[] = [];
+    const second = await this.transact(async (trx) => {
       for (const unit of batch) {
         const sp = await trx.savepoint('unit').execute();
         try {
@@ -100,16 +122,33 @@ class BatchingCommitter implements Committer {
           outcomes.push({ ok: false, value: error });
         }
       }
+    });
+    if (!second.ok) for (const unit of batch) unit.reject(second.error);
+    else this.settle(batch, outcomes);
+  }
+
+  /** Runs `body` in one transaction and commits it; on any failure rolls back and returns the error. */
+  private async transact(
+    body: (trx: ControlledTrx) => Promise<void>,
+  ): Promise<{ ok: true } | { ok: false; error: unknown }> {
+    let trx: ControlledTrx | undefined;
+    try {
+      trx = await this.db.startTransaction().execute();
+      await body(trx);
       await trx.commit().execute();
+      return { ok: true };
     } catch (error) {
       if (trx && !trx.isCommitted && !trx.isRolledBack)
         await trx
           .rollback()
           .execute()
           .catch(() => undefined);
-      for (const unit of batch) unit.reject(error);
-      return;
+      return { ok: false, error };
     }
+  }
+
+  /** After a commit: counts it and answers every unit of the batch with its outcome. */
+  private settle(batch: Pending[], outcomes: Outcome[]): void {
     this.commits++;
     this.units += batch.length;
     batch.forEach((unit, i) => {

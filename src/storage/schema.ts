@@ -13,6 +13,8 @@ export interface ChannelsTable {
   webhook_secret_sealed: string;
   callback_url: string | null;
   face_value_policy: string;
+  group_id: string | null;
+  settlement_currency: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -106,6 +108,107 @@ export interface OrdersTable {
   redeem_state: string;
   waiting_for: string | null;
   verified_at: number | null;
+  /** The price in force for this order (the quote's, or the one made at intake, or a repricing). */
+  price_id: string | null;
+  quote_id: string | null;
+}
+
+export interface ChannelGroupsTable {
+  id: string;
+  name: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface RateSheetsTable {
+  id: string;
+  tier: string;
+  tier_id: string;
+  card_type: string;
+  kind: string;
+  effective_from: number;
+  note: string | null;
+  created_at: number;
+}
+
+export interface RateRangesTable {
+  id: string;
+  sheet_id: string;
+  face_min: number;
+  face_max: number;
+  bps: number;
+}
+
+export interface RateAdjustmentPoliciesTable {
+  card_type: string;
+  enabled: number;
+  window_s: number;
+  min_orders: number;
+  failure_rate_bps: number;
+  review_rate_bps: number;
+  step_bps: number;
+  floor_bps: number;
+  ceiling_bps: number;
+  updated_at: number;
+}
+
+export interface RateAdjustmentsTable {
+  id: string;
+  card_type: string;
+  adjustment_bps: number;
+  floor_bps: number;
+  ceiling_bps: number;
+  reason: string;
+  outcomes_total: number;
+  outcomes_failed: number;
+  outcomes_review: number;
+  effective_from: number;
+  created_at: number;
+}
+
+export interface FxRatesTable {
+  id: string;
+  base: string;
+  quote: string;
+  rate: string;
+  source: string;
+  as_of: number;
+  valid_until: number | null;
+  used: Generated<number>;
+  created_at: number;
+}
+
+export interface PricesTable {
+  id: string;
+  /** quote | intake | reprice */
+  kind: string;
+  channel_id: string;
+  order_id: string | null;
+  /** For a repricing: the price it replaced. */
+  replaces: string | null;
+  card_type: string;
+  face_value: number;
+  currency: string;
+  /** The rate applied: the table's, lowered by an automatic adjustment if one was in force. */
+  rate_bps: number;
+  table_rate_bps: number;
+  rate_range_id: string;
+  commission_bps: number;
+  commission_range_id: string | null;
+  adjustment_bps: number;
+  adjustment_id: string | null;
+  seller_amount: number;
+  commission_amount: number;
+  margin_amount: number;
+  payout_amount: number;
+  payout_currency: string;
+  fx_rate_id: string | null;
+  fx_base: string | null;
+  fx_quote: string | null;
+  fx_rate: string | null;
+  fx_as_of: number | null;
+  created_at: number;
+  expires_at: number | null;
 }
 
 export interface IssuerRoutesTable {
@@ -154,4 +257,11 @@ export interface Database {
   order_events: OrderEventsTable;
   issuer_routes: IssuerRoutesTable;
   issuer_codes: IssuerCodesTable;
+  channel_groups: ChannelGroupsTable;
+  rate_sheets: RateSheetsTable;
+  rate_ranges: RateRangesTable;
+  rate_adjustment_policies: RateAdjustmentPoliciesTable;
+  rate_adjustments: RateAdjustmentsTable;
+  fx_rates: FxRatesTable;
+  prices: PricesTable;
 }

@@ -111,4 +111,23 @@ describe.each(storageTargets())('issuer admin API on $name', (target) => {
     });
     expect(bad.status).toBe(400);
   });
+
+  it('a route change is used at once by this process, even just after it cached an empty list', async () => {
+    const firstId = () => t.ctx.router.firstAvailable('ctcc_national', async (r) => r.route.id);
+    await expect(firstId()).rejects.toThrow(/no enabled issuer route serves ctcc_national/);
+    const put = await t.admin('PUT', '/admin/v1/issuer-routes/ctcc_now', {
+      ...route,
+      card_type: 'ctcc_national',
+      issuer: 'china_telecom',
+    });
+    expect(put.status).toBe(200);
+    expect((await firstId()).value).toBe('ctcc_now');
+    await t.admin('PUT', '/admin/v1/issuer-routes/ctcc_now', {
+      ...route,
+      card_type: 'ctcc_national',
+      issuer: 'china_telecom',
+      enabled: false,
+    });
+    await expect(firstId()).rejects.toThrow(/no enabled issuer route/);
+  });
 });

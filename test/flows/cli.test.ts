@@ -74,6 +74,8 @@ describe.each(storageTargets())('the recard command on $name', (target) => {
       'ecommerce',
       '--callback-url',
       'https://a.example/cb',
+      '--settlement-currency',
+      'USDT',
     ]);
     expect(created.code).toBe(0);
     const id = /channel id:\s+(ch_[0-9a-z]{26})/.exec(created.stdout)?.[1];
@@ -85,7 +87,7 @@ describe.each(storageTargets())('the recard command on $name', (target) => {
     expect(created.stderr).toContain('generated new keys');
 
     const listed = await recard(['channels', 'list']);
-    expect(listed.stdout).toMatch(new RegExp(`${id}\\s+active\\s+ecommerce\\s+Shop A`));
+    expect(listed.stdout).toMatch(new RegExp(`${id}\\s+active\\s+ecommerce\\s+USDT\\s+-\\s+Shop A`));
     expect(listed.stdout).not.toContain('sk_');
 
     expect((await recard(['channels', 'disable', id ?? ''])).code).toBe(0);
@@ -179,6 +181,16 @@ describe.each(storageTargets())('the recard command on $name', (target) => {
       'the demo order to be redeemed',
     );
 
+    // The USDT channel is quoted in USDT from the in-process exchange-rate feed, at once.
+    const usdt = /USDT channel:\s+(ch_\S+)\s+secret (\S+)/.exec(stdout);
+    const quoted = await recard(['call', 'GET', '/v1/quotes?card_type=cmcc_national&face_value=10000'], {
+      RECARD_URL: url,
+      RECARD_CHANNEL_ID: usdt?.[1] ?? '',
+      RECARD_CHANNEL_SECRET: usdt?.[2] ?? '',
+    });
+    expect(quoted.stdout).toContain('HTTP 200');
+    expect(quoted.stdout).toContain('"payout_currency": "USDT"');
+
     server.kill('SIGTERM');
     const [code] = await once(server, 'exit');
     expect(code).toBe(0);
@@ -201,6 +213,8 @@ describe.each(storageTargets())('the recard command on $name', (target) => {
       'supermarket_chain',
     ])
       expect(stdout).toMatch(new RegExp(`^${issuer}\\s+\\w+\\s+http://127\\.0\\.0\\.1:\\d+$`, 'm'));
+    const feed = /^fx_feed\s+json\s+\S+\s+\(RECARD_FX_FEED_URL=(\S+)\)$/m.exec(stdout)?.[1] ?? '';
+    expect(((await (await fetch(feed)).json()) as { base: string }).base).toBe('USDT');
     const boss = /^china_mobile\s+soap\s+(\S+)$/m.exec(stdout)?.[1] ?? '';
     const wsdl = await fetch(`${boss}/boss/CardService?wsdl`);
     expect(await wsdl.text()).toContain('<operation name="RechargeCard">');

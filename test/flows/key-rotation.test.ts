@@ -33,6 +33,8 @@ describe.each(storageTargets())('card master key rotation on $name', (target) =>
       clock: t.ctx.clock,
       cardKeys: { current: () => ring },
       cardHashKey: Buffer.alloc(32),
+      pricing: t.ctx.pricing,
+      cardTypes: t.ctx.cardTypes,
     });
     const [moved] = await Promise.all([
       rotating.rewrapAll(7),

@@ -190,6 +190,28 @@ describe.each(storageTargets())('verification on $name', (target) => {
       reason: 'face_value_mismatch',
     });
     expect(results.settle_actual?.actual_face_value).not.toBe(results.settle_actual?.declared_face_value);
+    // Settled at the actual value: the locked rate (96 %) applied to what the card was worth, as a new
+    // price that names the one it replaced.
+    const actual = cards.settle_actual?.faceValue ?? 0;
+    const repriced = results.settle_actual?.price;
+    expect(repriced).toMatchObject({
+      face_value: actual,
+      rate_bps: 9_600,
+      seller_amount: Math.floor((actual * 9_600) / 10_000),
+      payout_amount: Math.floor((actual * 9_600) / 10_000),
+    });
+    const explained = await t.admin('GET', `/admin/v1/prices/${repriced?.price_id}`);
+    expect(explained.body).toMatchObject({ kind: 'reprice', order_id: results.settle_actual?.id });
+    const replaced = await t.admin(
+      'GET',
+      `/admin/v1/prices/${(explained.body as { replaces: string }).replaces}`,
+    );
+    expect(replaced.body).toMatchObject({
+      kind: 'intake',
+      face_value: results.settle_actual?.declared_face_value,
+    });
+    // The orders that did not settle keep the price of their declared value.
+    expect(results.review?.price?.face_value).toBe(results.review?.declared_face_value);
     expect(results.review).toMatchObject({
       status: 'review',
       reason: 'face_value_mismatch',

@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { CURRENCY_CODES } from '../../shared/money.js';
 import { CHECKSUMS } from './formats.js';
 
 export const CARD_CATEGORIES = ['phone_recharge', 'ecommerce_gift', 'supermarket_gift', 'fuel'] as const;
@@ -33,7 +34,10 @@ const fields = {
     { description: 'Check digit rule of the number.' },
   ),
   face_values: FaceValues,
-  currency: Type.String({ pattern: '^[A-Z]{3,4}$', description: 'ISO 4217 code (or USDT).' }),
+  currency: Type.Union(
+    CURRENCY_CODES.map((c) => Type.Literal(c)),
+    { description: 'ISO 4217 code (or USDT).' },
+  ),
   enabled: Type.Boolean(),
 };
 

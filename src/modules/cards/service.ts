@@ -22,7 +22,7 @@ function view(row: CardTypeRow): CardTypeView {
     secret_pattern: row.secret_pattern,
     checksum: row.checksum as Checksum,
     face_values: JSON.parse(row.face_values) as number[],
-    currency: row.currency,
+    currency: row.currency as CardTypeView['currency'],
     enabled: row.enabled === 1,
     updated_at: rfc3339(row.updated_at),
   };
@@ -59,10 +59,28 @@ function checkRules(input: CardTypePatch): void {
   if (input.secret_pattern !== undefined) checkPattern(input.secret_pattern, 'secret_pattern');
 }
 
+/** How long another process may go on using a changed catalogue row. */
+const CATALOGUE_TTL_MS = 1_000;
+
 const sortedFaces = (faces: number[]) => JSON.stringify([...faces].sort((a, b) => a - b));
 
 export function createCardTypeService({ db, clock }: CardTypeServiceDeps) {
+  // Intake reads its card type on every order; the catalogue changes by hand. A change made here
+  // applies at once, one made by another process within CATALOGUE_TTL_MS.
+  const cached = new Map<string, { row: CardTypeRow | undefined; at: number }>();
   return {
+    /** The catalogue row for intake and quotes; undefined for an unknown code. */
+    async find(code: string): Promise<CardTypeRow | undefined> {
+      const now = clock.now();
+      const hit = cached.get(code);
+      if (hit && now - hit.at < CATALOGUE_TTL_MS) return hit.row;
+      const row = await findCardType(db, code);
+      // Unknown codes are not kept: callers could fill the map with made-up ones.
+      if (row) cached.set(code, { row, at: now });
+      else cached.delete(code);
+      return row;
+    },
+
     async list(options: { enabledOnly: boolean }): Promise<CardTypeView[]> {
       return (await listCardTypes(db, options)).map(view);
     },
@@ -83,7 +101,9 @@ export function createCardTypeService({ db, clock }: CardTypeServiceDeps) {
         created_at: now,
         updated_at: now,
       };
-      if (!(await insertCardType(db, row))) {
+      const inserted = await insertCardType(db, row);
+      cached.delete(input.code);
+      if (!inserted) {
         throw new ApiError('card_type_exists', `A card type ${input.code} exists; change it with PATCH.`, {
           field: 'code',
         });
@@ -98,7 +118,9 @@ export function createCardTypeService({ db, clock }: CardTypeServiceDeps) {
       const changes: Partial<CardTypeRow> = { ...rest, updated_at: clock.now() };
       if (face_values !== undefined) changes.face_values = sortedFaces(face_values);
       if (enabled !== undefined) changes.enabled = enabled ? 1 : 0;
-      if (!(await updateCardType(db, code, changes))) {
+      const updated = await updateCardType(db, code, changes);
+      cached.delete(code);
+      if (!updated) {
         throw new ApiError('card_type_not_found', `No card type ${code}.`, { field: 'code' });
       }
       return this.get(code);

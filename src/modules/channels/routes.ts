@@ -1,7 +1,18 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authenticatedChannel } from '../../http/channel-auth.js';
 import { errorResponses } from '../../http/error-body.js';
-import { ChannelView } from './model.js';
+import { ApiError } from '../../shared/errors.js';
+import {
+  ChannelList,
+  ChannelParams,
+  ChannelPatch,
+  ChannelView,
+  GroupInput,
+  GroupList,
+  GroupParams,
+  GroupView,
+} from './model.js';
+import type { ChannelService } from './service.js';
 
 /** GET /v1/channel: who the caller is, as we know it. The simplest signed call, for integration checks. */
 export const channelRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -20,3 +31,68 @@ export const channelRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => authenticatedChannel(request),
   );
 };
+
+/** /admin/v1/channels and /admin/v1/channel-groups: commercial settings of channels. */
+export function channelAdminRoutes(service: ChannelService): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    const tags = ['admin: channels'];
+    app.get(
+      '/admin/v1/channels',
+      {
+        schema: {
+          operationId: 'adminListChannels',
+          tags,
+          summary: 'Every channel',
+          response: { 200: ChannelList, ...errorResponses(401) },
+        },
+      },
+      async () => ({ data: await service.list() }),
+    );
+    app.patch(
+      '/admin/v1/channels/:id',
+      {
+        schema: {
+          operationId: 'adminPatchChannel',
+          tags,
+          summary: "Change a channel's group, settlement currency or face-value policy",
+          description: 'Quotes already given keep their price; orders keep the price they were taken in at.',
+          params: ChannelParams,
+          body: ChannelPatch,
+          response: { 200: ChannelView, ...errorResponses(400, 401, 404, 413, 415) },
+        },
+      },
+      async (request) => {
+        const updated = await service.update(request.params.id, request.body);
+        if (!updated)
+          throw new ApiError('channel_not_found', `No channel ${request.params.id}.`, { field: 'params.id' });
+        return updated;
+      },
+    );
+    app.get(
+      '/admin/v1/channel-groups',
+      {
+        schema: {
+          operationId: 'adminListChannelGroups',
+          tags,
+          summary: 'Channel groups ("agents")',
+          response: { 200: GroupList, ...errorResponses(401) },
+        },
+      },
+      async () => ({ data: await service.listGroups() }),
+    );
+    app.put(
+      '/admin/v1/channel-groups/:id',
+      {
+        schema: {
+          operationId: 'adminPutChannelGroup',
+          tags,
+          summary: 'Create or rename a channel group',
+          params: GroupParams,
+          body: GroupInput,
+          response: { 200: GroupView, ...errorResponses(400, 401, 413, 415) },
+        },
+      },
+      async (request) => service.putGroup(request.params.id, request.body.name),
+    );
+  };
+}

@@ -1,16 +1,42 @@
 import type { Clock } from '../../shared/clock.js';
 import { rfc3339 } from '../../shared/clock.js';
 import { type Keyring, open, randomToken, seal } from '../../shared/crypto.js';
+import { ApiError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import type { Db } from '../../storage/database.js';
-import type { ChannelCredentials, ChannelStatus, ChannelView, FaceValuePolicy, NewChannel } from './model.js';
-import { type ChannelRow, findChannel, insertChannel, listChannels, setChannelStatus } from './store.js';
+import type {
+  ChannelCredentials,
+  ChannelPatch,
+  ChannelStatus,
+  ChannelView,
+  FaceValuePolicy,
+  GroupView,
+  NewChannel,
+} from './model.js';
+import {
+  type ChannelRow,
+  findChannel,
+  findGroup,
+  insertChannel,
+  listChannels,
+  listGroups,
+  setChannelStatus,
+  upsertGroup,
+} from './store.js';
 
 export interface ChannelServiceDeps {
   db: Db;
   keyring: Keyring;
   clock: Clock;
+  /**
+   * How long a process reuses a channel's opened credentials for authentication (default 1 s): a
+   * change made in this process applies at once, one made in another within this time.
+   */
+  credentialsTtlMs?: number;
 }
+
+/** Bound on cached credentials; past it the cache starts over (only known channels are cached). */
+const CREDENTIALS_CACHE_MAX = 10_000;
 
 export interface CreatedChannel {
   channel: ChannelView;
@@ -30,6 +56,8 @@ function view(row: ChannelRow): ChannelView {
     status: row.status as ChannelStatus,
     callback_url: row.callback_url,
     face_value_policy: row.face_value_policy as FaceValuePolicy,
+    group_id: row.group_id,
+    settlement_currency: row.settlement_currency as ChannelView['settlement_currency'],
     created_at: rfc3339(row.created_at),
   };
 }
@@ -38,9 +66,14 @@ function view(row: ChannelRow): ChannelView {
 const secretContext = (id: string) => `channel:${id}:secret`;
 const webhookContext = (id: string) => `channel:${id}:webhook_secret`;
 
-export function createChannelService({ db, keyring, clock }: ChannelServiceDeps) {
+export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_000 }: ChannelServiceDeps) {
+  // Every signed request needs the channel and its secret opened (a read and an AES-GCM open): held briefly.
+  const cached = new Map<string, { creds: ChannelCredentials; at: number }>();
+  const forget = (id: string) => cached.delete(id);
   return {
     async create(input: NewChannel, options: { id?: string } = {}): Promise<CreatedChannel> {
+      if (input.group_id && !(await findGroup(db, input.group_id)))
+        throw new ApiError('unknown_reference', `No channel group ${input.group_id}.`, { field: 'group_id' });
       const now = clock.now();
       const id = options.id ?? newId('ch', now);
       const secret = `sk_${randomToken(32)}`;
@@ -54,6 +87,8 @@ export function createChannelService({ db, keyring, clock }: ChannelServiceDeps)
         webhook_secret_sealed: seal(keyring, webhookSecret, webhookContext(id)),
         callback_url: input.callback_url ?? null,
         face_value_policy: input.face_value_policy ?? 'review',
+        group_id: input.group_id ?? null,
+        settlement_currency: input.settlement_currency ?? null,
         created_at: now,
         updated_at: now,
       };
@@ -71,7 +106,9 @@ export function createChannelService({ db, keyring, clock }: ChannelServiceDeps)
     },
 
     async setStatus(id: string, status: ChannelStatus): Promise<boolean> {
-      return setChannelStatus(db, id, status, clock.now());
+      const changed = await setChannelStatus(db, id, status, clock.now());
+      forget(id);
+      return changed;
     },
 
     async setFaceValuePolicy(id: string, policy: FaceValuePolicy): Promise<boolean> {
@@ -80,14 +117,57 @@ export function createChannelService({ db, keyring, clock }: ChannelServiceDeps)
         .set({ face_value_policy: policy, updated_at: clock.now() })
         .where('id', '=', id)
         .executeTakeFirst();
+      forget(id);
       return r.numUpdatedRows === 1n;
+    },
+
+    /** Changes commercial settings; false when there is no such channel. */
+    async update(id: string, patch: ChannelPatch): Promise<ChannelView | undefined> {
+      if (patch.group_id && !(await findGroup(db, patch.group_id)))
+        throw new ApiError('unknown_reference', `No channel group ${patch.group_id}.`, { field: 'group_id' });
+      const r = await db
+        .updateTable('channels')
+        .set({ ...patch, updated_at: clock.now() })
+        .where('id', '=', id)
+        .executeTakeFirst();
+      forget(id);
+      if (r.numUpdatedRows !== 1n) return undefined;
+      const row = await findChannel(db, id);
+      return row && view(row);
+    },
+
+    async putGroup(id: string, name: string): Promise<GroupView> {
+      const now = clock.now();
+      const earlier = await findGroup(db, id);
+      const row = { id, name, created_at: earlier?.created_at ?? now, updated_at: now };
+      await upsertGroup(db, row);
+      return { id, name, created_at: rfc3339(row.created_at) };
+    },
+
+    async listGroups(): Promise<GroupView[]> {
+      return (await listGroups(db)).map((g) => ({
+        id: g.id,
+        name: g.name,
+        created_at: rfc3339(g.created_at),
+      }));
     },
 
     /** The channel with its API secret opened; undefined when there is no such channel. */
     async credentials(id: string): Promise<ChannelCredentials | undefined> {
+      const now = clock.now();
+      const hit = cached.get(id);
+      if (hit && now - hit.at < credentialsTtlMs) return hit.creds;
       const row = await findChannel(db, id);
-      if (!row) return undefined;
-      return { channel: view(row), secret: open(keyring, row.secret_sealed, secretContext(row.id)) };
+      if (!row) {
+        forget(id);
+        return undefined;
+      }
+      const creds = { channel: view(row), secret: open(keyring, row.secret_sealed, secretContext(row.id)) };
+      if (credentialsTtlMs > 0) {
+        if (cached.size >= CREDENTIALS_CACHE_MAX) cached.clear();
+        cached.set(id, { creds, at: now });
+      }
+      return creds;
     },
 
     /** The secret our callbacks to this channel are signed with. */

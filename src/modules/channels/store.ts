@@ -1,5 +1,6 @@
+import type { Selectable } from 'kysely';
 import type { Db } from '../../storage/database.js';
-import type { ChannelsTable } from '../../storage/schema.js';
+import type { ChannelGroupsTable, ChannelsTable } from '../../storage/schema.js';
 import type { ChannelStatus } from './model.js';
 
 export type ChannelRow = ChannelsTable;
@@ -28,4 +29,22 @@ export async function setChannelStatus(
     .where('id', '=', id)
     .executeTakeFirst();
   return r.numUpdatedRows === 1n;
+}
+
+export type GroupRow = Selectable<ChannelGroupsTable>;
+
+export function listGroups(db: Db): Promise<GroupRow[]> {
+  return db.selectFrom('channel_groups').selectAll().orderBy('id').execute();
+}
+
+export function findGroup(db: Db, id: string): Promise<GroupRow | undefined> {
+  return db.selectFrom('channel_groups').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function upsertGroup(db: Db, row: GroupRow): Promise<void> {
+  await db
+    .insertInto('channel_groups')
+    .values(row)
+    .onConflict((oc) => oc.column('id').doUpdateSet({ name: row.name, updated_at: row.updated_at }))
+    .execute();
 }

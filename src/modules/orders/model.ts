@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { defineJobKind } from '../../jobs/model.js';
+import { OrderPrice } from '../pricing/model.js';
 import { ORDER_STATUSES } from './lifecycle.js';
 
 const Text = (maxLength: number, description?: string) =>
@@ -30,6 +31,13 @@ export const SubmitOrder = Type.Object(
     device_id: Type.Optional(Text(128)),
     user_id: Type.Optional(Text(64)),
     user_registered_at: Type.Optional(Type.String({ format: 'date-time' })),
+    quote_id: Type.Optional(
+      Type.String({
+        pattern: '^quo_[0-9a-z]{26}$',
+        description:
+          'From GET /v1/quotes: settle at that price while it is valid. Without it, the price in force at intake.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -60,6 +68,9 @@ export const OrderView = Type.Object(
       description: 'Set while a redemption waits for the issuer to confirm it (daily batch files).',
     }),
     verified_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    price: Type.Union([OrderPrice, Type.Null()], {
+      description: 'What the card is bought for and the seller is paid (docs/pricing.md).',
+    }),
     created_at: Type.String({ format: 'date-time' }),
     updated_at: Type.String({ format: 'date-time' }),
   },

@@ -10,8 +10,10 @@ import type { Db } from '../../storage/database.js';
 import { isUniqueViolation } from '../../storage/errors.js';
 import type { Committer } from '../../storage/group-commit.js';
 import { type Checksum, checkCard, maskFromLast4 } from '../cards/formats.js';
-import { findCardType } from '../cards/store.js';
+import type { CardTypeService } from '../cards/service.js';
 import type { ChannelView } from '../channels/model.js';
+import { orderPrice, type PricingService } from '../pricing/service.js';
+import { findPrice, insertPrice, type PriceRow, pricesByIds } from '../pricing/store.js';
 import { CardFilter } from './card-filter.js';
 import { openCard, rewrapKey, sealCard } from './card-vault.js';
 import { INITIAL_STATUS } from './lifecycle.js';
@@ -40,10 +42,13 @@ export interface OrderServiceDeps {
   clock: Clock;
   cardKeys: KeyringSource;
   cardHashKey: Buffer;
+  pricing: PricingService;
+  /** The card catalogue (cached). */
+  cardTypes: Pick<CardTypeService, 'find'>;
   onJobQueued?: () => void;
 }
 
-export function orderView(row: OrderRow): OrderView {
+export function orderView(row: OrderRow, price: PriceRow | undefined): OrderView {
   return {
     id: row.id,
     merchant_order_id: row.merchant_order_id,
@@ -61,13 +66,14 @@ export function orderView(row: OrderRow): OrderView {
     raw_code: row.raw_code,
     waiting_for: row.waiting_for === 'issuer_confirmation' ? 'issuer_confirmation' : null,
     verified_at: row.verified_at === null ? null : rfc3339(row.verified_at),
+    price: price ? orderPrice(price) : null,
     created_at: rfc3339(row.created_at),
     updated_at: rfc3339(row.updated_at),
   };
 }
 
 type Placed =
-  | { kind: 'created'; row: OrderRow }
+  | { kind: 'created'; row: OrderRow; price: PriceRow }
   | { kind: 'existing'; row: OrderRow }
   | { kind: 'duplicate' };
 
@@ -81,8 +87,10 @@ export function createOrderService(deps: OrderServiceDeps) {
   const filter = new CardFilter();
   const keyedHash = (text: string) => hmacSha256(cardHashKey, text).toString('hex');
 
+  const priceOf = async (row: OrderRow) => (row.price_id ? await findPrice(db, row.price_id) : undefined);
+
   /** The first answer to a merchant_order_id, or a conflict if this body differs from the first. */
-  function replay(row: OrderRow, requestHash: string): { order: OrderView; created: false } {
+  async function replay(row: OrderRow, requestHash: string): Promise<{ order: OrderView; created: false }> {
     if (row.request_hash !== requestHash) {
       throw new ApiError(
         'idempotency_conflict',
@@ -90,19 +98,18 @@ export function createOrderService(deps: OrderServiceDeps) {
         { field: 'merchant_order_id' },
       );
     }
-    return { order: orderView(row), created: false };
+    return { order: orderView(row, await priceOf(row)), created: false };
   }
 
-  async function place(row: OrderRow): Promise<Placed> {
+  async function place(row: OrderRow, price: { row: PriceRow; save: boolean }): Promise<Placed> {
     const attempt = () =>
+      // No look-ups here: the unique indexes are the truth about repeats and duplicates, and a unit
+      // that breaks one is rolled back alone and answered below, after the winner committed.
       committer.run<Placed>(async (trx) => {
-        const existing = await findByMerchantOrderId(trx, row.channel_id, row.merchant_order_id);
-        if (existing) return { kind: 'existing', row: existing };
-        if (filter.mightContain(row.card_hash) && (await isCardHeld(trx, row.card_hash)))
-          return { kind: 'duplicate' };
+        if (price.save) await insertPrice(trx, price.row);
         await insertOrder(trx, row, row.created_at);
         await enqueueJob(trx, VERIFY_ORDER, { order_id: row.id }, row.created_at);
-        return { kind: 'created', row };
+        return { kind: 'created', row, price: price.row };
       });
     try {
       return await attempt();
@@ -132,7 +139,7 @@ export function createOrderService(deps: OrderServiceDeps) {
       const earlier = await findByMerchantOrderId(db, channel.id, input.merchant_order_id);
       if (earlier) return replay(earlier, requestHash);
 
-      const type = await findCardType(db, input.card_type);
+      const type = await deps.cardTypes.find(input.card_type);
       if (type?.enabled !== 1) {
         throw new ApiError(
           'unsupported_card_type',
@@ -186,6 +193,14 @@ export function createOrderService(deps: OrderServiceDeps) {
 
       const now = clock.now();
       const id = newId('ord', now);
+      const price = await deps.pricing.forIntake(
+        channel,
+        type,
+        input.declared_face_value,
+        input.quote_id,
+        id,
+        now,
+      );
       const sealed = sealCard(deps.cardKeys.current(), id, card);
       const row: OrderRow = {
         id,
@@ -221,20 +236,22 @@ export function createOrderService(deps: OrderServiceDeps) {
         redeem_state: 'none',
         waiting_for: null,
         verified_at: null,
+        price_id: price.row.id,
+        quote_id: input.quote_id ?? null,
       };
-      const placed = await place(row);
+      const placed = await place(row, price);
       if (placed.kind === 'duplicate') return duplicate();
       if (placed.kind === 'existing') return replay(placed.row, requestHash);
       filter.add(cardHash);
       deps.onJobQueued?.();
-      return { order: orderView(placed.row), created: true };
+      return { order: orderView(placed.row, placed.price), created: true };
     },
 
     /** A channel sees only its own orders: another channel's id is "not found". */
     async get(channel: ChannelView, id: string): Promise<OrderView> {
       const row = await findOrder(db, channel.id, id);
       if (!row) throw new ApiError('resource_not_found', `No order ${id}.`, { field: 'id' });
-      return orderView(row);
+      return orderView(row, await priceOf(row));
     },
 
     async list(channel: ChannelView, q: OrderListQuery): Promise<OrderList> {
@@ -244,8 +261,12 @@ export function createOrderService(deps: OrderServiceDeps) {
         ...(q.created_to ? { createdToMs: Date.parse(q.created_to) } : {}),
       });
       const page = rows.slice(0, q.limit);
+      const prices = await pricesByIds(
+        db,
+        page.flatMap((r) => (r.price_id ? [r.price_id] : [])),
+      );
       return {
-        data: page.map(orderView),
+        data: page.map((r) => orderView(r, r.price_id ? prices.get(r.price_id) : undefined)),
         next_cursor: rows.length > q.limit ? (page.at(-1)?.id ?? null) : null,
       };
     },

@@ -57,6 +57,11 @@ export class IssuerRouter {
     return routes;
   }
 
+  /** Forgets the cached route lists: the next call reads them again. */
+  forgetRoutes(): void {
+    this.lists.clear();
+  }
+
   /** The adapter and guard of a route, rebuilt when the route row changed. */
   private materialise(route: RouteRow): Routed {
     const had = this.built.get(route.id);

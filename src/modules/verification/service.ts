@@ -34,6 +34,8 @@ export function createIssuerAdminService(deps: {
   keyring: Keyring;
   clock: Clock;
   onCodesChanged?: () => void;
+  /** Lets this process's router drop its cached route lists (other processes see it within their cache time). */
+  onRoutesChanged?: () => void;
 }) {
   const { db, keyring, clock } = deps;
   return {
@@ -64,6 +66,7 @@ export function createIssuerAdminService(deps: {
         updated_at: now,
       };
       await upsertRoute(db, row);
+      deps.onRoutesChanged?.();
       return view(row);
     },
     async listRoutes(): Promise<RouteView[]> {

@@ -67,6 +67,7 @@ export function verificationState(db: Db, orderId: string) {
       'orders.status',
       'orders.card_type',
       'orders.declared_face_value',
+      'orders.actual_face_value',
       'orders.redemption_id',
       'orders.redeem_state',
       'orders.route_id',

@@ -38,6 +38,11 @@ export interface VerifyDeps {
     | undefined;
   onUnknownCode?(issuer: string, rawCode: string): void;
   onOutcome?(issuer: string, outcome: string): void;
+  /**
+   * Runs in the redeem's transaction: an order redeemed at another face value than it was priced at
+   * gets its price for the actual value (pricing's reprice).
+   */
+  reprice?(trx: Db, orderId: string, actualFace: number, nowMs: number): Promise<unknown>;
   /** Orders the worker moved (tests and the event stream listen). */
   onMoved?(orderId: string, event: OrderEvent): void;
 }
@@ -90,6 +95,7 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
     events: OrderEvent[],
     reason: string | null,
     outcome: OrderOutcome,
+    also?: (trx: Db, nowMs: number) => Promise<unknown>,
   ): Promise<boolean> {
     const now = clock.now();
     const moved = await committer.run(async (trx) => {
@@ -108,6 +114,7 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
         if (!step.ok) return false;
         status = step.to;
       }
+      await also?.(trx, now);
       return true;
     });
     if (moved) for (const e of events) deps.onMoved?.(orderId, e);
@@ -134,17 +141,30 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
     rawCode: string,
     amount: number | undefined,
     fallbackAmount: number | null,
+    /** The face value the order was priced at: another actual value means a new price. */
+    declaredFaceValue: number,
   ) {
     deps.onOutcome?.(routed.route.issuer, 'redeemed');
-    await move(orderId, 'verifying', ['redeem'], null, {
-      raw_code: rawCode,
-      actual_face_value: amount ?? fallbackAmount,
-      redeem_state: 'confirmed',
-      waiting_for: null,
-      verified_at: clock.now(),
-      route_id: routed.route.id,
-      issuer: routed.route.issuer,
-    });
+    const actual = amount ?? fallbackAmount;
+    const reprice = deps.reprice;
+    await move(
+      orderId,
+      'verifying',
+      ['redeem'],
+      null,
+      {
+        raw_code: rawCode,
+        actual_face_value: actual,
+        redeem_state: 'confirmed',
+        waiting_for: null,
+        verified_at: clock.now(),
+        route_id: routed.route.id,
+        issuer: routed.route.issuer,
+      },
+      reprice && actual !== null && actual !== declaredFaceValue
+        ? (trx, now) => reprice(trx, orderId, actual, now)
+        : undefined,
+    );
   }
 
   /** Settles a redeem that may have reached the issuer: only lookup may say what happened. */
@@ -169,7 +189,14 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
       throw troubleOf(err);
     }
     if (result.state === 'redeemed') {
-      await finishRedeemed(orderId, routed, result.rawCode, result.amount, state.declared_face_value);
+      await finishRedeemed(
+        orderId,
+        routed,
+        result.rawCode,
+        result.amount,
+        state.actual_face_value ?? state.declared_face_value,
+        state.declared_face_value,
+      );
       return 'done';
     }
     if (result.state === 'pending') {
@@ -296,6 +323,8 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
         route_id: routed.route.id,
         issuer,
         raw_code: inquiry.rawCode,
+        // Kept for a settlement by lookup, which may not say the amount.
+        actual_face_value: decision.expectedFaceValue,
         ...(decision.mismatch ? { reason: 'face_value_mismatch' } : {}),
       };
       // From submitted, the start event carries the claim (its update is conditioned on `submitted`,
@@ -347,6 +376,7 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
           redemption.rawCode,
           redemption.amount,
           decision.expectedFaceValue,
+          state.declared_face_value,
         );
         return;
       }

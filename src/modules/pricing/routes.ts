@@ -1,0 +1,174 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { authenticatedChannel } from '../../http/channel-auth.js';
+import { errorResponses } from '../../http/error-body.js';
+import type { PricingAdmin } from './admin.js';
+import {
+  AdjustmentList,
+  AdjustmentPolicyInput,
+  AdjustmentView,
+  CardTypeParams,
+  ExplainQuery,
+  FxPairParams,
+  FxRateInput,
+  FxRateList,
+  FxRateView,
+  PriceExplanation,
+  PriceParams,
+  QuoteQuery,
+  QuoteView,
+  RateListQuery,
+  RateSheetInput,
+  RateSheetList,
+  RateSheetView,
+} from './model.js';
+import type { PricingService } from './service.js';
+
+/** GET /v1/quotes: what a card is worth to the calling channel, held for a while. */
+export function quoteRoutes(pricing: PricingService): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.get(
+      '/v1/quotes',
+      {
+        schema: {
+          operationId: 'getQuote',
+          tags: ['pricing'],
+          summary: 'Quote a card',
+          description:
+            'The payout for a card of this type and face value, held until `expires_at`: an order submitted ' +
+            'with the `quote_id` before then is settled at exactly this price (docs/pricing.md).',
+          querystring: QuoteQuery,
+          response: { 200: QuoteView, ...errorResponses(400, 401, 422, 503) },
+        },
+      },
+      async (request) => pricing.quote(authenticatedChannel(request), request.query),
+    );
+  };
+}
+
+/** Rate tables, automatic adjustment, exchange rates and price explanations. */
+export function pricingAdminRoutes(admin: PricingAdmin): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    const tags = ['admin: pricing'];
+    app.get(
+      '/admin/v1/rates',
+      {
+        schema: {
+          operationId: 'adminListRates',
+          tags,
+          summary: 'Rate sheets in force (or every version with history=true)',
+          querystring: RateListQuery,
+          response: { 200: RateSheetList, ...errorResponses(400, 401) },
+        },
+      },
+      async (request) => ({ data: await admin.listSheets(request.query) }),
+    );
+    app.post(
+      '/admin/v1/rates',
+      {
+        schema: {
+          operationId: 'adminAddRateSheet',
+          tags,
+          summary: 'Write a new version of a rate sheet',
+          description:
+            'Replaces the sheet of this tier, card type and kind from effective_from on; earlier versions stay ' +
+            'and keep explaining the prices they made. An empty `ranges` withdraws the tier.',
+          body: RateSheetInput,
+          response: { 201: RateSheetView, ...errorResponses(400, 401, 413, 415) },
+        },
+      },
+      async (request, reply) => reply.code(201).send(await admin.addSheet(request.body)),
+    );
+    app.get(
+      '/admin/v1/rates/explain',
+      {
+        schema: {
+          operationId: 'adminExplainRate',
+          tags,
+          summary: 'What a channel would be paid for a card, and which rows say so',
+          querystring: ExplainQuery,
+          response: { 200: PriceExplanation, ...errorResponses(400, 401, 404, 422, 503) },
+        },
+      },
+      async (request) => admin.explain(request.query),
+    );
+    app.get(
+      '/admin/v1/prices/:id',
+      {
+        schema: {
+          operationId: 'adminExplainPrice',
+          tags,
+          summary: "A quote's or an order's price, with the rows that made it",
+          params: PriceParams,
+          response: { 200: PriceExplanation, ...errorResponses(400, 401, 404) },
+        },
+      },
+      async (request) => admin.explainPrice(request.params.id),
+    );
+    app.get(
+      '/admin/v1/rate-adjustments',
+      {
+        schema: {
+          operationId: 'adminListRateAdjustments',
+          tags,
+          summary: 'Automatic adjustment policies, what is in force and every change',
+          response: { 200: AdjustmentList, ...errorResponses(401) },
+        },
+      },
+      async () => ({ data: await admin.listAdjustments() }),
+    );
+    app.get(
+      '/admin/v1/rate-adjustments/:card_type',
+      {
+        schema: {
+          operationId: 'adminGetRateAdjustment',
+          tags,
+          summary: "One card type's automatic adjustment",
+          params: CardTypeParams,
+          response: { 200: AdjustmentView, ...errorResponses(400, 401, 404) },
+        },
+      },
+      async (request) => admin.getAdjustment(request.params.card_type),
+    );
+    app.put(
+      '/admin/v1/rate-adjustments/:card_type',
+      {
+        schema: {
+          operationId: 'adminPutRateAdjustment',
+          tags,
+          summary: 'Set (or switch off) the automatic adjustment of a card type',
+          description: 'Judged at once; switching off lifts a lowering from RECARD_PRICING_REFRESH_MS on.',
+          params: CardTypeParams,
+          body: AdjustmentPolicyInput,
+          response: { 200: AdjustmentView, ...errorResponses(400, 401, 404, 413, 415) },
+        },
+      },
+      async (request) => admin.putPolicy(request.params.card_type, request.body),
+    );
+    app.get(
+      '/admin/v1/fx-rates',
+      {
+        schema: {
+          operationId: 'adminListFxRates',
+          tags,
+          summary: 'The newest exchange rate of every pair and source',
+          response: { 200: FxRateList, ...errorResponses(401) },
+        },
+      },
+      async () => ({ data: await admin.listFx() }),
+    );
+    app.put(
+      '/admin/v1/fx-rates/:base/:quote',
+      {
+        schema: {
+          operationId: 'adminPutFxRate',
+          tags,
+          summary: 'Set a manual exchange rate (the fallback when the feed is stale)',
+          params: FxPairParams,
+          body: FxRateInput,
+          response: { 200: FxRateView, ...errorResponses(400, 401, 413, 415) },
+        },
+      },
+      async (request) => admin.putManualFx(request.params.base, request.params.quote, request.body),
+    );
+  };
+}
