@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { newId } from '../shared/ids.js';
 import type { Db, Dialect } from '../storage/database.js';
+import { prepared } from '../storage/prepared.js';
 import type { JobKind, JobRow, JobState } from './model.js';
 
 export interface EnqueueOptions {
@@ -22,26 +23,51 @@ export async function enqueueJob<P>(
   options: EnqueueOptions = {},
 ): Promise<string | null> {
   const id = newId('job', nowMs);
-  const result = await db
+  const changed = await insertJob(db, {
+    id,
+    kind: spec.kind,
+    payload: JSON.stringify(payload),
+    state: 'available' satisfies JobState,
+    max_attempts: spec.maxAttempts,
+    run_at: options.runAt ?? nowMs,
+    unique_key: options.uniqueKey ?? null,
+    created_at: nowMs,
+  });
+  return changed === 1 ? id : null;
+}
+
+const newJob = prepared<{
+  id: string;
+  kind: string;
+  payload: string;
+  state: string;
+  max_attempts: number;
+  run_at: number;
+  unique_key: string | null;
+  created_at: number;
+}>(['id', 'kind', 'payload', 'state', 'max_attempts', 'run_at', 'unique_key', 'created_at'], (db, p) =>
+  db
     .insertInto('jobs')
     .values({
-      id,
-      kind: spec.kind,
-      payload: JSON.stringify(payload),
-      state: 'available' satisfies JobState,
-      max_attempts: spec.maxAttempts,
-      run_at: options.runAt ?? nowMs,
+      id: p.id,
+      kind: p.kind,
+      payload: p.payload,
+      state: p.state as JobState,
+      max_attempts: p.max_attempts,
+      run_at: p.run_at,
       locked_by: null,
       lease_until: null,
       last_error: null,
-      unique_key: options.uniqueKey ?? null,
-      created_at: nowMs,
-      updated_at: nowMs,
+      unique_key: p.unique_key,
+      created_at: p.created_at,
+      updated_at: p.created_at,
       finished_at: null,
     })
-    .onConflict((oc) => oc.column('unique_key').doNothing())
-    .executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0) === 1 ? id : null;
+    .onConflict((oc) => oc.column('unique_key').doNothing()),
+);
+
+async function insertJob(db: Db, row: Parameters<typeof newJob.run>[1]): Promise<number> {
+  return (await newJob.run(db, row)).changed;
 }
 
 export interface Claim {

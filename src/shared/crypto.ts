@@ -6,6 +6,7 @@ import {
   randomBytes,
   timingSafeEqual,
 } from 'node:crypto';
+import { randomBytesPooled } from './random.js';
 
 /** A named 256-bit key; the id travels with every ciphertext so keys can rotate. */
 export interface SymmetricKey {
@@ -48,7 +49,7 @@ export function keyIdOf(key: Buffer): string {
  */
 export function seal(keyring: Keyring, plaintext: string, context: string): string {
   const { id, key } = keyring.active;
-  const iv = randomBytes(12);
+  const iv = randomBytesPooled(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(context, 'utf8'));
   const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);

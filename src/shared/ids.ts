@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytesPooled } from './random.js';
 
 /** Every id prefix the system hands out; ids are `<prefix>_<26 chars>`. */
 export type IdPrefix =
@@ -18,20 +18,6 @@ export type IdPrefix =
   | 'fxr';
 
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
-
-const POOL_BYTES = 4096;
-let pool = Buffer.alloc(0);
-let poolOffset = 0;
-/** Random bytes from a pooled buffer: one system call per 400 ids instead of one per id. */
-function random10(): Buffer {
-  if (poolOffset + 10 > pool.length) {
-    pool = randomBytes(POOL_BYTES);
-    poolOffset = 0;
-  }
-  const out = pool.subarray(poolOffset, poolOffset + 10);
-  poolOffset += 10;
-  return out;
-}
 
 let lastTime = -1;
 let lastRandom: number[] = [];
@@ -66,7 +52,7 @@ export function newId(prefix: IdPrefix, nowMs: number = Date.now()): string {
     // 80 bits → 16 base32 digits, 5 bits at a time.
     let acc = 0;
     let bits = 0;
-    for (const byte of random10()) {
+    for (const byte of randomBytesPooled(10)) {
       acc = (acc << 8) | byte;
       bits += 8;
       while (bits >= 5) {

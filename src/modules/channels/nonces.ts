@@ -1,4 +1,5 @@
 import type { Db } from '../../storage/database.js';
+import { prepared } from '../../storage/prepared.js';
 
 /**
  * Records that a channel used a nonce; false if it was used before and has not yet expired. An
@@ -11,18 +12,24 @@ export async function claimNonce(
   nowMs: number,
   ttlMs: number,
 ): Promise<boolean> {
-  const r = await db
-    .insertInto('request_nonces')
-    .values({ channel_id: channelId, nonce, expires_at: nowMs + ttlMs })
-    .onConflict((oc) =>
-      oc
-        .columns(['channel_id', 'nonce'])
-        .doUpdateSet({ expires_at: nowMs + ttlMs })
-        .where('request_nonces.expires_at', '<', nowMs),
-    )
-    .executeTakeFirst();
-  return Number(r.numInsertedOrUpdatedRows ?? 0) === 1;
+  const expires = nowMs + ttlMs;
+  const r = await nonceClaim.run(db, { channelId, nonce, expires, nowMs });
+  return r.changed === 1;
 }
+
+const nonceClaim = prepared<{ channelId: string; nonce: string; expires: number; nowMs: number }>(
+  ['channelId', 'nonce', 'expires', 'nowMs'],
+  (db, p) =>
+    db
+      .insertInto('request_nonces')
+      .values({ channel_id: p.channelId, nonce: p.nonce, expires_at: p.expires })
+      .onConflict((oc) =>
+        oc
+          .columns(['channel_id', 'nonce'])
+          .doUpdateSet({ expires_at: p.expires })
+          .where('request_nonces.expires_at', '<', p.nowMs),
+      ),
+);
 
 export async function pruneNonces(db: Db, nowMs: number): Promise<number> {
   const r = await db.deleteFrom('request_nonces').where('expires_at', '<', nowMs).executeTakeFirst();

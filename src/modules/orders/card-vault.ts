@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { type Keyring, makeKeyring, open, seal } from '../../shared/crypto.js';
+import { randomBytesPooled } from '../../shared/random.js';
 
 /**
  * Envelope encryption of a card (design.md §7): a fresh 256-bit data key per order encrypts the number
@@ -23,7 +23,7 @@ const cardContext = (orderId: string) => `order:${orderId}:card`;
 const dataKeyring = (key: Buffer) => makeKeyring({ id: 'dek', key });
 
 export function sealCard(master: Keyring, orderId: string, card: Card): SealedCard {
-  const dataKey = randomBytes(32);
+  const dataKey = randomBytesPooled(32);
   return {
     keyId: master.active.id,
     wrappedKey: seal(master, dataKey.toString('base64'), dekContext(orderId)),

@@ -1,6 +1,7 @@
 import type { Selectable } from 'kysely';
 import { newId } from '../../shared/ids.js';
 import type { Db } from '../../storage/database.js';
+import { prepared, preparedInsert } from '../../storage/prepared.js';
 import type { OrdersTable } from '../../storage/schema.js';
 import { type OrderEvent, type OrderStatus, type Transition, transition } from './lifecycle.js';
 import type { OrderListQuery } from './model.js';
@@ -9,17 +10,22 @@ export type OrderRow = Selectable<OrdersTable>;
 
 const HELD = ['invalid', 'failed', 'rejected'] as const;
 
-export function findByMerchantOrderId(
+const byMerchantOrderId = prepared<{ channelId: string; merchantOrderId: string }>(
+  ['channelId', 'merchantOrderId'],
+  (db, p) =>
+    db
+      .selectFrom('orders')
+      .selectAll()
+      .where('channel_id', '=', p.channelId)
+      .where('merchant_order_id', '=', p.merchantOrderId),
+);
+
+export async function findByMerchantOrderId(
   db: Db,
   channelId: string,
   merchantOrderId: string,
 ): Promise<OrderRow | undefined> {
-  return db
-    .selectFrom('orders')
-    .selectAll()
-    .where('channel_id', '=', channelId)
-    .where('merchant_order_id', '=', merchantOrderId)
-    .executeTakeFirst();
+  return (await byMerchantOrderId.run<OrderRow>(db, { channelId, merchantOrderId })).rows[0];
 }
 
 /** Is the card held by an order anywhere (any channel)? Mirrors the partial unique index. */
@@ -42,20 +48,20 @@ export function findOrder(db: Db, channelId: string, id: string): Promise<OrderR
     .executeTakeFirst();
 }
 
+const insertOrderRow = preparedInsert('orders');
+const insertEvent = preparedInsert('order_events');
+
 export async function insertOrder(db: Db, row: OrderRow, nowMs: number): Promise<void> {
-  await db.insertInto('orders').values(row).execute();
-  await db
-    .insertInto('order_events')
-    .values({
-      id: newId('oev', nowMs),
-      order_id: row.id,
-      event: 'submit',
-      from_status: null,
-      to_status: row.status,
-      reason: null,
-      created_at: nowMs,
-    })
-    .execute();
+  await insertOrderRow(db, row);
+  await insertEvent(db, {
+    id: newId('oev', nowMs),
+    order_id: row.id,
+    event: 'submit',
+    from_status: null,
+    to_status: row.status,
+    reason: null,
+    created_at: nowMs,
+  });
 }
 
 /**
@@ -106,18 +112,15 @@ export async function applyOrderEvent(
     .where('status', '=', step.from)
     .executeTakeFirst();
   if (moved.numUpdatedRows !== 1n) return { ok: false, reason: 'the order changed meanwhile' };
-  await trx
-    .insertInto('order_events')
-    .values({
-      id: newId('oev', nowMs),
-      order_id: orderId,
-      event,
-      from_status: step.from,
-      to_status: step.to,
-      reason,
-      created_at: nowMs,
-    })
-    .execute();
+  await insertEvent(trx, {
+    id: newId('oev', nowMs),
+    order_id: orderId,
+    event,
+    from_status: step.from,
+    to_status: step.to,
+    reason,
+    created_at: nowMs,
+  });
   return step;
 }
 

@@ -1,5 +1,6 @@
 import type { Insertable, Selectable } from 'kysely';
 import type { Db } from '../../storage/database.js';
+import { preparedInsert } from '../../storage/prepared.js';
 import type {
   FxRatesTable,
   PricesTable,
@@ -166,8 +167,10 @@ export function findFxRate(db: Db, id: string): Promise<FxRateRow | undefined> {
 }
 
 /** Writes a price; the exchange rate it used is marked as used, so pruning keeps it. */
+const insertPriceRow = preparedInsert('prices');
+
 export async function insertPrice(db: Db, row: PriceRow): Promise<void> {
-  await db.insertInto('prices').values(row).execute();
+  await insertPriceRow(db, row);
   if (row.fx_rate_id)
     await db
       .updateTable('fx_rates')
