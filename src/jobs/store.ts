@@ -23,11 +23,10 @@ export async function enqueueJob<P>(
   options: EnqueueOptions = {},
 ): Promise<string | null> {
   const id = newId('job', nowMs);
-  const changed = await insertJob(db, {
+  const { changed } = await newJob.run(db, {
     id,
     kind: spec.kind,
     payload: JSON.stringify(payload),
-    state: 'available' satisfies JobState,
     max_attempts: spec.maxAttempts,
     run_at: options.runAt ?? nowMs,
     unique_key: options.uniqueKey ?? null,
@@ -40,35 +39,30 @@ const newJob = prepared<{
   id: string;
   kind: string;
   payload: string;
-  state: string;
   max_attempts: number;
   run_at: number;
   unique_key: string | null;
   created_at: number;
-}>(['id', 'kind', 'payload', 'state', 'max_attempts', 'run_at', 'unique_key', 'created_at'], (db, p) =>
+}>((db, p) =>
   db
     .insertInto('jobs')
     .values({
       id: p.id,
       kind: p.kind,
       payload: p.payload,
-      state: p.state as JobState,
       max_attempts: p.max_attempts,
       run_at: p.run_at,
+      unique_key: p.unique_key,
+      created_at: p.created_at,
+      state: 'available' satisfies JobState,
       locked_by: null,
       lease_until: null,
       last_error: null,
-      unique_key: p.unique_key,
-      created_at: p.created_at,
       updated_at: p.created_at,
       finished_at: null,
     })
     .onConflict((oc) => oc.column('unique_key').doNothing()),
 );
-
-async function insertJob(db: Db, row: Parameters<typeof newJob.run>[1]): Promise<number> {
-  return (await newJob.run(db, row)).changed;
-}
 
 export interface Claim {
   workerId: string;

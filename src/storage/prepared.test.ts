@@ -16,7 +16,7 @@ describe.each(storageTargets())('prepared statements on $name', (target) => {
   afterEach(() => loc.destroy());
 
   const insertGroup = preparedInsert('channel_groups');
-  const byChannel = prepared<{ channel: string; after: number }>(['channel', 'after'], (db, p) =>
+  const byChannel = prepared<{ channel: string; after: number }>((db, p) =>
     db
       .selectFrom('channel_groups')
       .select(['id', 'created_at'])
@@ -47,13 +47,11 @@ describe.each(storageTargets())('prepared statements on $name', (target) => {
   });
 
   it('counts the rows a write changed (0 when a conflict clause declined it)', async () => {
-    const touch = prepared<{ channel: string; nonce: string; expires: number }>(
-      ['channel', 'nonce', 'expires'],
-      (db, p) =>
-        db
-          .insertInto('channel_groups')
-          .values({ id: p.nonce, name: p.channel, created_at: p.expires, updated_at: p.expires })
-          .onConflict((oc) => oc.column('id').doNothing()),
+    const touch = prepared<{ channel: string; nonce: string; expires: number }>((db, p) =>
+      db
+        .insertInto('channel_groups')
+        .values({ id: p.nonce, name: p.channel, created_at: p.expires, updated_at: p.expires })
+        .onConflict((oc) => oc.column('id').doNothing()),
     );
     expect((await touch.run(storage.db, { channel: 'a', nonce: 'x', expires: 1 })).changed).toBe(1);
     expect((await touch.run(storage.db, { channel: 'a', nonce: 'x', expires: 2 })).changed).toBe(0);
@@ -61,8 +59,8 @@ describe.each(storageTargets())('prepared statements on $name', (target) => {
     expect(row).toEqual({ id: 'x', name: 'a', created_at: 1, updated_at: 1 });
   });
 
-  it('refuses a statement that binds a value computed from a parameter, before running anything', async () => {
-    const derived = prepared<{ channel: string; at: number }>(['channel', 'at'], (db, p) =>
+  it('refuses a statement that binds a value computed from a parameter, or spreads them, before running anything', async () => {
+    const derived = prepared<{ channel: string; at: number }>((db, p) =>
       db
         .insertInto('channel_groups')
         .values({ id: `${p.channel}-suffix`, name: p.channel, created_at: p.at, updated_at: p.at }),
@@ -70,6 +68,10 @@ describe.each(storageTargets())('prepared statements on $name', (target) => {
     await expect(derived.run(storage.db, { channel: 'a', at: 1 })).rejects.toThrow(
       /binds a value derived from a parameter/,
     );
+    const spread = prepared<{ id: string; name: string; at: number }>((db, p) =>
+      db.insertInto('channel_groups').values({ ...p, created_at: p.at, updated_at: p.at }),
+    );
+    await expect(spread.run(storage.db, { id: 'g', name: 'n', at: 1 })).rejects.toThrow(/one by one/);
     const n = await sql<{ n: number }>`select count(*) as n from channel_groups`.execute(storage.db);
     expect(Number(n.rows[0]?.n)).toBe(0);
   });

@@ -17,18 +17,16 @@ export async function claimNonce(
   return r.changed === 1;
 }
 
-const nonceClaim = prepared<{ channelId: string; nonce: string; expires: number; nowMs: number }>(
-  ['channelId', 'nonce', 'expires', 'nowMs'],
-  (db, p) =>
-    db
-      .insertInto('request_nonces')
-      .values({ channel_id: p.channelId, nonce: p.nonce, expires_at: p.expires })
-      .onConflict((oc) =>
-        oc
-          .columns(['channel_id', 'nonce'])
-          .doUpdateSet({ expires_at: p.expires })
-          .where('request_nonces.expires_at', '<', p.nowMs),
-      ),
+const nonceClaim = prepared<{ channelId: string; nonce: string; expires: number; nowMs: number }>((db, p) =>
+  db
+    .insertInto('request_nonces')
+    .values({ channel_id: p.channelId, nonce: p.nonce, expires_at: p.expires })
+    .onConflict((oc) =>
+      oc
+        .columns(['channel_id', 'nonce'])
+        .doUpdateSet({ expires_at: p.expires })
+        .where('request_nonces.expires_at', '<', p.nowMs),
+    ),
 );
 
 export async function pruneNonces(db: Db, nowMs: number): Promise<number> {

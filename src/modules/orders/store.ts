@@ -10,14 +10,12 @@ export type OrderRow = Selectable<OrdersTable>;
 
 const HELD = ['invalid', 'failed', 'rejected'] as const;
 
-const byMerchantOrderId = prepared<{ channelId: string; merchantOrderId: string }>(
-  ['channelId', 'merchantOrderId'],
-  (db, p) =>
-    db
-      .selectFrom('orders')
-      .selectAll()
-      .where('channel_id', '=', p.channelId)
-      .where('merchant_order_id', '=', p.merchantOrderId),
+const byMerchantOrderId = prepared<{ channelId: string; merchantOrderId: string }>((db, p) =>
+  db
+    .selectFrom('orders')
+    .selectAll()
+    .where('channel_id', '=', p.channelId)
+    .where('merchant_order_id', '=', p.merchantOrderId),
 );
 
 export async function findByMerchantOrderId(
