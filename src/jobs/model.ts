@@ -19,12 +19,19 @@ export interface JobKind<P> {
   /** A run taking longer is aborted and counts as a failed attempt. */
   timeoutMs: number;
   backoff: BackoffPolicy;
+  /**
+   * Jobs of this kind one worker runs at once (default: the worker's own setting). Each kind has its
+   * own slots, so a slow kind (callbacks to a slow endpoint) never takes verification's.
+   */
+  concurrency?: number;
   /** Phantom field carrying the payload type; never set. */
   readonly _payload?: P;
 }
 
 export function defineJobKind<P>(spec: Omit<JobKind<P>, '_payload'>): JobKind<P> {
   if (spec.maxAttempts < 1) throw new Error(`job kind ${spec.kind}: maxAttempts must be ≥ 1`);
+  if (spec.concurrency !== undefined && !(Number.isInteger(spec.concurrency) && spec.concurrency >= 1))
+    throw new Error(`job kind ${spec.kind}: concurrency must be a whole number ≥ 1`);
   return spec;
 }
 
@@ -38,15 +45,39 @@ export interface JobContext {
   logger: Logger;
 }
 
-export interface JobHandler<P> {
+/** Why the last attempt failed: the text for people, and the handler's typed cause if it gave one. */
+export interface JobFailureInfo {
+  message: string;
+  code: string | null;
+}
+
+interface HandlerBase<P> {
   spec: JobKind<P>;
-  handle(payload: P, ctx: JobContext): Promise<void>;
   /**
    * Runs in the transaction that marks the job dead (attempts exhausted or a permanent error), so
    * the state the job was about (an order, a delivery) can be moved to its failed state with it.
    */
-  onDead?(payload: P, lastError: string, trx: Transaction<Database>): Promise<void>;
+  onDead?(payload: P, failure: JobFailureInfo, trx: Transaction<Database>): Promise<void>;
 }
+
+/** Does its work, then the runtime records the outcome (at least once: a crash between the two repeats it). */
+export interface PlainJobHandler<P> extends HandlerBase<P> {
+  handle(payload: P, ctx: JobContext): Promise<void>;
+  handleInTransaction?: undefined;
+}
+
+/**
+ * Does database work only, in the transaction that marks the job succeeded: its writes commit
+ * exactly once, together with the job's completion, or not at all. It must be quick and touch
+ * nothing outside the database (on SQLite the transaction holds the write lock, and a batch may
+ * run it twice, the last run counting).
+ */
+export interface TransactionalJobHandler<P> extends HandlerBase<P> {
+  handleInTransaction(payload: P, trx: Transaction<Database>, ctx: JobContext): Promise<void>;
+  handle?: undefined;
+}
+
+export type JobHandler<P> = PlainJobHandler<P> | TransactionalJobHandler<P>;
 
 // biome-ignore lint/suspicious/noExplicitAny: a list of handlers holds many payload types
 export type AnyJobHandler = JobHandler<any>;
@@ -56,6 +87,20 @@ export class PermanentJobError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'PermanentJobError';
+  }
+}
+
+/**
+ * A failure with a typed cause the handler wants back in `onDead` (a verify job's last reason):
+ * the code is stored beside the message, never parsed out of it.
+ */
+export class JobFailure<C extends string = string> extends Error {
+  constructor(
+    readonly code: C,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'JobFailure';
   }
 }
 

@@ -5,7 +5,7 @@ import { storageTargets, type TestLocation } from '../../test/harness/storage.js
 import { sleep, waitFor } from '../../test/harness/wait.js';
 import { systemClock } from '../shared/clock.js';
 import type { Storage } from '../storage/database.js';
-import { type AnyJobHandler, DeferJob, defineJobKind, PermanentJobError } from './model.js';
+import { type AnyJobHandler, DeferJob, defineJobKind, JobFailure, PermanentJobError } from './model.js';
 import { JobRuntime, type RuntimeOptions } from './runtime.js';
 import { claimJobs, countJobsByState, enqueueJob, getJob } from './store.js';
 
@@ -120,7 +120,7 @@ describe.each(storageTargets())('job runtime on $name', (target) => {
     expect(job?.last_error).toBe('waiting 4');
   });
 
-  it('gives up after the attempt limit: dead, last error kept, onDead in the same transaction', async () => {
+  it('gives up after the attempt limit: dead, last error and its typed code kept, onDead in the same transaction', async () => {
     await sql`create table dead_letters (job_payload text not null)`.execute(storage.db);
     const id = await enqueueJob(storage.db, ECHO, { n: 7 }, Date.now());
     let calls = 0;
@@ -129,21 +129,24 @@ describe.each(storageTargets())('job runtime on $name', (target) => {
         spec: ECHO,
         handle: async () => {
           calls++;
-          throw new Error('always');
+          throw new JobFailure('upstream_down', 'always');
         },
-        onDead: async (p, lastError, trx) => {
-          await sql`insert into dead_letters (job_payload) values (${`${p.n}:${lastError}`})`.execute(trx);
+        onDead: async (p, failure, trx) => {
+          await sql`insert into dead_letters (job_payload) values (${`${p.n}:${failure.code}:${failure.message}`})`.execute(
+            trx,
+          );
         },
       },
     ]);
     await waitFor(async () => (await stateOf(id)) === 'dead');
     expect(calls).toBe(3);
     const job = await getJob(storage.db, id ?? '');
-    expect(job?.last_error).toBe('Error: always');
+    expect(job?.last_error).toBe('JobFailure: always');
+    expect(job?.last_error_code).toBe('upstream_down');
     const letters = await sql<{ job_payload: string }>`select job_payload from dead_letters`.execute(
       storage.db,
     );
-    expect(letters.rows.map((r) => r.job_payload)).toEqual(['7:Error: always']);
+    expect(letters.rows.map((r) => r.job_payload)).toEqual(['7:upstream_down:JobFailure: always']);
   });
 
   it('a permanent error kills the job at once', async () => {
@@ -370,6 +373,187 @@ describe.each(storageTargets())('job runtime on $name', (target) => {
     expect(byWorker.filter((w) => w === 'a').length).toBeGreaterThan(0);
     expect(byWorker.filter((w) => w === 'b').length).toBeGreaterThan(0);
     expect(ids.every((id) => id !== null)).toBe(true);
+  });
+
+  it('each kind has its own slots: a kind stuck at its limit never holds up another kind', async () => {
+    const SLOW = defineJobKind<{ n: number }>({ ...ECHO, kind: 'test.slow', concurrency: 2 });
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let slowRunning = 0;
+    let slowPeak = 0;
+    const fast: number[] = [];
+    runtime(
+      [
+        {
+          spec: SLOW,
+          handle: async () => {
+            slowRunning++;
+            slowPeak = Math.max(slowPeak, slowRunning);
+            await gate;
+            slowRunning--;
+          },
+        },
+        { spec: ECHO, handle: async (p) => void fast.push(p.n) },
+      ],
+      { concurrency: 8 },
+    );
+    for (let i = 0; i < 10; i++) await enqueueJob(storage.db, SLOW, { n: i }, Date.now());
+    await waitFor(async () => slowRunning === 2, 5000, 'two slow jobs running');
+    const fastId = await enqueueJob(storage.db, ECHO, { n: 99 }, Date.now());
+    // The slow kind holds its two slots; the other kind still runs, before any slow job finishes.
+    await waitFor(async () => (await stateOf(fastId)) === 'succeeded', 5000, 'the other kind to run');
+    expect(fast).toEqual([99]);
+    expect(slowRunning).toBe(2);
+    release();
+    await waitFor(async () => (await countJobsByState(storage.db)).succeeded === 11, 10_000, 'all done');
+    expect(slowPeak).toBe(2);
+  });
+
+  it('jobs sharing an ordering key run one at a time in sequence order, through retries', async () => {
+    // Enqueued newest first, before the worker starts: order is by ordering_seq within a key.
+    const now = Date.now();
+    for (const n of [3, 2, 1])
+      await enqueueJob(storage.db, ECHO, { n }, now, { ordering: { key: 'k1', seq: n } });
+    const seen: string[] = [];
+    let failuresLeft = 2;
+    runtime(
+      [
+        {
+          spec: ECHO,
+          handle: async (p) => {
+            if (p.n === 1 && failuresLeft-- > 0) throw new Error('first one fails twice');
+            seen.push(`a${p.n}`);
+          },
+        },
+      ],
+      { concurrency: 8 },
+    );
+    await waitFor(async () => (await countJobsByState(storage.db)).succeeded === 3, 10_000, 'all of k1');
+    expect(seen).toEqual(['a1', 'a2', 'a3']);
+  });
+
+  it('a dead job no longer holds up the later jobs of its key', async () => {
+    const seen: number[] = [];
+    runtime([
+      {
+        spec: ECHO,
+        handle: async (p) => {
+          if (p.n === 1) throw new PermanentJobError('never');
+          seen.push(p.n);
+        },
+      },
+    ]);
+    const now = Date.now();
+    await enqueueJob(storage.db, ECHO, { n: 1 }, now, { ordering: { key: 'k', seq: 1 } });
+    await enqueueJob(storage.db, ECHO, { n: 2 }, now, { ordering: { key: 'k', seq: 2 } });
+    await waitFor(async () => seen.length === 1, 5000, 'the second job');
+    expect(seen).toEqual([2]);
+  });
+
+  it('a transactional handler commits its writes with the completion, and rolls them back with a failure', async () => {
+    await sql`create table effects (n integer not null)`.execute(storage.db);
+    let attempts = 0;
+    const id = await enqueueJob(storage.db, ECHO, { n: 5 }, Date.now());
+    runtime([
+      {
+        spec: ECHO,
+        handleInTransaction: async (p, trx) => {
+          attempts++;
+          await sql`insert into effects (n) values (${p.n})`.execute(trx);
+          if (attempts === 1) throw new Error('fails after writing');
+        },
+      },
+    ]);
+    await waitFor(async () => (await stateOf(id)) === 'succeeded', 5000, 'the job');
+    expect(attempts).toBe(2);
+    const rows = await sql<{ n: number }>`select n from effects`.execute(storage.db);
+    expect(rows.rows.map((r) => Number(r.n))).toEqual([5]); // the failed attempt's write is gone
+  });
+
+  it('a transactional handler that lost its job to another worker writes nothing', async () => {
+    await sql`create table effects (n integer not null)`.execute(storage.db);
+    const id = (await enqueueJob(storage.db, ECHO, { n: 6 }, Date.now())) ?? '';
+    let entered: () => void = () => undefined;
+    const inside = new Promise<void>((resolve) => {
+      entered = resolve;
+    });
+    let proceed: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      proceed = resolve;
+    });
+    runtime([
+      {
+        spec: ECHO,
+        handleInTransaction: async (p, trx) => {
+          await sql`insert into effects (n) values (${p.n})`.execute(trx);
+          if (storage.dialect === 'postgres') {
+            entered();
+            await gate;
+          }
+        },
+      },
+    ]);
+    if (storage.dialect === 'sqlite') {
+      // One writer: the takeover cannot interleave with the unit; check the fence directly instead.
+      await waitFor(async () => (await stateOf(id)) === 'succeeded', 5000, 'the job');
+      return;
+    }
+    await inside;
+    // Another worker takes the job over (as after an expired lease) while the handler is inside.
+    const other = await loc.open({ migrate: false });
+    await other.db
+      .updateTable('jobs')
+      .set({ locked_by: 'someone-else', attempt: 2 })
+      .where('id', '=', id)
+      .execute();
+    proceed();
+    await waitFor(async () => (await getJob(storage.db, id))?.locked_by === 'someone-else', 3000, 'takeover');
+    await sleep(200);
+    const rows = await sql<{ n: number }>`select n from effects`.execute(storage.db);
+    expect(rows.rows).toEqual([]);
+    expect((await getJob(storage.db, id))?.state).toBe('running');
+  });
+
+  it('a claim passes over a job another transaction holds locked instead of waiting for it', async () => {
+    if (storage.dialect !== 'postgres') return; // SQLite has one writer: nothing to skip
+    const now = Date.now();
+    const lockedId = await enqueueJob(storage.db, ECHO, { n: 1 }, now - 10);
+    const freeId = await enqueueJob(storage.db, ECHO, { n: 2 }, now);
+    const other = await loc.open({ migrate: false });
+    let released = false;
+    let releaseLock: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      releaseLock = resolve;
+    });
+    let lockTaken: () => void = () => undefined;
+    const taken = new Promise<void>((resolve) => {
+      lockTaken = resolve;
+    });
+    const holder = other.db.transaction().execute(async (trx) => {
+      await trx.selectFrom('jobs').select('id').where('id', '=', lockedId).forUpdate().execute();
+      lockTaken();
+      await held;
+      released = true;
+    });
+    await taken;
+    const claim = claimJobs(storage.db, storage.dialect, {
+      workerId: 'w',
+      kinds: [ECHO.kind],
+      limit: 10,
+      nowMs: Date.now(),
+      leaseMs: 1000,
+    });
+    // A claim that waits for the lock would still be waiting after this (the lock is held until the end).
+    const answer = await Promise.race([claim, sleep(3000).then(() => 'still waiting' as const)]);
+    const lockedMeanwhile = !released;
+    releaseLock();
+    await holder;
+    await claim;
+    expect(answer).not.toBe('still waiting');
+    expect(lockedMeanwhile).toBe(true);
+    expect(answer === 'still waiting' ? [] : answer.map((j) => j.id)).toEqual([freeId]);
   });
 
   it('logs a failed attempt without the payload', async () => {

@@ -8,6 +8,9 @@ import { backoffDelayMs } from './backoff.js';
 import {
   type AnyJobHandler,
   DeferJob,
+  type JobContext,
+  JobFailure,
+  type JobFailureInfo,
   type JobHandler,
   type JobKind,
   type JobRow,
@@ -43,6 +46,7 @@ export interface RuntimeOptions {
   handlers: AnyJobHandler[];
   clock: Clock;
   logger: Logger;
+  /** Jobs of one kind run at once, for kinds whose spec sets no concurrency of its own. */
   concurrency: number;
   pollMs: number;
   leaseMs: number;
@@ -66,9 +70,9 @@ class ShuttingDown extends Error {
 
 const MAX_ERROR_CHARS = 2000;
 
-function describeError(err: unknown): string {
+function describeError(err: unknown): JobFailureInfo {
   const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-  return text.slice(0, MAX_ERROR_CHARS);
+  return { message: text.slice(0, MAX_ERROR_CHARS), code: err instanceof JobFailure ? err.code : null };
 }
 
 /** Payloads are written by enqueueJob as JSON; one that is not cannot be retried into shape. */
@@ -96,13 +100,15 @@ export class JobRuntime {
   readonly workerId: string;
   private readonly handlers: Map<string, JobHandler<unknown>>;
   private readonly inFlight = new Map<string, Running>();
+  /** Running jobs per kind: each kind has its own slots. */
+  private readonly runningByKind = new Map<string, number>();
+  /** Kinds whose last claim took as many jobs as it could: more may be waiting. */
+  private readonly backlog = new Set<string>();
   private readonly lastSlot = new Map<string, number>();
   private readonly random: () => number;
   private loopDone: Promise<void> | null = null;
   private stopping = false;
   private wake: (() => void) | null = null;
-  /** The last claim took as many jobs as it could: more may be waiting. */
-  private backlog = false;
 
   constructor(private readonly o: RuntimeOptions) {
     this.workerId = o.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -152,31 +158,42 @@ export class JobRuntime {
     this.o.logger.info({ worker_id: this.workerId }, 'job worker stopped');
   }
 
+  private limitOf(handler: JobHandler<unknown>): number {
+    return handler.spec.concurrency ?? this.o.concurrency;
+  }
+
   private async loop(): Promise<void> {
-    const kinds = [...this.handlers.keys()];
     while (!this.stopping) {
       let claimedAll = false;
       try {
         await this.runSchedules();
-        const free = this.o.concurrency - this.inFlight.size;
-        if (free > 0) {
-          const claim = {
-            workerId: this.workerId,
-            kinds,
-            limit: free,
-            nowMs: this.o.clock.now(),
-            leaseMs: this.o.leaseMs,
-          };
-          // Through the committer when there is one: on SQLite a claim on its own is a transaction
-          // and an fsync of its own (a profile showed ~0.5 ms per claim); batched, it shares one.
-          const committer = this.o.committer;
-          const jobs = committer
-            ? await committer.run((trx) => claimJobs(trx, this.o.dialect, claim))
-            : await claimJobs(this.o.db, this.o.dialect, claim);
-          for (const job of jobs) this.launch(job);
-          claimedAll = jobs.length === free;
-          this.backlog = claimedAll;
-        }
+        const nowMs = this.o.clock.now();
+        const wanted = [...this.handlers.values()].flatMap((h) => {
+          const free = this.limitOf(h) - (this.runningByKind.get(h.spec.kind) ?? 0);
+          return free > 0 ? [{ kind: h.spec.kind, free }] : [];
+        });
+        // One claim per kind, each up to that kind's free slots. Through the committer when there is
+        // one: on SQLite the claims of one round share a transaction and its fsync.
+        const claimed = await Promise.all(
+          wanted.map(async ({ kind, free }) => {
+            const claim = {
+              workerId: this.workerId,
+              kinds: [kind],
+              limit: free,
+              nowMs,
+              leaseMs: this.o.leaseMs,
+            };
+            const committer = this.o.committer;
+            const jobs = committer
+              ? await committer.run((trx) => claimJobs(trx, this.o.dialect, claim))
+              : await claimJobs(this.o.db, this.o.dialect, claim);
+            if (jobs.length === free) this.backlog.add(kind);
+            else this.backlog.delete(kind);
+            return jobs;
+          }),
+        );
+        for (const job of claimed.flat()) this.launch(job);
+        claimedAll = claimed.some((jobs, i) => jobs.length > 0 && jobs.length === wanted[i]?.free);
       } catch (err) {
         this.o.logger.error({ err, worker_id: this.workerId }, 'claiming jobs failed; retrying at next poll');
       }
@@ -212,15 +229,17 @@ export class JobRuntime {
     const controller = new AbortController();
     const running: Running = { job, controller, done: Promise.resolve() };
     this.inFlight.set(job.id, running);
+    this.runningByKind.set(job.kind, (this.runningByKind.get(job.kind) ?? 0) + 1);
     running.done = this.execute(job, controller)
       .catch((err) =>
         this.o.logger.error({ err, job_id: job.id }, 'recording a job result failed; its lease will expire'),
       )
       .finally(() => {
         this.inFlight.delete(job.id);
-        // A freed slot is worth a look only if the last claim left work behind; otherwise new work
-        // arrives with its own nudge (enqueued here) or at the next poll (enqueued elsewhere).
-        if (this.backlog) this.nudge();
+        this.runningByKind.set(job.kind, (this.runningByKind.get(job.kind) ?? 1) - 1);
+        // A freed slot is worth a look only if the last claim of its kind left work behind; other
+        // work arrives with its own nudge (enqueued here) or at the next poll (enqueued elsewhere).
+        if (this.backlog.has(job.kind)) this.nudge();
       });
   }
 
@@ -239,7 +258,7 @@ export class JobRuntime {
         handler,
         job,
         held,
-        'the worker running the last attempt was lost (lease expired)',
+        { message: 'the worker running the last attempt was lost (lease expired)', code: null },
         log,
       );
       return finish('dead');
@@ -261,18 +280,22 @@ export class JobRuntime {
     );
 
     let failure: unknown = null;
+    /** A transactional handler's completion is committed with its work; nothing is left to mark. */
+    let completed = false;
     try {
       const payload = parsePayload(job.payload);
-      await this.untilSettledOrAbandoned(
-        handler.handle(payload, {
-          jobId: job.id,
-          attempt: job.attempt,
-          maxAttempts: job.max_attempts,
-          signal: controller.signal,
-          logger: log,
-        }),
-        controller.signal,
-      );
+      const ctx: JobContext = {
+        jobId: job.id,
+        attempt: job.attempt,
+        maxAttempts: job.max_attempts,
+        signal: controller.signal,
+        logger: log,
+      };
+      const work = handler.handleInTransaction
+        ? this.inCompletion(held, (trx) => handler.handleInTransaction(payload, trx, ctx))
+        : handler.handle(payload, ctx);
+      await this.untilSettledOrAbandoned(work, controller.signal);
+      completed = handler.handleInTransaction !== undefined;
     } catch (err) {
       failure = controller.signal.aborted ? controller.signal.reason : err;
     } finally {
@@ -281,6 +304,7 @@ export class JobRuntime {
     }
 
     const now = this.o.clock.now();
+    if (failure === null && completed) return finish('succeeded');
     if (failure === null) {
       const committer = this.o.committer;
       const marked = committer
@@ -301,15 +325,33 @@ export class JobRuntime {
       await deferJob(this.o.db, held, failure.why, now + failure.delayMs, now);
       return finish('deferred');
     }
-    const message = describeError(failure);
+    const error = describeError(failure);
     if (failure instanceof PermanentJobError || job.attempt >= job.max_attempts) {
-      await this.kill(handler, job, held, message, log);
+      await this.kill(handler, job, held, error, log);
       return finish('dead');
     }
     const delay = backoffDelayMs(handler.spec.backoff, job.attempt, this.random());
-    log.warn({ err: message, retry_in_ms: delay }, 'job failed; will retry');
-    await scheduleRetry(this.o.db, held, message, now + delay, now);
+    log.warn({ err: error.message, retry_in_ms: delay }, 'job failed; will retry');
+    await scheduleRetry(this.o.db, held, error, now + delay, now);
     return finish('retried');
+  }
+
+  /**
+   * Runs `work` in the transaction that marks the job succeeded, fenced like every other update: a
+   * worker that lost the job meanwhile rolls its work back with the failed mark.
+   */
+  private async inCompletion(
+    held: { id: string; workerId: string; attempt: number },
+    work: (trx: Parameters<Parameters<Committer['run']>[0]>[0]) => Promise<void>,
+  ): Promise<void> {
+    const unit = async (trx: Parameters<Parameters<Committer['run']>[0]>[0]) => {
+      await work(trx);
+      if (!(await markSucceeded(trx, held, this.o.clock.now())))
+        throw new LeaseLost('lease was lost to another worker');
+    };
+    const committer = this.o.committer;
+    if (committer) await committer.run(unit);
+    else await this.o.db.transaction().execute(unit);
   }
 
   /** Waits for the handler; once aborted, gives it a bounded time to notice before moving on. */
@@ -332,10 +374,13 @@ export class JobRuntime {
     handler: JobHandler<unknown>,
     job: JobRow,
     held: { id: string; workerId: string; attempt: number },
-    message: string,
+    failure: JobFailureInfo,
     log: Logger,
   ): Promise<void> {
-    log.error({ err: message }, 'job is dead: attempts exhausted or permanent failure');
+    log.error(
+      { err: failure.message, code: failure.code },
+      'job is dead: attempts exhausted or permanent failure',
+    );
     let payload: unknown;
     try {
       payload = parsePayload(job.payload);
@@ -343,8 +388,8 @@ export class JobRuntime {
       payload = undefined; // an unreadable payload still dies, without its onDead
     }
     await this.o.db.transaction().execute(async (trx) => {
-      const marked = await markDead(trx, held, message, this.o.clock.now());
-      if (marked && handler.onDead && payload !== undefined) await handler.onDead(payload, message, trx);
+      const marked = await markDead(trx, held, failure, this.o.clock.now());
+      if (marked && handler.onDead && payload !== undefined) await handler.onDead(payload, failure, trx);
     });
   }
 }

@@ -2,12 +2,17 @@ import { sql } from 'kysely';
 import { newId } from '../shared/ids.js';
 import type { Db, Dialect } from '../storage/database.js';
 import { prepared } from '../storage/prepared.js';
-import type { JobKind, JobRow, JobState } from './model.js';
+import type { JobFailureInfo, JobKind, JobRow, JobState } from './model.js';
 
 export interface EnqueueOptions {
   runAt?: number;
   /** At most one job per key ever exists; a second enqueue with the key is a no-op. */
   uniqueKey?: string;
+  /**
+   * Jobs sharing an ordering key run one at a time, lowest `orderingSeq` first: a later one is not
+   * claimed while an earlier one waits, runs or is being retried (a dead one no longer holds it up).
+   */
+  ordering?: { key: string; seq: number };
 }
 
 /**
@@ -31,6 +36,8 @@ export async function enqueueJob<P>(
     run_at: options.runAt ?? nowMs,
     unique_key: options.uniqueKey ?? null,
     created_at: nowMs,
+    ordering_key: options.ordering?.key ?? null,
+    ordering_seq: options.ordering?.seq ?? null,
   });
   return changed === 1 ? id : null;
 }
@@ -43,6 +50,8 @@ const newJob = prepared<{
   run_at: number;
   unique_key: string | null;
   created_at: number;
+  ordering_key: string | null;
+  ordering_seq: number | null;
 }>((db, p) =>
   db
     .insertInto('jobs')
@@ -60,6 +69,9 @@ const newJob = prepared<{
       last_error: null,
       updated_at: p.created_at,
       finished_at: null,
+      ordering_key: p.ordering_key,
+      ordering_seq: p.ordering_seq,
+      last_error_code: null,
     })
     .onConflict((oc) => oc.column('unique_key').doNothing()),
 );
@@ -89,6 +101,22 @@ export async function claimJobs(db: Db, dialect: Dialect, claim: Claim): Promise
         eb.and([eb('state', '=', 'running'), eb('lease_until', '<', claim.nowMs)]),
       ]),
     )
+    // One at a time per ordering key: an earlier job of the key that is still open holds this one.
+    .where((eb) =>
+      eb.or([
+        eb('jobs.ordering_key', 'is', null),
+        eb.not(
+          eb.exists(
+            eb
+              .selectFrom('jobs as prior')
+              .select('prior.id')
+              .whereRef('prior.ordering_key', '=', 'jobs.ordering_key')
+              .whereRef('prior.ordering_seq', '<', 'jobs.ordering_seq')
+              .where('prior.state', 'in', ['available', 'running']),
+          ),
+        ),
+      ]),
+    )
     .orderBy('run_at')
     .orderBy('id')
     .limit(claim.limit);
@@ -110,7 +138,7 @@ export async function claimJobs(db: Db, dialect: Dialect, claim: Claim): Promise
     dialect === 'postgres'
       ? await update.returningAll('jobs').execute()
       : await update.returningAll().execute();
-  return rows as JobRow[];
+  return rows;
 }
 
 /** The fence every update of a claimed job goes through: only its current holder may move it. */
@@ -153,7 +181,7 @@ export async function markSucceeded(db: Db, job: Held, nowMs: number): Promise<b
 async function handBack(
   db: Db,
   job: Held,
-  o: { runAt: number; nowMs: number; lastError?: string; countAttempt: boolean },
+  o: { runAt: number; nowMs: number; lastError?: JobFailureInfo; countAttempt: boolean },
 ): Promise<boolean> {
   const r = await held(db, job)
     .set({
@@ -162,7 +190,9 @@ async function handBack(
       lease_until: null,
       run_at: o.runAt,
       updated_at: o.nowMs,
-      ...(o.lastError === undefined ? {} : { last_error: o.lastError }),
+      ...(o.lastError === undefined
+        ? {}
+        : { last_error: o.lastError.message, last_error_code: o.lastError.code }),
       ...(o.countAttempt ? {} : { attempt: sql<number>`attempt - 1` }),
     })
     .executeTakeFirst();
@@ -172,20 +202,21 @@ async function handBack(
 export function scheduleRetry(
   db: Db,
   job: Held,
-  error: string,
+  error: JobFailureInfo,
   runAt: number,
   nowMs: number,
 ): Promise<boolean> {
   return handBack(db, job, { runAt, nowMs, lastError: error, countAttempt: true });
 }
 
-export async function markDead(db: Db, job: Held, error: string, nowMs: number): Promise<boolean> {
+export async function markDead(db: Db, job: Held, error: JobFailureInfo, nowMs: number): Promise<boolean> {
   const r = await held(db, job)
     .set({
       state: 'dead',
       locked_by: null,
       lease_until: null,
-      last_error: error,
+      last_error: error.message,
+      last_error_code: error.code,
       finished_at: nowMs,
       updated_at: nowMs,
     })
@@ -195,7 +226,7 @@ export async function markDead(db: Db, job: Held, error: string, nowMs: number):
 
 /** Puts a job back to run at `runAt` without counting the attempt (the handler is waiting, not failing). */
 export function deferJob(db: Db, job: Held, why: string, runAt: number, nowMs: number): Promise<boolean> {
-  return handBack(db, job, { runAt, nowMs, lastError: why, countAttempt: false });
+  return handBack(db, job, { runAt, nowMs, lastError: { message: why, code: null }, countAttempt: false });
 }
 
 /** Hands a job back untouched (shutdown): the attempt it was claimed with does not count. */
@@ -210,14 +241,12 @@ export async function countJobsByState(db: Db): Promise<Record<JobState, number>
     .groupBy('state')
     .execute();
   const counts: Record<JobState, number> = { available: 0, running: 0, succeeded: 0, dead: 0 };
-  for (const r of rows) counts[r.state as JobState] = Number(r.n);
+  for (const r of rows) counts[r.state] = Number(r.n);
   return counts;
 }
 
 export async function getJob(db: Db, id: string): Promise<JobRow | undefined> {
-  return (await db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst()) as
-    | JobRow
-    | undefined;
+  return db.selectFrom('jobs').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
 /** Deletes finished jobs older than `beforeMs` (dead ones are kept for people to look at). */
@@ -228,4 +257,16 @@ export async function pruneSucceededJobs(db: Db, beforeMs: number): Promise<numb
     .where('finished_at', '<', beforeMs)
     .executeTakeFirst();
   return Number(r.numDeletedRows);
+}
+
+/** Whether a job of this kind with exactly this payload is waiting or running. */
+export async function hasLiveJob<P>(db: Db, spec: JobKind<P>, payload: P): Promise<boolean> {
+  const row = await db
+    .selectFrom('jobs')
+    .select('id')
+    .where('kind', '=', spec.kind)
+    .where('state', 'in', ['available', 'running'])
+    .where('payload', '=', JSON.stringify(payload))
+    .executeTakeFirst();
+  return row !== undefined;
 }

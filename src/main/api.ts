@@ -5,12 +5,13 @@ import { buildApp } from '../http/app.js';
 import { channelApi } from '../http/channel-auth.js';
 import type { ReadinessCheck } from '../http/ops-routes.js';
 import type { JobRuntime } from '../jobs/runtime.js';
-import { cardTypeAdminRoutes, cardTypeRoutes } from '../modules/cards/routes.js';
-import { channelAdminRoutes, channelRoutes } from '../modules/channels/routes.js';
-import { orderRoutes } from '../modules/orders/routes.js';
-import { pricingAdminRoutes, quoteRoutes } from '../modules/pricing/routes.js';
-import { issuerAdminRoutes } from '../modules/verification/routes.js';
-import { callbackTestRoutes } from '../modules/webhooks/routes.js';
+import { cardTypeAdminRoutes, cardTypeRoutes } from '../modules/cards/index.js';
+import { channelAdminRoutes, channelRoutes } from '../modules/channels/index.js';
+import { eventAdminRoutes, eventRoutes } from '../modules/events/index.js';
+import { orderRoutes } from '../modules/orders/index.js';
+import { pricingAdminRoutes, quoteRoutes } from '../modules/pricing/index.js';
+import { issuerAdminRoutes } from '../modules/verification/index.js';
+import { callbackTestRoutes } from '../modules/webhooks/index.js';
 import { schemaStatus } from '../storage/migrate.js';
 import { type Context, VERSION } from './context.js';
 import { startWorker } from './worker.js';
@@ -65,12 +66,14 @@ export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promis
         orderRoutes(ctx.orders),
         quoteRoutes(ctx.pricing),
         callbackTestRoutes(ctx.callbackTests),
+        eventRoutes(ctx.eventQueries, ctx.events.catalogue),
       ]),
       adminApi(ctx.adminToken, [
         cardTypeAdminRoutes(ctx.cardTypes),
         issuerAdminRoutes(ctx.issuerAdmin),
         channelAdminRoutes(ctx.channels),
         pricingAdminRoutes(ctx.pricingAdmin),
+        eventAdminRoutes(ctx.eventQueries, ctx.events.catalogue),
       ]),
     ],
   });

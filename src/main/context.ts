@@ -8,24 +8,55 @@ import { PRUNE_JOBS, pruneJobsHandler } from '../jobs/maintenance.js';
 import type { AnyJobHandler } from '../jobs/model.js';
 import type { Schedule } from '../jobs/runtime.js';
 import { countJobsByState } from '../jobs/store.js';
-import { type CardTypeService, createCardTypeService } from '../modules/cards/service.js';
-import { type Authenticator, createAuthenticator } from '../modules/channels/authenticate.js';
-import { type ChannelService, createChannelService } from '../modules/channels/service.js';
-import { PRUNE_NONCES, pruneNoncesHandler } from '../modules/channels/worker.js';
-import { createOrderService, type OrderService } from '../modules/orders/service.js';
-import { createPricingAdmin, type PricingAdmin } from '../modules/pricing/admin.js';
-import { PricingBook } from '../modules/pricing/book.js';
-import { ADJUST_RATES, PRUNE_PRICING, REFRESH_FX } from '../modules/pricing/model.js';
-import { createPricingService, type PricingService } from '../modules/pricing/service.js';
-import { adjustRatesHandler, prunePricingHandler, refreshFxHandler } from '../modules/pricing/worker.js';
-import { CodeBook } from '../modules/verification/code-book.js';
-import { SWEEP_VERIFYING } from '../modules/verification/model.js';
-import { IssuerRouter } from '../modules/verification/router.js';
-import { createIssuerAdminService, type IssuerAdminService } from '../modules/verification/service.js';
-import { sweepVerifyingHandler } from '../modules/verification/sweeper.js';
-import { verifyOrderHandler } from '../modules/verification/worker.js';
-import { type CallbackTestService, createCallbackTestService } from '../modules/webhooks/service.js';
-import { testDeliveryHandler } from '../modules/webhooks/worker.js';
+import { type CardTypeService, createCardTypeService } from '../modules/cards/index.js';
+import {
+  type Authenticator,
+  type ChannelService,
+  createAuthenticator,
+  createChannelService,
+  PRUNE_NONCES,
+  pruneNoncesHandler,
+} from '../modules/channels/index.js';
+import {
+  createEventLog,
+  createEventService,
+  type EventLog,
+  type EventService,
+  type Subscriber,
+} from '../modules/events/index.js';
+import {
+  createOrderService,
+  createOrderTransitions,
+  ORDER_EVENT_TYPES,
+  type OrderService,
+} from '../modules/orders/index.js';
+import {
+  ADJUST_RATES,
+  adjustRatesHandler,
+  createPricingAdmin,
+  createPricingService,
+  PRUNE_PRICING,
+  type PricingAdmin,
+  PricingBook,
+  type PricingService,
+  prunePricingHandler,
+  REFRESH_FX,
+  refreshFxHandler,
+} from '../modules/pricing/index.js';
+import {
+  CodeBook,
+  createIssuerAdminService,
+  type IssuerAdminService,
+  IssuerRouter,
+  SWEEP_VERIFYING,
+  sweepVerifyingHandler,
+  verifyOrderHandler,
+} from '../modules/verification/index.js';
+import {
+  type CallbackTestService,
+  createCallbackTestService,
+  testDeliveryHandler,
+} from '../modules/webhooks/index.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import { createLogger, type Logger } from '../shared/logger.js';
 import { openStorage, type Storage } from '../storage/database.js';
@@ -62,6 +93,9 @@ export interface Context {
   fxSource: FxRateSource | undefined;
   router: IssuerRouter;
   authenticate: Authenticator;
+  /** The event backbone: every event type of this build and the subscribers that react to them. */
+  events: EventLog;
+  eventQueries: EventService;
   jobHandlers: AnyJobHandler[];
   schedules: Schedule[];
   /** Set by whoever starts an in-process worker, so that new work is picked up at once. */
@@ -74,7 +108,12 @@ export interface ContextOptions {
   clock?: Clock;
   /** Run migrations at start (default true; `recard migrate` does it on its own). */
   migrate?: boolean;
+  /** Subscribers beside the build's own (tests add probes; every process of a deployment must agree). */
+  subscribers?: Subscriber[];
 }
+
+/** The subscribers of this build: each later capability (callbacks, ledger, risk) adds its own here. */
+const BUILT_IN_SUBSCRIBERS: Subscriber[] = [];
 
 export async function createContext(config: Config, options: ContextOptions = {}): Promise<Context> {
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -130,7 +169,19 @@ export async function createContext(config: Config, options: ContextOptions = {}
     onRefused: (code) => metrics.pricingRefusals.inc({ code }),
     cardTypes,
   });
-  const pricingAdmin = createPricingAdmin({ db, committer, clock, book, pricing, fxMaxAgeMs });
+  const events = createEventLog(ORDER_EVENT_TYPES, [...BUILT_IN_SUBSCRIBERS, ...(options.subscribers ?? [])]);
+  const transitions = createOrderTransitions({ events, priceOf: (from, id) => pricing.find(from, id) });
+  const pricingAdmin = createPricingAdmin({
+    db,
+    committer,
+    clock,
+    book,
+    pricing,
+    fxMaxAgeMs,
+    cardTypes,
+    channels,
+    outcomeCounts: (from, sinceMs) => orders.outcomeCounts(from, sinceMs),
+  });
   const orders = createOrderService({
     db,
     committer,
@@ -139,6 +190,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     cardHashKey: secrets.cardHashKey,
     pricing,
     cardTypes,
+    transitions,
     onJobQueued: () => ctx.wakeWorker(),
   });
   const ctx: Context = {
@@ -167,6 +219,8 @@ export async function createContext(config: Config, options: ContextOptions = {}
     router,
     callbackTests: createCallbackTestService({ db, committer, clock, onJobQueued: () => ctx.wakeWorker() }),
     authenticate: createAuthenticator({ committer, channels, clock, windowS: config.signatureWindowS }),
+    events,
+    eventQueries: createEventService({ db, catalogue: events.catalogue }),
     jobHandlers: [
       testDeliveryHandler({
         db,
@@ -181,12 +235,17 @@ export async function createContext(config: Config, options: ContextOptions = {}
         clock,
         router,
         codes,
-        openCard: (order) => orders.openStoredCard(order),
-        onUnknownCode: (issuer, raw_code) =>
-          metrics.issuerUnknownCodes.inc({ issuer, raw_code: raw_code.slice(0, 32) }),
-        onOutcome: (issuer, outcome) => metrics.issuerOutcomes.inc({ issuer, outcome }),
-        reprice: (trx, orderId, actualFace, nowMs) => pricing.reprice(trx, orderId, actualFace, nowMs),
+        orders,
+        pricing,
+        faceValuePolicy: async (channelId) =>
+          (await channels.credentials(channelId))?.channel.face_value_policy ?? 'review',
+        observe: {
+          unknownCode: (issuer, raw_code) =>
+            metrics.issuerUnknownCodes.inc({ issuer, raw_code: raw_code.slice(0, 32) }),
+          outcome: (issuer, outcome) => metrics.issuerOutcomes.inc({ issuer, outcome }),
+        },
       }),
+      ...events.handlers(),
       // The source is looked up at every run: `serve --demo` sets it after the context is built.
       refreshFxHandler(
         pricingAdmin,
@@ -194,8 +253,8 @@ export async function createContext(config: Config, options: ContextOptions = {}
         (outcome) => metrics.fxReads.inc({ outcome }),
       ),
       adjustRatesHandler(pricingAdmin),
-      prunePricingHandler(db, clock),
-      sweepVerifyingHandler(db, clock),
+      prunePricingHandler(db, clock, (from, ids) => orders.quotesInUse(from, ids)),
+      sweepVerifyingHandler(db, orders, clock),
       pruneNoncesHandler(db, clock),
       pruneJobsHandler(db, clock),
     ],

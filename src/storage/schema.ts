@@ -1,4 +1,9 @@
 import type { Generated } from 'kysely';
+import type { JobState } from '../jobs/model.js';
+import type { ChannelKind, ChannelStatus, FaceValuePolicy } from '../modules/channels/index.js';
+import type { OrderEvent, OrderStatus } from '../modules/orders/index.js';
+import type { RedeemState } from '../modules/verification/index.js';
+import type { CallbackTestStatus } from '../modules/webhooks/index.js';
 
 /**
  * Table shapes as Kysely sees them. Times are integer milliseconds since the epoch (bigint in
@@ -7,12 +12,12 @@ import type { Generated } from 'kysely';
 export interface ChannelsTable {
   id: string;
   name: string;
-  kind: string;
-  status: string;
+  kind: ChannelKind;
+  status: ChannelStatus;
   secret_sealed: string;
   webhook_secret_sealed: string;
   callback_url: string | null;
-  face_value_policy: string;
+  face_value_policy: FaceValuePolicy;
   group_id: string | null;
   settlement_currency: string | null;
   created_at: number;
@@ -29,7 +34,7 @@ export interface JobsTable {
   id: string;
   kind: string;
   payload: string;
-  state: string;
+  state: JobState;
   attempt: Generated<number>;
   max_attempts: number;
   run_at: number;
@@ -40,13 +45,18 @@ export interface JobsTable {
   created_at: number;
   updated_at: number;
   finished_at: number | null;
+  /** Jobs with one key run one at a time, lowest `ordering_seq` first (a subscriber and one subject). */
+  ordering_key: string | null;
+  ordering_seq: number | null;
+  /** The typed cause of the last failure when the handler gave one (JobFailure.code). */
+  last_error_code: string | null;
 }
 
 export interface CallbackTestsTable {
   id: string;
   channel_id: string;
   url: string;
-  status: string;
+  status: CallbackTestStatus;
   attempts: number;
   last_status_code: number | null;
   last_error: string | null;
@@ -88,7 +98,7 @@ export interface OrdersTable {
   card_ciphertext: string | null;
   declared_face_value: number;
   currency: string;
-  status: string;
+  status: OrderStatus;
   seller_id: string;
   seller_name: string | null;
   callback_url: string | null;
@@ -105,7 +115,7 @@ export interface OrdersTable {
   reason: string | null;
   raw_code: string | null;
   redemption_id: string | null;
-  redeem_state: string;
+  redeem_state: RedeemState;
   waiting_for: string | null;
   verified_at: number | null;
   /** The price in force for this order (the quote's, or the one made at intake, or a repricing). */
@@ -240,11 +250,30 @@ export interface IssuerCodesTable {
 export interface OrderEventsTable {
   id: string;
   order_id: string;
-  event: string;
-  from_status: string | null;
-  to_status: string;
+  event: OrderEvent | 'submit';
+  from_status: OrderStatus | null;
+  to_status: OrderStatus;
   reason: string | null;
   created_at: number;
+}
+
+/** One thing that happened (docs/events.md); `seq` is commit order. */
+export interface EventsTable {
+  seq: number;
+  id: string;
+  type: string;
+  version: number;
+  /** The channel the subject belongs to; null for events no channel may see. */
+  channel_id: string | null;
+  subject_id: string;
+  /** JSON of the type's versioned payload schema. */
+  payload: string;
+  created_at: number;
+}
+
+export interface EventSequenceTable {
+  id: number;
+  last_seq: number;
 }
 
 export interface Database {
@@ -264,4 +293,6 @@ export interface Database {
   rate_adjustments: RateAdjustmentsTable;
   fx_rates: FxRatesTable;
   prices: PricesTable;
+  events: EventsTable;
+  event_sequence: EventSequenceTable;
 }

@@ -1,7 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderList, OrderView } from '../../src/modules/orders/model.js';
-import { applyOrderEvent } from '../../src/modules/orders/store.js';
 import { rawCall } from '../harness/http.js';
 import { mobileOrder } from '../harness/orders.js';
 import { expectRefusal } from '../harness/refusal.js';
@@ -118,10 +117,23 @@ describe.each(storageTargets())('order intake on $name', (target) => {
     const first = await submit(body);
     const db = t.ctx.storage.db;
     await db.transaction().execute(async (trx) => {
-      expect((await applyOrderEvent(trx, first.body.id, 'start_verification', Date.now())).ok).toBe(true);
-      expect((await applyOrderEvent(trx, first.body.id, 'issuer_refused', Date.now(), 'card_used')).ok).toBe(
-        true,
-      );
+      const change = t.ctx.orders.change;
+      expect(
+        (
+          await change(trx, first.body.id, {
+            event: 'start_verification',
+            from: 'submitted',
+            nowMs: Date.now(),
+          })
+        ).ok,
+      ).toBe(true);
+      const refused = await change(trx, first.body.id, {
+        event: 'issuer_refused',
+        from: 'verifying',
+        facts: { reason: 'card_used' },
+        nowMs: Date.now(),
+      });
+      expect(refused.ok).toBe(true);
     });
     expect((await submit({ ...body, merchant_order_id: `${body.merchant_order_id}-retry` })).status).toBe(
       201,
@@ -132,10 +144,20 @@ describe.each(storageTargets())('order intake on $name', (target) => {
     const { body } = await submit(mobileOrder());
     const db = t.ctx.storage.db;
     const before = await t.counts();
-    const refusedStep = await applyOrderEvent(db, body.id, 'pay', Date.now());
+    const refusedStep = await t.ctx.orders.change(db, body.id, {
+      event: 'pay',
+      from: 'submitted',
+      nowMs: Date.now(),
+    });
     expect(refusedStep.ok).toBe(false);
     expect(await t.counts()).toEqual(before);
-    expect((await applyOrderEvent(db, body.id, 'freeze', Date.now(), 'velocity')).ok).toBe(true);
+    const frozen = await t.ctx.orders.change(db, body.id, {
+      event: 'freeze',
+      from: 'submitted',
+      reason: 'velocity',
+      nowMs: Date.now(),
+    });
+    expect(frozen.ok).toBe(true);
     const events = await db
       .selectFrom('order_events')
       .select(['event', 'from_status', 'to_status', 'reason'])

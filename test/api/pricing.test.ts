@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { OrderView } from '../../src/modules/orders/model.js';
-import { applyOrderEvent } from '../../src/modules/orders/store.js';
 import type {
   AdjustmentView,
   PriceExplanation,
@@ -368,8 +367,16 @@ describe.each(storageTargets())('pricing on $name', (target) => {
         }),
       );
       const now = clock.now();
-      await applyOrderEvent(db, o.body.id, 'start_verification', now);
-      await applyOrderEvent(db, o.body.id, i < 3 ? 'give_up' : 'redeem', now);
+      await t.ctx.orders.change(db, o.body.id, {
+        event: 'start_verification',
+        from: 'submitted',
+        nowMs: now,
+      });
+      await t.ctx.orders.change(db, o.body.id, {
+        event: i < 3 ? 'give_up' : 'redeem',
+        from: 'verifying',
+        nowMs: now,
+      });
     }
     const changes = await t.ctx.pricingAdmin.adjustAll();
     expect(changes).toHaveLength(1);
@@ -411,9 +418,10 @@ describe.each(storageTargets())('pricing on $name', (target) => {
     const used = (await quote('cmcc_national', 2_000)).body.quote_id;
     expect((await submit(mobileOrder({ declared_face_value: 2_000, quote_id: used }))).status).toBe(201);
     const db = t.ctx.storage.db;
-    await pruneQuotes(db, clock.now(), 1_000); // these two have not expired: kept
+    const inUse = (ids: string[]) => t.ctx.orders.quotesInUse(db, ids);
+    await pruneQuotes(db, clock.now(), 1_000, inUse); // these two have not expired: kept
     expect((await t.admin('GET', `/admin/v1/prices/${unused}`)).status).toBe(200);
-    const removed = await pruneQuotes(db, clock.now() + 2 * QUOTE_TTL_S * 1000, 1_000);
+    const { removed } = await pruneQuotes(db, clock.now() + 2 * QUOTE_TTL_S * 1000, 1_000, inUse);
     expect(removed).toBeGreaterThanOrEqual(1);
     expect((await t.admin('GET', `/admin/v1/prices/${unused}`)).status).toBe(404);
     expect((await t.admin('GET', `/admin/v1/prices/${used}`)).status).toBe(200);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSecrets, toKey } from '../../src/config/keys.js';
-import { createOrderService } from '../../src/modules/orders/service.js';
+import { createOrderService, createOrderTransitions } from '../../src/modules/orders/index.js';
 import { makeKeyring } from '../../src/shared/crypto.js';
 import { mobileOrder } from '../harness/orders.js';
 import { startTestServer, type TestServer } from '../harness/server.js';
@@ -35,6 +35,7 @@ describe.each(storageTargets())('card master key rotation on $name', (target) =>
       cardHashKey: Buffer.alloc(32),
       pricing: t.ctx.pricing,
       cardTypes: t.ctx.cardTypes,
+      transitions: createOrderTransitions({ events: t.ctx.events, priceOf: t.ctx.pricing.find }),
     });
     const [moved] = await Promise.all([
       rotating.rewrapAll(7),

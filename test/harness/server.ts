@@ -8,7 +8,8 @@ import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { type RunningServer, startServer } from '../../src/main/api.js';
 import { type Context, createContext } from '../../src/main/context.js';
-import type { NewChannel } from '../../src/modules/channels/model.js';
+import type { NewChannel } from '../../src/modules/channels/index.js';
+import type { Subscriber } from '../../src/modules/events/index.js';
 import type { Clock } from '../../src/shared/clock.js';
 import { type RawResponse, send } from './http.js';
 import { capturingLogger } from './logger.js';
@@ -16,6 +17,10 @@ import type { StorageTarget, TestLocation } from './storage.js';
 
 export interface TestServer {
   url: string;
+  /** The data folder (generated keys): another process given it opens the same cards. */
+  dataDir: string;
+  /** Where the database is, for another process. */
+  location: TestLocation;
   ctx: Context;
   server: RunningServer;
   /** Every log line the server wrote, for redaction and error assertions. */
@@ -35,7 +40,7 @@ export const TEST_ADMIN_TOKEN = `adm_${randomBytes(24).toString('hex')}`;
 
 export async function startTestServer(
   target: StorageTarget,
-  options: { config?: Partial<Config>; worker?: boolean; clock?: Clock } = {},
+  options: { config?: Partial<Config>; worker?: boolean; clock?: Clock; subscribers?: Subscriber[] } = {},
 ): Promise<TestServer> {
   const loc: TestLocation = await target.fresh();
   const dataDir = mkdtempSync(join(tmpdir(), 'recard-data-'));
@@ -55,11 +60,17 @@ export async function startTestServer(
     },
   );
   const { logger, lines } = capturingLogger('debug');
-  const ctx = await createContext(config, { logger, ...(options.clock ? { clock: options.clock } : {}) });
+  const ctx = await createContext(config, {
+    logger,
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.subscribers ? { subscribers: options.subscribers } : {}),
+  });
   const server = await startServer(ctx, { worker: options.worker ?? true });
   const url = server.url;
   return {
     url,
+    dataDir,
+    location: loc,
     ctx,
     server,
     logs: lines,
@@ -96,6 +107,7 @@ export async function startTestServer(
         'orders',
         'order_events',
         'prices',
+        'events',
         'rate_sheets',
         'rate_ranges',
         'rate_adjustments',

@@ -144,6 +144,9 @@ export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_
       return { id, name, created_at: rfc3339(row.created_at) };
     },
 
+    /** The group row, or undefined (pricing checks a rate sheet's tier against it). */
+    group: (id: string) => findGroup(db, id),
+
     async listGroups(): Promise<GroupView[]> {
       return (await listGroups(db)).map((g) => ({
         id: g.id,

@@ -1,40 +1,35 @@
 import type { KeyringSource } from '../../config/keys.js';
-import { enqueueJob } from '../../jobs/store.js';
 import { canonicalJson } from '../../shared/canonical-json.js';
 import type { Clock } from '../../shared/clock.js';
-import { rfc3339 } from '../../shared/clock.js';
 import { hmacSha256 } from '../../shared/crypto.js';
 import { ApiError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import type { Db } from '../../storage/database.js';
 import { isUniqueViolation } from '../../storage/errors.js';
 import type { Committer } from '../../storage/group-commit.js';
-import { type Checksum, checkCard, maskFromLast4 } from '../cards/formats.js';
-import type { CardTypeService } from '../cards/service.js';
-import type { ChannelView } from '../channels/model.js';
-import { orderPrice, type PricingService } from '../pricing/service.js';
-import { findPrice, insertPrice, type PriceRow, pricesByIds } from '../pricing/store.js';
+import { type CardTypeService, type Checksum, checkCard } from '../cards/index.js';
+import type { ChannelView } from '../channels/index.js';
+import type { PriceRow, PricingService } from '../pricing/index.js';
 import { CardFilter } from './card-filter.js';
 import { openCard, rewrapKey, sealCard } from './card-vault.js';
 import { INITIAL_STATUS } from './lifecycle.js';
-import {
-  type OrderList,
-  type OrderListQuery,
-  type OrderView,
-  type SubmitOrder,
-  VERIFY_ORDER,
-} from './model.js';
+import type { OrderList, OrderListQuery, OrderView, SubmitOrder } from './model.js';
 import {
   findByMerchantOrderId,
   findOrder,
+  forVerification,
   heldCardHashes,
-  insertOrder,
   isCardHeld,
   listOrders,
   type OrderRow,
   ordersToRewrap,
+  outcomeCounts,
+  quotesInUse,
   setWrappedKey,
+  staleVerifications,
 } from './store.js';
+import type { OrderTransitions } from './transition.js';
+import { orderView } from './view.js';
 
 export interface OrderServiceDeps {
   db: Db;
@@ -45,31 +40,9 @@ export interface OrderServiceDeps {
   pricing: PricingService;
   /** The card catalogue (cached). */
   cardTypes: Pick<CardTypeService, 'find'>;
+  /** The one writer of order state (transition.ts). */
+  transitions: OrderTransitions;
   onJobQueued?: () => void;
-}
-
-export function orderView(row: OrderRow, price: PriceRow | undefined): OrderView {
-  return {
-    id: row.id,
-    merchant_order_id: row.merchant_order_id,
-    status: row.status as OrderView['status'],
-    card_type: row.card_type,
-    card_number_masked: maskFromLast4(row.card_last4, row.card_number_length),
-    declared_face_value: row.declared_face_value,
-    currency: row.currency,
-    seller: { id: row.seller_id, name: row.seller_name },
-    callback_url: row.callback_url,
-    attach: row.attach,
-    issuer: row.issuer,
-    actual_face_value: row.actual_face_value,
-    reason: row.reason,
-    raw_code: row.raw_code,
-    waiting_for: row.waiting_for === 'issuer_confirmation' ? 'issuer_confirmation' : null,
-    verified_at: row.verified_at === null ? null : rfc3339(row.verified_at),
-    price: price ? orderPrice(price) : null,
-    created_at: rfc3339(row.created_at),
-    updated_at: rfc3339(row.updated_at),
-  };
 }
 
 type Placed =
@@ -87,7 +60,8 @@ export function createOrderService(deps: OrderServiceDeps) {
   const filter = new CardFilter();
   const keyedHash = (text: string) => hmacSha256(cardHashKey, text).toString('hex');
 
-  const priceOf = async (row: OrderRow) => (row.price_id ? await findPrice(db, row.price_id) : undefined);
+  const priceOf = async (row: OrderRow) =>
+    row.price_id ? await deps.pricing.find(db, row.price_id) : undefined;
 
   /** The first answer to a merchant_order_id, or a conflict if this body differs from the first. */
   async function replay(row: OrderRow, requestHash: string): Promise<{ order: OrderView; created: false }> {
@@ -106,9 +80,8 @@ export function createOrderService(deps: OrderServiceDeps) {
       // No look-ups here: the unique indexes are the truth about repeats and duplicates, and a unit
       // that breaks one is rolled back alone and answered below, after the winner committed.
       committer.run<Placed>(async (trx) => {
-        if (price.save) await insertPrice(trx, price.row);
-        await insertOrder(trx, row, row.created_at);
-        await enqueueJob(trx, VERIFY_ORDER, { order_id: row.id }, row.created_at);
+        if (price.save) await deps.pricing.save(trx, price.row);
+        await deps.transitions.place(trx, row, price.row);
         return { kind: 'created', row, price: price.row };
       });
     try {
@@ -261,7 +234,7 @@ export function createOrderService(deps: OrderServiceDeps) {
         ...(q.created_to ? { createdToMs: Date.parse(q.created_to) } : {}),
       });
       const page = rows.slice(0, q.limit);
-      const prices = await pricesByIds(
+      const prices = await deps.pricing.findMany(
         db,
         page.flatMap((r) => (r.price_id ? [r.price_id] : [])),
       );
@@ -270,6 +243,18 @@ export function createOrderService(deps: OrderServiceDeps) {
         next_cursor: rows.length > q.limit ? (page.at(-1)?.id ?? null) : null,
       };
     },
+
+    /** Every change of an order's state goes through these (transition.ts). */
+    change: deps.transitions.change,
+
+    /** What the verify worker reads of an order at each pass. */
+    forVerification: (from: Db, orderId: string) => forVerification(from, orderId),
+    /** Orders left in submitted/verifying since `beforeMs` (the sweeper's look). */
+    staleVerifications: (beforeMs: number, limit: number) => staleVerifications(db, beforeMs, limit),
+    /** Verification outcomes per card type since `sinceMs` (automatic price adjustment reads them). */
+    outcomeCounts: (from: Db, sinceMs: number) => outcomeCounts(from, sinceMs),
+    /** Which quotes orders settled at (pricing keeps those when it prunes). */
+    quotesInUse: (from: Db, ids: readonly string[]) => quotesInUse(from, ids),
 
     /** The card in clear, for the issuer gateway only. Throws DecryptionError if it was altered. */
     async revealCard(orderId: string) {

@@ -1,9 +1,7 @@
 import type { Selectable } from 'kysely';
-import { newId } from '../../shared/ids.js';
 import type { Db } from '../../storage/database.js';
-import { prepared, preparedInsert } from '../../storage/prepared.js';
+import { prepared } from '../../storage/prepared.js';
 import type { OrdersTable } from '../../storage/schema.js';
-import { type OrderEvent, type OrderStatus, type Transition, transition } from './lifecycle.js';
 import type { OrderListQuery } from './model.js';
 
 export type OrderRow = Selectable<OrdersTable>;
@@ -46,80 +44,68 @@ export function findOrder(db: Db, channelId: string, id: string): Promise<OrderR
     .executeTakeFirst();
 }
 
-const insertOrderRow = preparedInsert('orders');
-const insertEvent = preparedInsert('order_events');
+/** What the verify worker needs of an order, read fresh at every pass. */
+export function forVerification(db: Db, orderId: string) {
+  return db
+    .selectFrom('orders')
+    .select([
+      'id',
+      'channel_id',
+      'status',
+      'card_type',
+      'declared_face_value',
+      'actual_face_value',
+      'redemption_id',
+      'redeem_state',
+      'route_id',
+      'raw_code',
+      'reason',
+      'price_id',
+      'card_wrapped_key',
+      'card_ciphertext',
+    ])
+    .where('id', '=', orderId)
+    .executeTakeFirst();
+}
 
-export async function insertOrder(db: Db, row: OrderRow, nowMs: number): Promise<void> {
-  await insertOrderRow(db, row);
-  await insertEvent(db, {
-    id: newId('oev', nowMs),
-    order_id: row.id,
-    event: 'submit',
-    from_status: null,
-    to_status: row.status,
-    reason: null,
-    created_at: nowMs,
-  });
+/** Orders in submitted or verifying untouched since `beforeMs`, oldest first. */
+export function staleVerifications(db: Db, beforeMs: number, limit: number) {
+  return db
+    .selectFrom('orders')
+    .select(['id', 'status', 'redeem_state'])
+    .where('status', 'in', ['submitted', 'verifying'])
+    .where('updated_at', '<', beforeMs)
+    .orderBy('updated_at')
+    .limit(limit)
+    .execute();
 }
 
 /**
- * Moves an order by one lifecycle event: the status update (conditioned on the status it was read
- * in) and its `order_events` row, in the caller's transaction. A refused or raced step writes nothing.
+ * Verification outcomes per card type since `sinceMs`: the steps out of `submitted`/`verifying`
+ * into an end of verification (redeemed, invalid, failed, review).
  */
-/** Columns a lifecycle step may set beside the status (the verification outcome). */
-export type OrderOutcome = Partial<
-  Pick<
-    OrdersTable,
-    | 'reason'
-    | 'raw_code'
-    | 'actual_face_value'
-    | 'redeem_state'
-    | 'waiting_for'
-    | 'verified_at'
-    | 'route_id'
-    | 'issuer'
-  >
->;
+export function outcomeCounts(db: Db, sinceMs: number) {
+  return db
+    .selectFrom('order_events')
+    .innerJoin('orders', 'orders.id', 'order_events.order_id')
+    .select(['orders.card_type', 'order_events.to_status'])
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('order_events.created_at', '>=', sinceMs)
+    .where('order_events.from_status', 'in', ['submitted', 'verifying'])
+    .where('order_events.to_status', 'in', ['redeemed', 'invalid', 'failed', 'review'])
+    .groupBy(['orders.card_type', 'order_events.to_status'])
+    .execute();
+}
 
-export async function applyOrderEvent(
-  trx: Db,
-  orderId: string,
-  event: OrderEvent,
-  nowMs: number,
-  reason: string | null = null,
-  outcome: OrderOutcome = {},
-  /** The status the caller read the order in; saves reading it again (the update still checks it). */
-  knownFrom?: OrderStatus,
-): Promise<Transition | { ok: false; reason: string }> {
-  let from = knownFrom;
-  if (from === undefined) {
-    const current = await trx
-      .selectFrom('orders')
-      .select('status')
-      .where('id', '=', orderId)
-      .executeTakeFirst();
-    if (!current) return { ok: false, reason: `no order ${orderId}` };
-    from = current.status as OrderStatus;
-  }
-  const step = transition(from, event);
-  if (!step.ok) return step;
-  const moved = await trx
-    .updateTable('orders')
-    .set({ ...outcome, status: step.to, updated_at: nowMs })
-    .where('id', '=', orderId)
-    .where('status', '=', step.from)
-    .executeTakeFirst();
-  if (moved.numUpdatedRows !== 1n) return { ok: false, reason: 'the order changed meanwhile' };
-  await insertEvent(trx, {
-    id: newId('oev', nowMs),
-    order_id: orderId,
-    event,
-    from_status: step.from,
-    to_status: step.to,
-    reason,
-    created_at: nowMs,
-  });
-  return step;
+/** Which of these quote ids an order names (a quote an order settled at is kept). */
+export async function quotesInUse(db: Db, quoteIds: readonly string[]): Promise<Set<string>> {
+  if (quoteIds.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('orders')
+    .select('quote_id')
+    .where('quote_id', 'in', [...quoteIds])
+    .execute();
+  return new Set(rows.flatMap((r) => (r.quote_id ? [r.quote_id] : [])));
 }
 
 export async function listOrders(

@@ -20,7 +20,7 @@ import { chooseFx } from './fx.js';
 import type { FxApplied, OrderPrice, QuoteQuery, QuoteView } from './model.js';
 import { adjustedRate, splitFace } from './price.js';
 import { resolveRate } from './rates.js';
-import { findPrice, insertPrice, type PriceRow } from './store.js';
+import { findPrice, insertPrice, type PriceRow, pricesByIds } from './store.js';
 
 /** What pricing needs of a channel. */
 export interface PricedChannel {
@@ -264,17 +264,17 @@ export function createPricingService(deps: PricingDeps) {
 
     /**
      * An order redeemed at another face value than it was priced at (the channel settles the actual
-     * value): the locked rates and exchange rate applied to the actual face value, as a new price in
-     * the caller's transaction. Nothing when the face value did not change.
+     * value): the locked rates and exchange rate of its price `priceId` applied to the actual face
+     * value, as a new price in the caller's transaction. Nothing when the face value did not change.
      */
-    async reprice(trx: Db, orderId: string, actualFace: number, now: number): Promise<PriceRow | undefined> {
-      const order = await trx
-        .selectFrom('orders')
-        .select('price_id')
-        .where('id', '=', orderId)
-        .executeTakeFirst();
-      if (!order?.price_id) return undefined;
-      const was = await findPrice(trx, order.price_id);
+    async reprice(
+      trx: Db,
+      orderId: string,
+      priceId: string,
+      actualFace: number,
+      now: number,
+    ): Promise<PriceRow | undefined> {
+      const was = await findPrice(trx, priceId);
       if (
         !was ||
         was.face_value === actualFace ||
@@ -300,9 +300,13 @@ export function createPricingService(deps: PricingDeps) {
         expires_at: null,
       };
       await insertPrice(trx, row);
-      await trx.updateTable('orders').set({ price_id: row.id }).where('id', '=', orderId).execute();
-      return row;
+      return row; // the caller names it on the order, in this transaction
     },
+
+    /** A price computed by forIntake (`save: true`), written with its order. */
+    save: (trx: Db, row: PriceRow) => insertPrice(trx, row),
+    find: (from: Db, id: string) => findPrice(from, id),
+    findMany: (from: Db, ids: string[]) => pricesByIds(from, ids),
   };
 }
 

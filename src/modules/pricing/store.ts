@@ -87,23 +87,6 @@ export async function upsertPolicy(db: Db, row: PolicyRow): Promise<void> {
     .execute();
 }
 
-/**
- * Verification outcomes per card type since `sinceMs`: the steps out of `submitted`/`verifying`
- * into an end of verification (redeemed, invalid, failed, review).
- */
-export async function outcomeCounts(db: Db, sinceMs: number) {
-  return db
-    .selectFrom('order_events')
-    .innerJoin('orders', 'orders.id', 'order_events.order_id')
-    .select(['orders.card_type', 'order_events.to_status'])
-    .select((eb) => eb.fn.countAll<number | string>().as('n'))
-    .where('order_events.created_at', '>=', sinceMs)
-    .where('order_events.from_status', 'in', ['submitted', 'verifying'])
-    .where('order_events.to_status', 'in', ['redeemed', 'invalid', 'failed', 'review'])
-    .groupBy(['orders.card_type', 'order_events.to_status'])
-    .execute();
-}
-
 export async function insertFxRates(db: Db, rows: Insertable<FxRatesTable>[]): Promise<void> {
   if (rows.length > 0) await db.insertInto('fx_rates').values(rows).execute();
 }
@@ -228,19 +211,33 @@ export function findAdjustment(db: Db, id: string): Promise<AdjustmentRow | unde
   return db.selectFrom('rate_adjustments').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-/** Deletes up to `limit` quotes expired before `beforeMs` that no order names; returns how many. */
-export async function pruneQuotes(db: Db, beforeMs: number, limit: number): Promise<number> {
-  const ids = await db
+/**
+ * Deletes quotes expired before `beforeMs` that no order names (orders say which they name), up to
+ * `limit` looked at, oldest first after `afterId`. Returns how many went and the last id looked at.
+ */
+export async function pruneQuotes(
+  db: Db,
+  beforeMs: number,
+  limit: number,
+  inUse: (ids: string[]) => Promise<Set<string>>,
+  afterId = '',
+): Promise<{ removed: number; looked: number; lastId: string }> {
+  const rows = await db
     .selectFrom('prices')
     .select('id')
     .where('kind', '=', 'quote')
     .where('expires_at', '<', beforeMs)
-    .where(({ not, exists, selectFrom }) =>
-      not(exists(selectFrom('orders').select('orders.id').whereRef('orders.quote_id', '=', 'prices.id'))),
-    )
+    .where('id', '>', afterId)
+    .orderBy('id')
     .limit(limit)
     .execute();
-  return deleteByIds(db, 'prices', ids);
+  const used = await inUse(rows.map((r) => r.id));
+  const removed = await deleteByIds(
+    db,
+    'prices',
+    rows.filter((r) => !used.has(r.id)),
+  );
+  return { removed, looked: rows.length, lastId: rows.at(-1)?.id ?? afterId };
 }
 
 /** Deletes the rows a pruning query selected; returns how many went. */

@@ -6,6 +6,9 @@ import type { PricingAdmin } from './admin.js';
 import { ADJUST_RATES, PRUNE_PRICING, REFRESH_FX } from './model.js';
 import { pruneFxRates, pruneQuotes } from './store.js';
 
+const BATCH = 1_000;
+const MAX_ROUNDS = 1_000;
+
 /**
  * Reads the exchange-rate feed on its schedule. A failed read is not retried by the job: the next
  * scheduled read is the retry, and until one succeeds stored rates age out (docs/pricing.md#fx).
@@ -55,20 +58,36 @@ export function adjustRatesHandler(admin: PricingAdmin): JobHandler<Record<strin
  * Quotes nobody used and feed rates no price used are kept a while (support may ask about them),
  * then deleted in batches. What explains a price is never deleted.
  */
-export function prunePricingHandler(db: Db, clock: Clock): JobHandler<{ keep_ms: number }> {
-  const drain = async (prune: (before: number) => Promise<number>, signal: AbortSignal) => {
-    let removed = 0;
-    for (;;) {
-      const n = await prune(clock.now());
-      removed += n;
-      if (n < 1_000 || signal.aborted) return removed;
-    }
-  };
+export function prunePricingHandler(
+  db: Db,
+  clock: Clock,
+  /** Orders' face: which of these quotes an order settled at. */
+  quotesInUse: (db: Db, ids: readonly string[]) => Promise<Set<string>>,
+): JobHandler<{ keep_ms: number }> {
   return {
     spec: PRUNE_PRICING,
     async handle(payload, ctx) {
-      const quotes = await drain((now) => pruneQuotes(db, now - payload.keep_ms, 1_000), ctx.signal);
-      const rates = await drain((now) => pruneFxRates(db, now - payload.keep_ms, 1_000), ctx.signal);
+      // Bounded: at most MAX_ROUNDS batches a run; what is left waits for the next run.
+      let quotes = 0;
+      let after = '';
+      for (let round = 0; round < MAX_ROUNDS && !ctx.signal.aborted; round++) {
+        const r = await pruneQuotes(
+          db,
+          clock.now() - payload.keep_ms,
+          BATCH,
+          (ids) => quotesInUse(db, ids),
+          after,
+        );
+        quotes += r.removed;
+        after = r.lastId;
+        if (r.looked < BATCH) break;
+      }
+      let rates = 0;
+      for (let round = 0; round < MAX_ROUNDS && !ctx.signal.aborted; round++) {
+        const n = await pruneFxRates(db, clock.now() - payload.keep_ms, BATCH);
+        rates += n;
+        if (n < BATCH) break;
+      }
       ctx.logger.debug({ quotes, fx_rates: rates }, 'unused quotes and exchange rates removed');
     },
   };

@@ -37,13 +37,6 @@ export type VerifyReason = (typeof VERIFY_REASONS)[number];
 export const CODE_REASONS = ['ok', ...CARD_REASONS, 'issuer_unavailable'] as const;
 export type CodeReason = (typeof CODE_REASONS)[number];
 
-/**
- * What the issuer may have done with the card, kept on the order so that a crash or a retry never
- * redeems twice: `sent`/`unknown`/`pending` are settled by lookup only.
- */
-export const REDEEM_STATES = ['none', 'sent', 'unknown', 'pending', 'confirmed', 'refused'] as const;
-export type RedeemState = (typeof REDEEM_STATES)[number];
-
 /** Finds orders left in submitted/verifying without a live job and hands them back to the worker. */
 export const SWEEP_VERIFYING = defineJobKind<{ stuck_after_ms: number }>({
   kind: 'orders.sweep_verifying',

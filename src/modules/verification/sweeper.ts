@@ -1,10 +1,9 @@
 import type { JobHandler } from '../../jobs/model.js';
-import { enqueueJob } from '../../jobs/store.js';
+import { enqueueJob, hasLiveJob } from '../../jobs/store.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Db } from '../../storage/database.js';
-import { VERIFY_ORDER } from '../orders/model.js';
+import { type OrderService, VERIFY_ORDER } from '../orders/index.js';
 import { SWEEP_VERIFYING } from './model.js';
-import { hasLiveVerifyJob, staleVerifications } from './store.js';
 
 const BATCH = 200;
 
@@ -15,6 +14,7 @@ const BATCH = 200;
  */
 export function sweepVerifyingHandler(
   db: Db,
+  orders: Pick<OrderService, 'staleVerifications'>,
   clock: Clock,
   onRequeued?: (n: number) => void,
 ): JobHandler<{ stuck_after_ms: number }> {
@@ -22,10 +22,10 @@ export function sweepVerifyingHandler(
     spec: SWEEP_VERIFYING,
     async handle(payload, ctx) {
       const now = clock.now();
-      const stale = await staleVerifications(db, now - payload.stuck_after_ms, BATCH);
+      const stale = await orders.staleVerifications(now - payload.stuck_after_ms, BATCH);
       let requeued = 0;
       for (const order of stale) {
-        if (await hasLiveVerifyJob(db, VERIFY_ORDER.kind, order.id)) continue;
+        if (await hasLiveJob(db, VERIFY_ORDER, { order_id: order.id })) continue;
         await enqueueJob(db, VERIFY_ORDER, { order_id: order.id }, now);
         requeued++;
       }

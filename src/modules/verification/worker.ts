@@ -1,24 +1,35 @@
 import type { IssuerCard } from '../../adapters/issuers/port.js';
 import { IssuerCallError } from '../../adapters/issuers/port.js';
-import { DeferJob, type JobContext, type JobHandler, PermanentJobError } from '../../jobs/model.js';
+import {
+  DeferJob,
+  type JobContext,
+  JobFailure,
+  type JobHandler,
+  PermanentJobError,
+} from '../../jobs/model.js';
 import type { Clock } from '../../shared/clock.js';
 import { DecryptionError } from '../../shared/crypto.js';
 import { newId } from '../../shared/ids.js';
 import type { Db } from '../../storage/database.js';
 import type { Committer } from '../../storage/group-commit.js';
-import type { FaceValuePolicy } from '../channels/model.js';
-import type { OrderEvent, OrderStatus } from '../orders/lifecycle.js';
-import { VERIFY_ORDER } from '../orders/model.js';
-import { applyOrderEvent, type OrderOutcome } from '../orders/store.js';
+import type { FaceValuePolicy } from '../channels/index.js';
+import {
+  type OrderEvent,
+  type OrderFacts,
+  type OrderService,
+  type OrderStatus,
+  VERIFY_ORDER,
+} from '../orders/index.js';
+import type { PricingService } from '../pricing/index.js';
 import type { CodeBook } from './code-book.js';
 import { afterInquiry, interpret, type Verdict } from './decide.js';
-import type { RedeemState, VerifyReason } from './model.js';
+import { needsLookup, type RedeemState, type RedeemStep, redeemStep } from './lifecycle.js';
+import { VERIFY_REASONS, type VerifyReason } from './model.js';
 import { NotSentError } from './resilience.js';
 import { type IssuerRouter, NoRouteError, type Routed } from './router.js';
-import { recordProgress, verificationState } from './store.js';
 
 /**
- * The verify job (design.md §1 step 2): inquire, then redeem, then move the order, each step
+ * The verify job (docs/verification.md): inquire, then redeem, then move the order, each step
  * written with its `order_events` row. The redeem state on the order makes every step safe to
  * re-run after a crash or a retry: a redeem that may have reached the issuer is settled by lookup,
  * never sent again blindly. docs/verification.md walks through it.
@@ -29,37 +40,29 @@ export interface VerifyDeps {
   clock: Clock;
   router: IssuerRouter;
   codes: CodeBook;
-  /** Opens the card stored with an order (throws DecryptionError if it was altered). */
-  openCard(order: { id: string; card_wrapped_key: string | null; card_ciphertext: string | null }):
-    | {
-        number: string;
-        secret: string;
-      }
-    | undefined;
-  onUnknownCode?(issuer: string, rawCode: string): void;
-  onOutcome?(issuer: string, outcome: string): void;
-  /**
-   * Runs in the redeem's transaction: an order redeemed at another face value than it was priced at
-   * gets its price for the actual value (pricing's reprice).
-   */
-  reprice?(trx: Db, orderId: string, actualFace: number, nowMs: number): Promise<unknown>;
-  /** Orders the worker moved (tests and the event stream listen). */
-  onMoved?(orderId: string, event: OrderEvent): void;
+  /** Orders' face: the order as the worker reads it, its card, and the one writer of its state. */
+  orders: Pick<OrderService, 'forVerification' | 'openStoredCard' | 'change'>;
+  /** What the order's channel does when the issuer reports another face value. */
+  faceValuePolicy(channelId: string): Promise<FaceValuePolicy>;
+  /** Pricing's face: the price of a card redeemed at another face value, in the redeem's transaction. */
+  pricing: Pick<PricingService, 'reprice'>;
+  /** Metrics only (observation, not a reaction to the order: subscribers do that). */
+  observe?: {
+    unknownCode(issuer: string, rawCode: string): void;
+    outcome(issuer: string, outcome: 'redeemed' | 'refused' | 'review'): void;
+  };
 }
 
 /** Passes through the steps in one run: an unknown redeem takes another pass, to settle by lookup. */
 const MAX_PASSES = 3;
-const UNSENT_STATES: RedeemState[] = ['none'];
 
-/** Trouble worth another attempt of the job, with the reason the order shows if attempts run out. */
-class Transient extends Error {
+/** Trouble worth another attempt of the job; its code is the reason the order shows if attempts run out. */
+class Transient extends JobFailure<VerifyReason> {
   override name = 'IssuerTrouble';
-  constructor(
-    readonly reason: VerifyReason,
-    message: string,
-  ) {
-    super(`${reason}: ${message}`);
-  }
+}
+
+function isVerifyReason(code: string | null): code is VerifyReason {
+  return code !== null && (VERIFY_REASONS as readonly string[]).includes(code);
 }
 
 function troubleOf(err: unknown): Transient {
@@ -82,98 +85,128 @@ function troubleOf(err: unknown): Transient {
   throw err;
 }
 
+type VerifyState = NonNullable<Awaited<ReturnType<OrderService['forVerification']>>>;
+
 export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: string }> {
   const { committer, clock, router, codes } = deps;
+  const readState = (orderId: string) => deps.orders.forVerification(deps.db, orderId);
 
   /**
-   * Applies lifecycle events in one unit; the outcome columns go with the last. `from` is the status
-   * the order was read in (the updates still check it, so a raced order is left alone).
+   * Applies lifecycle events in one unit through orders' one writer; the facts go with the last.
+   * `from` is the status the order was read in (each change is conditioned on it, so a raced order
+   * is left alone and the unit rolls back).
    */
   async function move(
     orderId: string,
     from: OrderStatus,
     events: OrderEvent[],
-    reason: string | null,
-    outcome: OrderOutcome,
-    also?: (trx: Db, nowMs: number) => Promise<unknown>,
+    facts: OrderFacts,
+    also?: (trx: Db, nowMs: number) => Promise<OrderFacts>,
   ): Promise<boolean> {
     const now = clock.now();
-    const moved = await committer.run(async (trx) => {
-      let status = from;
-      for (const [i, event] of events.entries()) {
-        const last = i === events.length - 1;
-        const step = await applyOrderEvent(
-          trx,
-          orderId,
-          event,
-          now,
-          last ? reason : null,
-          last ? outcome : {},
-          status,
-        );
-        if (!step.ok) return false;
-        status = step.to;
-      }
-      await also?.(trx, now);
-      return true;
-    });
-    if (moved) for (const e of events) deps.onMoved?.(orderId, e);
-    return moved;
+    const raced = Symbol('raced');
+    return committer
+      .run(async (trx) => {
+        let status = from;
+        const extra = (await also?.(trx, now)) ?? {};
+        for (const [i, event] of events.entries()) {
+          const last = i === events.length - 1;
+          const step = await deps.orders.change(trx, orderId, {
+            event,
+            from: status,
+            facts: last ? { ...facts, ...extra } : {},
+            reason: last ? (facts.reason ?? null) : null,
+            nowMs: now,
+          });
+          // Rolled back whole, so that nothing written with it (a new price) outlives the refusal.
+          if (!step.ok) throw raced;
+          status = step.to;
+        }
+        return true;
+      })
+      .catch((err: unknown) => {
+        if (err === raced) return false;
+        throw err;
+      });
   }
 
-  /** Redeem progress goes through the committer too: many workers' steps share one commit on SQLite. */
-  const progress = (
+  /**
+   * A step of the redeem sub-state (verification/lifecycle.ts) without a status change, written only
+   * if the order is still `verifying` in `from`: the guard that keeps two workers from both sending
+   * one card's redeem. Through the committer: many workers' steps share one commit on SQLite.
+   */
+  async function progress(
     orderId: string,
-    from: string,
-    changes: Parameters<typeof recordProgress>[3],
-    nowMs: number,
-  ) => committer.run((trx) => recordProgress(trx, orderId, from, changes, nowMs));
+    from: RedeemState,
+    step: RedeemStep,
+    facts: Omit<OrderFacts, 'redeem_state'> = {},
+  ): Promise<boolean> {
+    const next = redeemStep(from, step);
+    if (!next.ok) throw new Error(`redeem step ${step} is not allowed from ${from}`);
+    const changed = await committer.run((trx) =>
+      deps.orders.change(trx, orderId, {
+        from: 'verifying',
+        when: { redeem_state: from },
+        facts: { ...facts, redeem_state: next.to },
+        nowMs: clock.now(),
+      }),
+    );
+    return changed.ok;
+  }
+
+  /** The redeem state a lifecycle step writes with it, checked against the sub-state table. */
+  function redeemAfter(from: RedeemState, step: RedeemStep): RedeemState {
+    const next = redeemStep(from, step);
+    if (!next.ok) throw new Error(`redeem step ${step} is not allowed from ${from}`);
+    return next.to;
+  }
 
   const verdictOf = async (issuer: string, rawCode: string): Promise<Verdict> => {
     const verdict = await codes.verdict(issuer, rawCode);
-    if (verdict.kind === 'review' && verdict.reason === 'unknown_code') deps.onUnknownCode?.(issuer, rawCode);
+    if (verdict.kind === 'review' && verdict.reason === 'unknown_code')
+      deps.observe?.unknownCode(issuer, rawCode);
     return verdict;
   };
 
   async function finishRedeemed(
-    orderId: string,
+    order: VerifyState,
     routed: Routed,
     rawCode: string,
     amount: number | undefined,
     fallbackAmount: number | null,
-    /** The face value the order was priced at: another actual value means a new price. */
-    declaredFaceValue: number,
+    redeemFrom: RedeemState,
   ) {
-    deps.onOutcome?.(routed.route.issuer, 'redeemed');
+    deps.observe?.outcome(routed.route.issuer, 'redeemed');
     const actual = amount ?? fallbackAmount;
-    const reprice = deps.reprice;
+    const priceId = order.price_id;
+    // Priced at the declared face value: another actual value means a new price, in this unit.
+    const reprice =
+      priceId && actual !== null && actual !== order.declared_face_value
+        ? async (trx: Db, now: number): Promise<OrderFacts> => {
+            const row = await deps.pricing.reprice(trx, order.id, priceId, actual, now);
+            return row ? { price_id: row.id } : {};
+          }
+        : undefined;
     await move(
-      orderId,
+      order.id,
       'verifying',
       ['redeem'],
-      null,
       {
         raw_code: rawCode,
         actual_face_value: actual,
-        redeem_state: 'confirmed',
+        redeem_state: redeemAfter(redeemFrom, 'confirm'),
         waiting_for: null,
         verified_at: clock.now(),
         route_id: routed.route.id,
         issuer: routed.route.issuer,
       },
-      reprice && actual !== null && actual !== declaredFaceValue
-        ? (trx, now) => reprice(trx, orderId, actual, now)
-        : undefined,
+      reprice,
     );
   }
 
   /** Settles a redeem that may have reached the issuer: only lookup may say what happened. */
-  async function settle(
-    orderId: string,
-    card: IssuerCard,
-    state: NonNullable<Awaited<ReturnType<typeof verificationState>>>,
-    ctx: JobContext,
-  ): Promise<'done' | 'resend'> {
+  async function settle(card: IssuerCard, state: VerifyState, ctx: JobContext): Promise<'done' | 'resend'> {
+    const orderId = state.id;
     if (!state.route_id || !state.redemption_id)
       throw new PermanentJobError(`order ${orderId} has a redeem state without a route or redemption id`);
     let routed: Routed;
@@ -190,22 +223,20 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
     }
     if (result.state === 'redeemed') {
       await finishRedeemed(
-        orderId,
+        state,
         routed,
         result.rawCode,
         result.amount,
         state.actual_face_value ?? state.declared_face_value,
-        state.declared_face_value,
+        state.redeem_state,
       );
       return 'done';
     }
     if (result.state === 'pending') {
-      await progress(
-        orderId,
-        state.redeem_state,
-        { redeem_state: 'pending', waiting_for: 'issuer_confirmation', raw_code: result.rawCode },
-        clock.now(),
-      );
+      await progress(orderId, state.redeem_state, 'await_confirmation', {
+        waiting_for: 'issuer_confirmation',
+        raw_code: result.rawCode,
+      });
       throw new DeferJob(
         routed.route.poll_ms,
         `waiting for ${routed.route.issuer} to confirm redemption ${state.redemption_id}`,
@@ -216,38 +247,37 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
     if (row) {
       const verdict = interpret(row);
       if (verdict.kind === 'refused') {
-        deps.onOutcome?.(routed.route.issuer, 'refused');
-        await move(orderId, 'verifying', ['issuer_refused'], verdict.reason, {
+        deps.observe?.outcome(routed.route.issuer, 'refused');
+        await move(orderId, 'verifying', ['issuer_refused'], {
           reason: verdict.reason,
           raw_code: result.rawCode,
-          redeem_state: 'refused',
+          redeem_state: redeemAfter(state.redeem_state, 'refuse'),
           waiting_for: null,
           verified_at: clock.now(),
         });
         return 'done';
       }
       if (verdict.kind === 'review') {
-        await move(orderId, 'verifying', ['hold_for_review'], verdict.reason, {
+        await move(orderId, 'verifying', ['hold_for_review'], {
           reason: verdict.reason,
           raw_code: result.rawCode,
-          redeem_state: 'refused',
+          redeem_state: redeemAfter(state.redeem_state, 'refuse'),
           waiting_for: null,
         });
         return 'done';
       }
     }
     // Confirmed not redeemed: the same redemption id may be sent again.
-    if (await progress(orderId, state.redeem_state, { redeem_state: 'none', waiting_for: null }, clock.now()))
-      return 'resend';
+    if (await progress(orderId, state.redeem_state, 'not_redeemed', { waiting_for: null })) return 'resend';
     return 'done'; // someone else moved it meanwhile
   }
 
   async function run(orderId: string, ctx: JobContext): Promise<void> {
     for (let pass = 0; pass < MAX_PASSES; pass++) {
-      const state = await verificationState(deps.db, orderId);
+      const state = await readState(orderId);
       if (!state) throw new PermanentJobError(`no order ${orderId}`);
       if (state.status !== 'submitted' && state.status !== 'verifying') return; // moved on already
-      const from = state.status as OrderStatus;
+      const from = state.status;
       // A submitted order becomes `verifying` in the same unit as the first issuer answer is written
       // (one commit fewer per order); `steps` prefixes that start to whatever comes first.
       const steps = (...events: OrderEvent[]): OrderEvent[] =>
@@ -255,12 +285,10 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
 
       let opened: { number: string; secret: string } | undefined;
       try {
-        opened = deps.openCard(state);
+        opened = deps.orders.openStoredCard(state);
       } catch (err) {
         if (err instanceof DecryptionError) {
-          await move(orderId, from, steps('hold_for_review'), 'card_unreadable', {
-            reason: 'card_unreadable',
-          });
+          await move(orderId, from, steps('hold_for_review'), { reason: 'card_unreadable' });
           return;
         }
         throw err;
@@ -268,8 +296,8 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
       if (!opened) throw new PermanentJobError(`order ${orderId} holds no card`);
       const card: IssuerCard = { cardType: state.card_type, ...opened };
 
-      if (!UNSENT_STATES.includes(state.redeem_state as RedeemState)) {
-        if ((await settle(orderId, card, state, ctx)) === 'done') return;
+      if (needsLookup(state.redeem_state)) {
+        if ((await settle(card, state, ctx)) === 'done') return;
         continue;
       }
 
@@ -286,7 +314,7 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
         verdict: await verdictOf(issuer, inquiry.rawCode),
         declaredFaceValue: state.declared_face_value,
         actualFaceValue: inquiry.faceValue ?? inquiry.balance,
-        policy: state.face_value_policy as FaceValuePolicy,
+        policy: await deps.faceValuePolicy(state.channel_id),
       });
       const seen = {
         raw_code: inquiry.rawCode,
@@ -297,8 +325,8 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
       if (decision.action === 'retry')
         throw new Transient('issuer_unavailable', `${issuer} answered ${inquiry.rawCode}`);
       if (decision.action === 'refuse') {
-        deps.onOutcome?.(issuer, 'refused');
-        await move(orderId, from, steps('issuer_refused'), decision.reason, {
+        deps.observe?.outcome(issuer, 'refused');
+        await move(orderId, from, steps('issuer_refused'), {
           ...seen,
           reason: decision.reason,
           verified_at: clock.now(),
@@ -306,11 +334,8 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
         return;
       }
       if (decision.action === 'review') {
-        deps.onOutcome?.(issuer, 'review');
-        await move(orderId, from, steps('hold_for_review'), decision.reason, {
-          ...seen,
-          reason: decision.reason,
-        });
+        deps.observe?.outcome(issuer, 'review');
+        await move(orderId, from, steps('hold_for_review'), { ...seen, reason: decision.reason });
         return;
       }
 
@@ -318,7 +343,6 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
       // worker finds it and settles by lookup instead of sending again.
       const redemptionId = state.redemption_id ?? newId('rdm', clock.now());
       const sent = {
-        redeem_state: 'sent',
         redemption_id: redemptionId,
         route_id: routed.route.id,
         issuer,
@@ -331,8 +355,11 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
       // which only one worker can see); from verifying, the update is conditioned on `none`.
       const claimed =
         from === 'submitted'
-          ? await move(orderId, from, ['start_verification'], null, sent)
-          : await progress(orderId, 'none', sent, clock.now());
+          ? await move(orderId, from, ['start_verification'], {
+              ...sent,
+              redeem_state: redeemAfter(state.redeem_state, 'send'),
+            })
+          : await progress(orderId, state.redeem_state, 'send', sent);
       if (!claimed) continue; // another worker got there first: look again
       let redemption: Awaited<ReturnType<IssuerRouter['redeem']>>;
       try {
@@ -340,16 +367,11 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
       } catch (err) {
         if (err instanceof NotSentError) {
           // Never left this process: the redeem may simply be sent later.
-          await progress(orderId, 'sent', { redeem_state: 'none' }, clock.now());
+          await progress(orderId, 'sent', 'not_sent');
           throw troubleOf(err);
         }
         if (!(err instanceof IssuerCallError)) throw err;
-        await progress(
-          orderId,
-          'sent',
-          { redeem_state: 'unknown', raw_code: err.rawCode ?? null },
-          clock.now(),
-        );
+        await progress(orderId, 'sent', 'outcome_unknown', { raw_code: err.rawCode ?? null });
         ctx.logger.warn(
           { order_id: orderId, issuer, kind: err.kind },
           'redeem outcome unknown; settling by lookup',
@@ -357,12 +379,10 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
         continue; // the next pass settles by lookup
       }
       if (redemption.outcome === 'pending') {
-        await progress(
-          orderId,
-          'sent',
-          { redeem_state: 'pending', waiting_for: 'issuer_confirmation', raw_code: redemption.rawCode },
-          clock.now(),
-        );
+        await progress(orderId, 'sent', 'await_confirmation', {
+          waiting_for: 'issuer_confirmation',
+          raw_code: redemption.rawCode,
+        });
         throw new DeferJob(
           routed.route.poll_ms,
           `waiting for ${issuer} to confirm redemption ${redemptionId}`,
@@ -371,28 +391,28 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
       const verdict = await verdictOf(issuer, redemption.rawCode);
       if (verdict.kind === 'ok') {
         await finishRedeemed(
-          orderId,
+          { ...state, status: 'verifying' },
           routed,
           redemption.rawCode,
           redemption.amount,
           decision.expectedFaceValue,
-          state.declared_face_value,
+          'sent',
         );
         return;
       }
       if (verdict.kind === 'refused') {
-        deps.onOutcome?.(issuer, 'refused');
-        await move(orderId, 'verifying', ['issuer_refused'], verdict.reason, {
+        deps.observe?.outcome(issuer, 'refused');
+        await move(orderId, 'verifying', ['issuer_refused'], {
           reason: verdict.reason,
           raw_code: redemption.rawCode,
-          redeem_state: 'refused',
+          redeem_state: redeemAfter('sent', 'refuse'),
           verified_at: clock.now(),
         });
         return;
       }
       // "Busy" or a code that means several things, in answer to a redeem: what happened to the
       // card is unknown until a lookup says.
-      await progress(orderId, 'sent', { redeem_state: 'unknown', raw_code: redemption.rawCode }, clock.now());
+      await progress(orderId, 'sent', 'outcome_unknown', { raw_code: redemption.rawCode });
     }
     throw new Transient('issuer_unavailable', 'the order kept changing under the worker');
   }
@@ -405,23 +425,38 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
     /**
      * Attempts ran out. A card whose redeem may have reached the issuer goes to a person
      * (`redemption_unknown`): failing it would release the card while it may be consumed. Otherwise
-     * the order fails with the last reason.
+     * the order fails with the last reason (the typed code of the last failure).
      */
-    async onDead(payload, lastError, trx) {
-      const state = await verificationState(trx, payload.order_id);
+    async onDead(payload, failure, trx) {
+      const state = await deps.orders.forVerification(trx, payload.order_id);
       if (!state || (state.status !== 'submitted' && state.status !== 'verifying')) return;
       const now = clock.now();
-      const reason = /^IssuerTrouble: ([a-z_]+):/.exec(lastError)?.[1] ?? 'issuer_unavailable';
-      if (state.status === 'submitted')
-        await applyOrderEvent(trx, payload.order_id, 'start_verification', now);
-      if (!UNSENT_STATES.includes(state.redeem_state as RedeemState)) {
-        await applyOrderEvent(trx, payload.order_id, 'hold_for_review', now, 'redemption_unknown', {
-          reason: 'redemption_unknown',
-          waiting_for: null,
+      const reason: VerifyReason = isVerifyReason(failure.code) ? failure.code : 'issuer_unavailable';
+      let from: OrderStatus = state.status;
+      if (from === 'submitted') {
+        const started = await deps.orders.change(trx, payload.order_id, {
+          event: 'start_verification',
+          from,
+          nowMs: now,
+        });
+        if (!started.ok) return;
+        from = started.to;
+      }
+      if (state.redeem_state !== 'none') {
+        await deps.orders.change(trx, payload.order_id, {
+          event: 'hold_for_review',
+          from,
+          facts: { reason: 'redemption_unknown', waiting_for: null },
+          nowMs: now,
         });
         return;
       }
-      await applyOrderEvent(trx, payload.order_id, 'give_up', now, reason, { reason, verified_at: now });
+      await deps.orders.change(trx, payload.order_id, {
+        event: 'give_up',
+        from,
+        facts: { reason, verified_at: now },
+        nowMs: now,
+      });
     },
   };
 }

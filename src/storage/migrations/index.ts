@@ -4,6 +4,7 @@ import * as m0002 from './0002_card_types.js';
 import * as m0003 from './0003_orders.js';
 import * as m0004 from './0004_verification.js';
 import * as m0005 from './0005_pricing.js';
+import * as m0006 from './0006_events.js';
 
 /** Every migration, in order. Names sort in application order; never rename or edit a shipped one. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -12,4 +13,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0003_orders': m0003,
   '0004_verification': m0004,
   '0005_pricing': m0005,
+  '0006_events': m0006,
 };

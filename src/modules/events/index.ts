@@ -1,0 +1,12 @@
+/** The event backbone's face: what other modules and main/ may use. */
+export { createEventLog, type EventLog, eventView, type NewEvent } from './log.js';
+export {
+  defineEventType,
+  type EventTypeSpec,
+  eventEnvelope,
+  type StoredEvent,
+  type Subscriber,
+  subscriberJobKind,
+} from './model.js';
+export { eventAdminRoutes, eventListSchema, eventRoutes } from './routes.js';
+export { createEventService, type EventService } from './service.js';

@@ -1,0 +1,110 @@
+import type { Static, TSchema } from '@sinclair/typebox';
+import type { JobHandler } from '../../jobs/model.js';
+import { enqueueJob } from '../../jobs/store.js';
+import { rfc3339 } from '../../shared/clock.js';
+import { newId } from '../../shared/ids.js';
+import type { Db } from '../../storage/database.js';
+import {
+  type EventTypeSpec,
+  type StoredEvent,
+  type Subscriber,
+  type SubscriberPayload,
+  subscriberJobKind,
+} from './model.js';
+import { type EventRow, findEventBySeq, insertEventRow, takeSequence } from './store.js';
+
+export interface NewEvent<S extends TSchema> {
+  spec: EventTypeSpec<S>;
+  channelId: string | null;
+  subjectId: string;
+  data: Static<S>;
+  nowMs: number;
+}
+
+export function storedEvent(row: EventRow): StoredEvent {
+  return {
+    id: row.id,
+    type: row.type,
+    version: row.version,
+    sequence: row.seq,
+    channel_id: row.channel_id,
+    subject_id: row.subject_id,
+    created_at: row.created_at,
+    data: JSON.parse(row.payload) as unknown,
+  };
+}
+
+/** The envelope as the API and callbacks show it. */
+export function eventView(e: StoredEvent) {
+  return { ...e, created_at: rfc3339(e.created_at) };
+}
+
+/**
+ * The event backbone's write side: `append` writes an event and one delivery job per subscriber of
+ * its type, all in the caller's transaction, so an event exists exactly when the change it describes
+ * was committed, and no subscriber can miss it. Built once per process from every event type and
+ * subscriber of the build.
+ */
+export function createEventLog(catalogue: readonly EventTypeSpec[], subscribers: readonly Subscriber[]) {
+  const known = new Map(catalogue.map((t) => [t.type, t]));
+  if (known.size !== catalogue.length) throw new Error('an event type is declared twice');
+  const names = new Set<string>();
+  const byType = new Map<string, { subscriber: Subscriber; kind: ReturnType<typeof subscriberJobKind> }[]>();
+  for (const s of subscribers) {
+    if (names.has(s.name)) throw new Error(`subscriber ${s.name} is registered twice`);
+    names.add(s.name);
+    for (const type of s.types) {
+      if (!known.has(type)) throw new Error(`subscriber ${s.name} takes unknown event type ${type}`);
+      const list = byType.get(type) ?? [];
+      list.push({ subscriber: s, kind: subscriberJobKind(s) });
+      byType.set(type, list);
+    }
+  }
+
+  return {
+    catalogue,
+
+    async append<S extends TSchema>(trx: Db, e: NewEvent<S>): Promise<StoredEvent> {
+      if (known.get(e.spec.type) !== e.spec)
+        throw new Error(`event type ${e.spec.type} is not in the catalogue`);
+      const seq = await takeSequence(trx);
+      const row: EventRow = {
+        seq,
+        id: newId('evt', e.nowMs),
+        type: e.spec.type,
+        version: e.spec.version,
+        channel_id: e.channelId,
+        subject_id: e.subjectId,
+        payload: JSON.stringify(e.data),
+        created_at: e.nowMs,
+      };
+      await insertEventRow(trx, row);
+      for (const { subscriber, kind } of byType.get(e.spec.type) ?? []) {
+        await enqueueJob(trx, kind, { event_seq: seq }, e.nowMs, {
+          ordering: { key: `${subscriber.name}:${e.subjectId}`, seq },
+        });
+      }
+      return storedEvent(row);
+    },
+
+    /** Whether anyone takes this type (a writer with no subscriber enqueues nothing). */
+    hasSubscribers(type: string): boolean {
+      return (byType.get(type)?.length ?? 0) > 0;
+    },
+
+    /** The job handlers that hand events to subscribers, one kind per subscriber. */
+    handlers(): JobHandler<SubscriberPayload>[] {
+      return subscribers.map((s) => ({
+        spec: subscriberJobKind(s),
+        async handleInTransaction({ event_seq }, trx) {
+          const row = await findEventBySeq(trx, event_seq);
+          // Events are never deleted while a delivery is open: a missing one is a broken database.
+          if (!row) throw new Error(`event ${event_seq} for subscriber ${s.name} does not exist`);
+          await s.handle(storedEvent(row), trx);
+        },
+      }));
+    },
+  };
+}
+
+export type EventLog = ReturnType<typeof createEventLog>;

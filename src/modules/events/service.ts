@@ -1,0 +1,48 @@
+import type { Db } from '../../storage/database.js';
+import { eventView, storedEvent } from './log.js';
+import type { AdminEventListQuery, EventListQuery, EventTypeSpec } from './model.js';
+import { listEventRows } from './store.js';
+
+export interface EventServiceDeps {
+  db: Db;
+  catalogue: readonly EventTypeSpec[];
+}
+
+/** Reading events back: a channel its own (channel-visible types only), admins all of them. */
+export function createEventService({ db, catalogue }: EventServiceDeps) {
+  const channelTypes = catalogue.filter((t) => t.visibility === 'channel').map((t) => t.type);
+
+  /** `next_after` is where to resume, also on an empty page: poll with it to get only what is new. */
+  async function page(rows: Awaited<ReturnType<typeof listEventRows>>, limit: number, after: number) {
+    const data = rows.slice(0, limit).map((r) => eventView(storedEvent(r)));
+    return { data, has_more: rows.length > limit, next_after: data.at(-1)?.sequence ?? after };
+  }
+
+  return {
+    async listForChannel(channelId: string, q: EventListQuery) {
+      const limit = q.limit ?? 100;
+      const rows = await listEventRows(db, {
+        channelId,
+        types: q.type === undefined ? channelTypes : channelTypes.filter((t) => t === q.type),
+        ...(q.after === undefined ? {} : { after: q.after }),
+        ...(q.subject_id === undefined ? {} : { subjectId: q.subject_id }),
+        limit: limit + 1,
+      });
+      return page(rows, limit, q.after ?? 0);
+    },
+
+    async listAll(q: AdminEventListQuery) {
+      const limit = q.limit ?? 100;
+      const rows = await listEventRows(db, {
+        ...(q.channel_id === undefined ? {} : { channelId: q.channel_id }),
+        ...(q.type === undefined ? {} : { type: q.type }),
+        ...(q.after === undefined ? {} : { after: q.after }),
+        ...(q.subject_id === undefined ? {} : { subjectId: q.subject_id }),
+        limit: limit + 1,
+      });
+      return page(rows, limit, q.after ?? 0);
+    },
+  };
+}
+
+export type EventService = ReturnType<typeof createEventService>;

@@ -1,0 +1,136 @@
+import type { Transaction } from 'kysely';
+import { enqueueJob } from '../../jobs/store.js';
+import { newId } from '../../shared/ids.js';
+import type { Db } from '../../storage/database.js';
+import { preparedInsert } from '../../storage/prepared.js';
+import type { Database, OrdersTable } from '../../storage/schema.js';
+import type { EventLog } from '../events/index.js';
+import type { PriceRow } from '../pricing/index.js';
+import type { RedeemState } from '../verification/lifecycle.js';
+import { eventTypeFor } from './events.js';
+import { type OrderEvent, type OrderStatus, transition as step } from './lifecycle.js';
+import { VERIFY_ORDER } from './model.js';
+import type { OrderRow } from './store.js';
+import { orderView } from './view.js';
+
+/** Columns a change may set beside the status: what verification (and later review) found out. */
+export type OrderFacts = Partial<
+  Pick<
+    OrdersTable,
+    | 'reason'
+    | 'raw_code'
+    | 'actual_face_value'
+    | 'redeem_state'
+    | 'redemption_id'
+    | 'waiting_for'
+    | 'verified_at'
+    | 'route_id'
+    | 'issuer'
+    | 'price_id'
+  >
+>;
+
+export interface OrderChange {
+  /** A lifecycle step; without one the change stays within the status (redeem progress). */
+  event?: OrderEvent;
+  /** The status the caller read the order in; the update is conditioned on it. */
+  from: OrderStatus;
+  /** Further conditions on the row: the redeem sub-state the caller read. */
+  when?: { redeem_state?: RedeemState };
+  facts?: OrderFacts;
+  /** Why, for the order_events row (defaults to facts.reason). */
+  reason?: string | null;
+  nowMs: number;
+}
+
+export type ChangeResult =
+  | { ok: true; order: OrderRow; to: OrderStatus }
+  /** `refused`: the lifecycle has no such step; `raced`: the order was not as the caller read it. */
+  | { ok: false; why: 'refused' | 'raced'; detail: string };
+
+export interface TransitionDeps {
+  events: EventLog;
+  /** The price an order names, for its events' payload. */
+  priceOf(db: Db, id: string): Promise<PriceRow | undefined>;
+}
+
+const insertOrderRow = preparedInsert('orders');
+const insertOrderEvent = preparedInsert('order_events');
+
+/**
+ * The one writer of order state. Every status or outcome change of an order goes through
+ * `change`: it applies the lifecycle, writes the `order_events` row and the event subscribers
+ * react to, all in the caller's transaction. `place` writes a new order the same way.
+ */
+export function createOrderTransitions(deps: TransitionDeps) {
+  async function announce(
+    trx: Db,
+    order: OrderRow,
+    previous: OrderStatus | null,
+    nowMs: number,
+    price?: PriceRow,
+  ) {
+    const spec = eventTypeFor(order.status);
+    if (!spec) return;
+    const priced = price ?? (order.price_id ? await deps.priceOf(trx, order.price_id) : undefined);
+    await deps.events.append(trx, {
+      spec,
+      channelId: order.channel_id,
+      subjectId: order.id,
+      data: { order: orderView(order, priced), previous_status: previous },
+      nowMs,
+    });
+  }
+
+  return {
+    /** A new order, its first order_events row, its `order.submitted` event and its verify job. */
+    async place(trx: Transaction<Database> | Db, order: OrderRow, price: PriceRow): Promise<void> {
+      if (order.status !== 'submitted') throw new Error(`a new order starts submitted, not ${order.status}`);
+      const now = order.created_at;
+      await insertOrderRow(trx, order);
+      await insertOrderEvent(trx, {
+        id: newId('oev', now),
+        order_id: order.id,
+        event: 'submit',
+        from_status: null,
+        to_status: order.status,
+        reason: null,
+        created_at: now,
+      });
+      await announce(trx, order, null, now, price);
+      await enqueueJob(trx, VERIFY_ORDER, { order_id: order.id }, now);
+    },
+
+    async change(trx: Db, orderId: string, c: OrderChange): Promise<ChangeResult> {
+      let to = c.from;
+      if (c.event !== undefined) {
+        const s = step(c.from, c.event);
+        if (!s.ok) return { ok: false, why: 'refused', detail: s.reason };
+        to = s.to;
+      }
+      let q = trx
+        .updateTable('orders')
+        .set({ ...c.facts, status: to, updated_at: c.nowMs })
+        .where('id', '=', orderId)
+        .where('status', '=', c.from);
+      if (c.when?.redeem_state !== undefined) q = q.where('redeem_state', '=', c.when.redeem_state);
+      const order = await q.returningAll().executeTakeFirst();
+      if (!order) return { ok: false, why: 'raced', detail: `order ${orderId} is not ${c.from} as read` };
+      if (c.event !== undefined) {
+        await insertOrderEvent(trx, {
+          id: newId('oev', c.nowMs),
+          order_id: orderId,
+          event: c.event,
+          from_status: c.from,
+          to_status: to,
+          reason: c.reason !== undefined ? c.reason : (c.facts?.reason ?? null),
+          created_at: c.nowMs,
+        });
+        await announce(trx, order, c.from, c.nowMs);
+      }
+      return { ok: true, order, to };
+    },
+  };
+}
+
+export type OrderTransitions = ReturnType<typeof createOrderTransitions>;

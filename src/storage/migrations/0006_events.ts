@@ -1,0 +1,43 @@
+import { type Kysely, sql } from 'kysely';
+
+/**
+ * The event backbone: one row per thing that happened (docs/events.md), numbered by a sequence
+ * that is handed out under a row lock held to commit, so sequence order is commit order and a
+ * reader that resumes after N never misses an event committed later (decision 0017).
+ * Jobs gain an ordering key (a subscriber sees one order's events in sequence) and a typed error code.
+ */
+export async function up(db: Kysely<unknown>): Promise<void> {
+  await db.schema
+    .createTable('events')
+    .addColumn('seq', 'bigint', (c) => c.primaryKey())
+    .addColumn('id', 'text', (c) => c.notNull().unique())
+    .addColumn('type', 'text', (c) => c.notNull())
+    .addColumn('version', 'integer', (c) => c.notNull())
+    .addColumn('channel_id', 'text')
+    .addColumn('subject_id', 'text', (c) => c.notNull())
+    .addColumn('payload', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'bigint', (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('events_channel_seq').on('events').columns(['channel_id', 'seq']).execute();
+  await db.schema.createIndex('events_subject_seq').on('events').columns(['subject_id', 'seq']).execute();
+
+  await db.schema
+    .createTable('event_sequence')
+    .addColumn('id', 'integer', (c) => c.primaryKey())
+    .addColumn('last_seq', 'bigint', (c) => c.notNull())
+    .execute();
+  await sql`insert into event_sequence (id, last_seq) values (1, 0)`.execute(db);
+
+  const jobs = db.schema.alterTable('jobs');
+  /** Jobs sharing a key run one at a time, in `ordering_seq` order (a subscriber and one order). */
+  await jobs.addColumn('ordering_key', 'text').execute();
+  await jobs.addColumn('ordering_seq', 'bigint').execute();
+  /** The typed cause of the last failure, when the handler gave one (never parsed from last_error). */
+  await jobs.addColumn('last_error_code', 'text').execute();
+  await db.schema
+    .createIndex('jobs_ordering_open')
+    .on('jobs')
+    .columns(['ordering_key', 'ordering_seq'])
+    .where(sql.ref('ordering_key'), 'is not', null)
+    .execute();
+}

@@ -1,0 +1,126 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * The module rules, checked over the source: a module is reached only through its `index.ts`, and
+ * only its owner reads or writes a table. Adding a table means naming its owner here.
+ */
+const SRC = resolve(import.meta.dirname, '../../src');
+
+const OWNER: Record<string, string> = {
+  channels: 'channels',
+  request_nonces: 'channels',
+  channel_groups: 'channels',
+  card_types: 'cards',
+  orders: 'orders',
+  order_events: 'orders',
+  events: 'events',
+  event_sequence: 'events',
+  issuer_routes: 'verification',
+  issuer_codes: 'verification',
+  rate_sheets: 'pricing',
+  rate_ranges: 'pricing',
+  rate_adjustment_policies: 'pricing',
+  rate_adjustments: 'pricing',
+  fx_rates: 'pricing',
+  prices: 'pricing',
+  callback_tests: 'webhooks',
+  // Infrastructure, not a module: the job runtime's own table.
+  jobs: 'jobs',
+};
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return sourceFiles(path);
+    return path.endsWith('.ts') && !path.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+/** `modules/orders/store.ts` → 'orders'; `jobs/store.ts` → 'jobs'; `main/cli.ts` → 'main'. */
+function areaOf(file: string): string {
+  const parts = relative(SRC, file).split('/');
+  return parts[0] === 'modules' ? (parts[1] ?? '') : (parts[0] ?? '');
+}
+
+function importsOf(text: string): string[] {
+  const found: string[] = [];
+  for (const m of text.matchAll(/(?:from|import)\s*\(?\s*'([^']+)'/g)) if (m[1]) found.push(m[1]);
+  return found;
+}
+
+function tablesTouched(text: string): string[] {
+  const found = new Set<string>();
+  const builder =
+    /(?:selectFrom|updateTable|insertInto|deleteFrom|innerJoin|leftJoin|rightJoin|preparedInsert|with)\(\s*'([a-z_]+)/g;
+  for (const m of text.matchAll(builder)) if (m[1] && m[1] in OWNER) found.add(m[1]);
+  // Raw SQL: a table name after from / into / update / join inside a template.
+  for (const m of text.matchAll(/`[^`]*`/g))
+    for (const t of m[0].matchAll(/\b(?:from|into|update|join)\s+"?([a-z_]+)"?/gi))
+      if (t[1] && t[1] in OWNER) found.add(t[1]);
+  return [...found];
+}
+
+const files = sourceFiles(SRC).filter((f) => !relative(SRC, f).startsWith('storage/migrations/'));
+
+describe('module boundaries', () => {
+  it('finds the modules it guards', () => {
+    const modules = new Set(files.filter((f) => relative(SRC, f).startsWith('modules/')).map(areaOf));
+    expect([...modules].sort()).toEqual([
+      'cards',
+      'channels',
+      'events',
+      'orders',
+      'pricing',
+      'verification',
+      'webhooks',
+    ]);
+  });
+
+  it('a module is imported from outside only through its index.ts', () => {
+    const breaches: string[] = [];
+    for (const file of files) {
+      const from = areaOf(file);
+      for (const spec of importsOf(readFileSync(file, 'utf8'))) {
+        if (!spec.startsWith('.')) continue;
+        const target = resolve(dirname(file), spec.replace(/\.js$/, '.ts'));
+        const rel = relative(SRC, target).split('/');
+        if (rel[0] !== 'modules') continue;
+        const module = rel[1];
+        if (module === from && relative(SRC, file).startsWith('modules/')) continue;
+        if (rel[2] !== 'index.ts') breaches.push(`${relative(SRC, file)} → ${relative(SRC, target)}`);
+      }
+    }
+    expect(breaches).toEqual([]);
+  });
+
+  it("no code queries another module's tables", () => {
+    const breaches: string[] = [];
+    for (const file of files) {
+      const area = areaOf(file);
+      for (const table of tablesTouched(readFileSync(file, 'utf8'))) {
+        if (OWNER[table] !== area)
+          breaches.push(`${relative(SRC, file)} touches ${table} (owned by ${OWNER[table]})`);
+      }
+    }
+    expect(breaches).toEqual([]);
+  });
+
+  it('the checks see a breach when there is one', () => {
+    expect(tablesTouched("db.selectFrom('orders').innerJoin('channels', 'a', 'b')")).toEqual([
+      'orders',
+      'channels',
+    ]);
+    expect(tablesTouched('sql`update orders set x = 1`')).toEqual(['orders']);
+    expect(importsOf("import { x } from '../orders/store.js';")).toEqual(['../orders/store.js']);
+  });
+
+  it('every table of the schema has an owner', () => {
+    const schema = readFileSync(join(SRC, 'storage/schema.ts'), 'utf8');
+    const block = schema.slice(schema.indexOf('export interface Database {'));
+    const tables = [...block.matchAll(/^\s+([a-z_]+): [A-Za-z]+Table;/gm)].map((m) => m[1]);
+    expect(tables.length).toBeGreaterThan(10);
+    for (const t of tables) expect(OWNER, `table ${t}`).toHaveProperty(t as string);
+  });
+});
