@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
-import type { Authenticator } from '../modules/channels/authenticate.js';
-import type { ChannelView } from '../modules/channels/model.js';
+import type { Authenticator, ChannelView } from '../modules/channels/index.js';
 import { decodeJsonBody } from './json-body.js';
+import { unwrap } from './result.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -25,12 +25,14 @@ export function channelApi(authenticate: Authenticator, routes: FastifyPluginAsy
       route.schema = { ...route.schema, security: [{ channelSignature: [] }] } as typeof route.schema;
     });
     app.addHook('preValidation', async (request) => {
-      request.channel = await authenticate({
-        headers: request.headers,
-        method: request.method,
-        url: request.url,
-        rawBody: request.rawBody,
-      });
+      request.channel = unwrap(
+        await authenticate({
+          headers: request.headers,
+          method: request.method,
+          url: request.url,
+          rawBody: request.rawBody,
+        }),
+      );
     });
     app.addHook('preValidation', decodeJsonBody);
     for (const r of routes) await app.register(r);

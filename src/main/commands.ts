@@ -8,7 +8,7 @@ import {
   type ChannelKind,
   FACE_VALUE_POLICIES,
   type FaceValuePolicy,
-} from '../modules/channels/model.js';
+} from '../modules/channels/index.js';
 import { createLogger } from '../shared/logger.js';
 import { CURRENCY_CODES, type Currency } from '../shared/money.js';
 import { DEFAULT_SEED } from '../simulators/card-base.js';
@@ -284,8 +284,13 @@ export function buildCli(): Command {
             ...(opts.group ? { group_id: opts.group } : {}),
             ...(opts.callbackUrl ? { callback_url: opts.callbackUrl } : {}),
           });
+          if (!created.ok) {
+            process.stderr.write(`recard: ${created.field ?? 'channel'}: ${created.message}\n`);
+            process.exitCode = 2;
+            return;
+          }
           out(
-            `channel id:     ${created.channel.id}\nchannel secret: ${created.secret}\nwebhook secret: ${created.webhookSecret}`,
+            `channel id:     ${created.value.channel.id}\nchannel secret: ${created.value.secret}\nwebhook secret: ${created.value.webhookSecret}`,
           );
           out('The secrets are shown once. They are stored encrypted and cannot be shown again.');
         });

@@ -1,6 +1,6 @@
 import { jsonFeedSource } from '../adapters/fx/json-feed.js';
 import type { IssuerProtocol } from '../adapters/issuers/port.js';
-import type { NewChannel } from '../modules/channels/model.js';
+import type { NewChannel } from '../modules/channels/index.js';
 import { DEFAULT_SEED, SIM_FORMATS } from '../simulators/card-base.js';
 import { type FxFeedSimulator, startFxFeedSimulator } from '../simulators/fx-feed.js';
 import {
@@ -25,7 +25,8 @@ export async function ensureDemoChannel(
   input: NewChannel = DEMO_CHANNEL,
 ) {
   if (!(await ctx.channels.get(id))) {
-    await ctx.channels.create(input, { id });
+    const created = await ctx.channels.create(input, { id });
+    if (!created.ok) throw new Error(`demo channel ${id}: ${created.message}`);
     ctx.logger.info({ channel_id: id }, 'demo channel created');
   }
   const creds = await ctx.channels.credentials(id);
@@ -68,7 +69,7 @@ export async function routeCardTypesTo(
     const sim = sims.byIssuer.get(format.issuer);
     if (!sim) continue;
     const protocol = SIM_ISSUERS[format.issuer] as IssuerProtocol;
-    await ctx.issuerAdmin.putRoute(`sim_${cardType}`, {
+    const routed = await ctx.issuerAdmin.putRoute(`sim_${cardType}`, {
       card_type: cardType,
       issuer: format.issuer,
       protocol,
@@ -83,6 +84,7 @@ export async function routeCardTypesTo(
         : {}),
       enabled: true,
     });
+    if (!routed.ok) throw new Error(`demo route for ${cardType}: ${routed.message}`);
     n++;
   }
   return n;

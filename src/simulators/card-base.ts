@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { gtinValid, luhnValid } from '../modules/cards/formats.js';
+import { gtinValid, luhnValid } from '../modules/cards/index.js';
 
 /**
  * The simulated issuers' card base, generated from a seed: the same seed gives the same cards, so
@@ -124,10 +124,12 @@ export class SeededRandom {
   /** An integer in [0, n), n ≤ 256. */
   below(n: number): number {
     const limit = 256 - (256 % n);
-    for (;;) {
+    // Rejection sampling; a byte is refused with probability < 1/2, so 64 tries fail with < 2^-64.
+    for (let tries = 0; tries < 64; tries++) {
       const b = this.byte();
       if (b < limit) return b % n;
     }
+    throw new Error('seeded random stream produced 64 rejected bytes in a row');
   }
   digits(n: number): string {
     let s = String(1 + this.below(9));

@@ -107,6 +107,17 @@ describe('module boundaries', () => {
     expect(breaches).toEqual([]);
   });
 
+  it('modules return expected failures as values: no module code throws an ApiError or sets a header', () => {
+    const breaches: string[] = [];
+    for (const file of files.filter((f) => relative(SRC, f).startsWith('modules/'))) {
+      const text = readFileSync(file, 'utf8');
+      if (/\bApiError\b/.test(text)) breaches.push(`${relative(SRC, file)} uses ApiError`);
+      if (!file.endsWith('routes.ts') && /retry-after|reply\.header|www-authenticate/i.test(text))
+        breaches.push(`${relative(SRC, file)} sets an HTTP header`);
+    }
+    expect(breaches).toEqual([]);
+  });
+
   it('the checks see a breach when there is one', () => {
     expect(tablesTouched("db.selectFrom('orders').innerJoin('channels', 'a', 'b')")).toEqual([
       'orders',

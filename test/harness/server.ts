@@ -75,7 +75,9 @@ export async function startTestServer(
     server,
     logs: lines,
     async createChannel(input = {}) {
-      const created = await ctx.channels.create({ name: 'Test channel', kind: 'merchant', ...input });
+      const made = await ctx.channels.create({ name: 'Test channel', kind: 'merchant', ...input });
+      if (!made.ok) throw new Error(`test channel: ${made.message}`);
+      const created = made.value;
       return {
         id: created.channel.id,
         secret: created.secret,

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { errorResponses } from '../../http/error-body.js';
+import { unwrap } from '../../http/result.js';
 import { CardTypeList, CardTypeParams, CardTypePatch, CardTypeView, NewCardType } from './model.js';
 import type { CardTypeService } from './service.js';
 
@@ -49,7 +50,7 @@ export function cardTypeAdminRoutes(service: CardTypeService): FastifyPluginAsyn
           response: { 200: CardTypeView, ...errorResponses(400, 401, 404) },
         },
       },
-      async (request) => service.get(request.params.code),
+      async (request) => unwrap(await service.get(request.params.code)),
     );
     app.post(
       '/admin/v1/card-types',
@@ -62,7 +63,7 @@ export function cardTypeAdminRoutes(service: CardTypeService): FastifyPluginAsyn
           response: { 201: CardTypeView, ...errorResponses(400, 401, 409, 413, 415) },
         },
       },
-      async (request, reply) => reply.status(201).send(await service.create(request.body)),
+      async (request, reply) => reply.status(201).send(unwrap(await service.create(request.body))),
     );
     app.patch(
       '/admin/v1/card-types/:code',
@@ -78,7 +79,7 @@ export function cardTypeAdminRoutes(service: CardTypeService): FastifyPluginAsyn
           response: { 200: CardTypeView, ...errorResponses(400, 401, 404, 413, 415) },
         },
       },
-      async (request) => service.update(request.params.code, request.body),
+      async (request) => unwrap(await service.update(request.params.code, request.body)),
     );
   };
 }

@@ -1,8 +1,9 @@
 import safeRegex from 'safe-regex2';
 import type { Clock } from '../../shared/clock.js';
 import { rfc3339 } from '../../shared/clock.js';
-import { ApiError } from '../../shared/errors.js';
+import { fail, ok, type Result } from '../../shared/result.js';
 import type { Db } from '../../storage/database.js';
+import type { CardTypeError } from './errors.js';
 import type { Checksum } from './formats.js';
 import type { CardTypePatch, CardTypeView, NewCardType } from './model.js';
 import { type CardTypeRow, findCardType, insertCardType, listCardTypes, updateCardType } from './store.js';
@@ -32,31 +33,30 @@ function view(row: CardTypeRow): CardTypeView {
  * Patterns come from operators but run on untrusted input, so they must compile, be anchored,
  * and be free of catastrophic backtracking (safe-regex2's star-height check).
  */
-function checkPattern(pattern: string, field: string): void {
-  let ok = true;
+type CardTypeResult = Result<CardTypeView, CardTypeError['code']>;
+
+function checkPattern(pattern: string, field: string): CardTypeError | undefined {
+  let compiles = true;
   try {
     new RegExp(pattern);
   } catch {
-    ok = false;
+    compiles = false;
   }
-  if (!ok) throw new ApiError('invalid_request', `${field} is not a valid regular expression.`, { field });
-  if (!pattern.startsWith('^') || !pattern.endsWith('$')) {
-    throw new ApiError('invalid_request', `${field} must be anchored: start with ^ and end with $.`, {
+  if (!compiles) return fail('invalid_request', `${field} is not a valid regular expression.`, { field });
+  if (!pattern.startsWith('^') || !pattern.endsWith('$'))
+    return fail('invalid_request', `${field} must be anchored: start with ^ and end with $.`, { field });
+  if (!safeRegex(pattern))
+    return fail('invalid_request', `${field} could backtrack catastrophically; simplify nested repetition.`, {
       field,
     });
-  }
-  if (!safeRegex(pattern)) {
-    throw new ApiError(
-      'invalid_request',
-      `${field} could backtrack catastrophically; simplify nested repetition.`,
-      { field },
-    );
-  }
+  return undefined;
 }
 
-function checkRules(input: CardTypePatch): void {
-  if (input.number_pattern !== undefined) checkPattern(input.number_pattern, 'number_pattern');
-  if (input.secret_pattern !== undefined) checkPattern(input.secret_pattern, 'secret_pattern');
+function checkRules(input: CardTypePatch): CardTypeError | undefined {
+  return (
+    (input.number_pattern === undefined ? undefined : checkPattern(input.number_pattern, 'number_pattern')) ??
+    (input.secret_pattern === undefined ? undefined : checkPattern(input.secret_pattern, 'secret_pattern'))
+  );
 }
 
 /** How long another process may go on using a changed catalogue row. */
@@ -85,14 +85,15 @@ export function createCardTypeService({ db, clock }: CardTypeServiceDeps) {
       return (await listCardTypes(db, options)).map(view);
     },
 
-    async get(code: string): Promise<CardTypeView> {
+    async get(code: string): Promise<CardTypeResult> {
       const row = await findCardType(db, code);
-      if (!row) throw new ApiError('card_type_not_found', `No card type ${code}.`, { field: 'code' });
-      return view(row);
+      if (!row) return fail('card_type_not_found', `No card type ${code}.`, { field: 'code' });
+      return ok(view(row));
     },
 
-    async create(input: NewCardType): Promise<CardTypeView> {
-      checkRules(input);
+    async create(input: NewCardType): Promise<CardTypeResult> {
+      const invalid = checkRules(input);
+      if (invalid) return invalid;
       const now = clock.now();
       const row: CardTypeRow = {
         ...input,
@@ -103,26 +104,24 @@ export function createCardTypeService({ db, clock }: CardTypeServiceDeps) {
       };
       const inserted = await insertCardType(db, row);
       cached.delete(input.code);
-      if (!inserted) {
-        throw new ApiError('card_type_exists', `A card type ${input.code} exists; change it with PATCH.`, {
+      if (!inserted)
+        return fail('card_type_exists', `A card type ${input.code} exists; change it with PATCH.`, {
           field: 'code',
         });
-      }
-      return view(row);
+      return ok(view(row));
     },
 
     /** Orders keep what they were submitted with: a change applies to new orders only. */
-    async update(code: string, patch: CardTypePatch): Promise<CardTypeView> {
-      checkRules(patch);
+    async update(code: string, patch: CardTypePatch): Promise<CardTypeResult> {
+      const invalid = checkRules(patch);
+      if (invalid) return invalid;
       const { face_values, enabled, ...rest } = patch;
       const changes: Partial<CardTypeRow> = { ...rest, updated_at: clock.now() };
       if (face_values !== undefined) changes.face_values = sortedFaces(face_values);
       if (enabled !== undefined) changes.enabled = enabled ? 1 : 0;
       const updated = await updateCardType(db, code, changes);
       cached.delete(code);
-      if (!updated) {
-        throw new ApiError('card_type_not_found', `No card type ${code}.`, { field: 'code' });
-      }
+      if (!updated) return fail('card_type_not_found', `No card type ${code}.`, { field: 'code' });
       return this.get(code);
     },
   };

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authenticatedChannel } from '../../http/channel-auth.js';
 import { errorResponses } from '../../http/error-body.js';
-import { ApiError } from '../../shared/errors.js';
+import { unwrap } from '../../http/result.js';
 import {
   ChannelList,
   ChannelParams,
@@ -61,12 +61,7 @@ export function channelAdminRoutes(service: ChannelService): FastifyPluginAsyncT
           response: { 200: ChannelView, ...errorResponses(400, 401, 404, 413, 415) },
         },
       },
-      async (request) => {
-        const updated = await service.update(request.params.id, request.body);
-        if (!updated)
-          throw new ApiError('channel_not_found', `No channel ${request.params.id}.`, { field: 'params.id' });
-        return updated;
-      },
+      async (request) => unwrap(await service.update(request.params.id, request.body)),
     );
     app.get(
       '/admin/v1/channel-groups',

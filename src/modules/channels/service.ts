@@ -1,9 +1,10 @@
 import type { Clock } from '../../shared/clock.js';
 import { rfc3339 } from '../../shared/clock.js';
 import { type Keyring, open, randomToken, seal } from '../../shared/crypto.js';
-import { ApiError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
+import { fail, ok, type Result } from '../../shared/result.js';
 import type { Db } from '../../storage/database.js';
+import type { ChannelError } from './errors.js';
 import type {
   ChannelCredentials,
   ChannelPatch,
@@ -53,9 +54,9 @@ function view(row: ChannelRow): ChannelView {
     id: row.id,
     name: row.name,
     kind: row.kind as ChannelView['kind'],
-    status: row.status as ChannelStatus,
+    status: row.status,
     callback_url: row.callback_url,
-    face_value_policy: row.face_value_policy as FaceValuePolicy,
+    face_value_policy: row.face_value_policy,
     group_id: row.group_id,
     settlement_currency: row.settlement_currency as ChannelView['settlement_currency'],
     created_at: rfc3339(row.created_at),
@@ -71,9 +72,12 @@ export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_
   const cached = new Map<string, { creds: ChannelCredentials; at: number }>();
   const forget = (id: string) => cached.delete(id);
   return {
-    async create(input: NewChannel, options: { id?: string } = {}): Promise<CreatedChannel> {
+    async create(
+      input: NewChannel,
+      options: { id?: string } = {},
+    ): Promise<Result<CreatedChannel, ChannelError['code']>> {
       if (input.group_id && !(await findGroup(db, input.group_id)))
-        throw new ApiError('unknown_reference', `No channel group ${input.group_id}.`, { field: 'group_id' });
+        return fail('unknown_reference', `No channel group ${input.group_id}.`, { field: 'group_id' });
       const now = clock.now();
       const id = options.id ?? newId('ch', now);
       const secret = `sk_${randomToken(32)}`;
@@ -93,7 +97,7 @@ export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_
         updated_at: now,
       };
       await insertChannel(db, row);
-      return { channel: view(row), secret, webhookSecret };
+      return ok({ channel: view(row), secret, webhookSecret });
     },
 
     async get(id: string): Promise<ChannelView | undefined> {
@@ -121,19 +125,18 @@ export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_
       return r.numUpdatedRows === 1n;
     },
 
-    /** Changes commercial settings; false when there is no such channel. */
-    async update(id: string, patch: ChannelPatch): Promise<ChannelView | undefined> {
+    /** Changes commercial settings. */
+    async update(id: string, patch: ChannelPatch): Promise<Result<ChannelView, ChannelError['code']>> {
       if (patch.group_id && !(await findGroup(db, patch.group_id)))
-        throw new ApiError('unknown_reference', `No channel group ${patch.group_id}.`, { field: 'group_id' });
+        return fail('unknown_reference', `No channel group ${patch.group_id}.`, { field: 'group_id' });
       const r = await db
         .updateTable('channels')
         .set({ ...patch, updated_at: clock.now() })
         .where('id', '=', id)
         .executeTakeFirst();
       forget(id);
-      if (r.numUpdatedRows !== 1n) return undefined;
-      const row = await findChannel(db, id);
-      return row && view(row);
+      const row = r.numUpdatedRows === 1n ? await findChannel(db, id) : undefined;
+      return row ? ok(view(row)) : fail('channel_not_found', `No channel ${id}.`, { field: 'params.id' });
     },
 
     async putGroup(id: string, name: string): Promise<GroupView> {

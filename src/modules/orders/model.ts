@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { defineJobKind } from '../../jobs/model.js';
-import { OrderPrice } from '../pricing/model.js';
+import { OrderPrice } from '../pricing/index.js';
 import { ORDER_STATUSES } from './lifecycle.js';
 
 const Text = (maxLength: number, description?: string) =>

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authenticatedChannel } from '../../http/channel-auth.js';
 import { errorResponses } from '../../http/error-body.js';
+import { unwrap } from '../../http/result.js';
 import { OrderList, OrderListQuery, OrderParams, OrderView, SubmitOrder } from './model.js';
 import type { OrderService } from './service.js';
 
@@ -22,7 +23,7 @@ export function orderRoutes(service: OrderService): FastifyPluginAsyncTypebox {
         },
       },
       async (request, reply) => {
-        const { order, created } = await service.submit(authenticatedChannel(request), request.body);
+        const { order, created } = unwrap(await service.submit(authenticatedChannel(request), request.body));
         return reply.status(created ? 201 : 200).send(order);
       },
     );
@@ -37,7 +38,7 @@ export function orderRoutes(service: OrderService): FastifyPluginAsyncTypebox {
           response: { 200: OrderView, ...errorResponses(400, 401, 404) },
         },
       },
-      async (request) => service.get(authenticatedChannel(request), request.params.id),
+      async (request) => unwrap(await service.get(authenticatedChannel(request), request.params.id)),
     );
     app.get(
       '/v1/orders',

@@ -2,8 +2,8 @@ import type { KeyringSource } from '../../config/keys.js';
 import { canonicalJson } from '../../shared/canonical-json.js';
 import type { Clock } from '../../shared/clock.js';
 import { hmacSha256 } from '../../shared/crypto.js';
-import { ApiError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
+import { fail, ok, type Result } from '../../shared/result.js';
 import type { Db } from '../../storage/database.js';
 import { isUniqueViolation } from '../../storage/errors.js';
 import type { Committer } from '../../storage/group-commit.js';
@@ -12,9 +12,11 @@ import type { ChannelView } from '../channels/index.js';
 import type { PriceRow, PricingService } from '../pricing/index.js';
 import { CardFilter } from './card-filter.js';
 import { openCard, rewrapKey, sealCard } from './card-vault.js';
+import type { OrderError } from './errors.js';
 import { INITIAL_STATUS } from './lifecycle.js';
 import type { OrderList, OrderListQuery, OrderView, SubmitOrder } from './model.js';
 import {
+  countToRewrap,
   findByMerchantOrderId,
   findOrder,
   forVerification,
@@ -45,6 +47,8 @@ export interface OrderServiceDeps {
   onJobQueued?: () => void;
 }
 
+type Submitted = Result<{ order: OrderView; created: boolean }, OrderError['code']>;
+
 type Placed =
   | { kind: 'created'; row: OrderRow; price: PriceRow }
   | { kind: 'existing'; row: OrderRow }
@@ -64,15 +68,15 @@ export function createOrderService(deps: OrderServiceDeps) {
     row.price_id ? await deps.pricing.find(db, row.price_id) : undefined;
 
   /** The first answer to a merchant_order_id, or a conflict if this body differs from the first. */
-  async function replay(row: OrderRow, requestHash: string): Promise<{ order: OrderView; created: false }> {
+  async function replay(row: OrderRow, requestHash: string): Promise<Submitted> {
     if (row.request_hash !== requestHash) {
-      throw new ApiError(
+      return fail(
         'idempotency_conflict',
         'This merchant_order_id was used with a different request; use a new id for a new card.',
         { field: 'merchant_order_id' },
       );
     }
-    return { order: orderView(row, await priceOf(row)), created: false };
+    return ok({ order: orderView(row, await priceOf(row)), created: false });
   }
 
   async function place(row: OrderRow, price: { row: PriceRow; save: boolean }): Promise<Placed> {
@@ -107,14 +111,14 @@ export function createOrderService(deps: OrderServiceDeps) {
       return n;
     },
 
-    async submit(channel: ChannelView, input: SubmitOrder): Promise<{ order: OrderView; created: boolean }> {
+    async submit(channel: ChannelView, input: SubmitOrder): Promise<Submitted> {
       const requestHash = keyedHash(canonicalJson(input));
       const earlier = await findByMerchantOrderId(db, channel.id, input.merchant_order_id);
       if (earlier) return replay(earlier, requestHash);
 
       const type = await deps.cardTypes.find(input.card_type);
       if (type?.enabled !== 1) {
-        throw new ApiError(
+        return fail(
           'unsupported_card_type',
           `Card type ${input.card_type} is not accepted; see GET /v1/card-types.`,
           {
@@ -137,13 +141,13 @@ export function createOrderService(deps: OrderServiceDeps) {
           card.reason === 'checksum'
             ? 'its check digit is wrong'
             : `it does not match the format of ${type.name}`;
-        throw new ApiError(FORMAT_ERRORS[card.field], `The ${what} is not valid: ${why}.`, {
+        return fail(FORMAT_ERRORS[card.field], `The ${what} is not valid: ${why}.`, {
           field: card.field,
         });
       }
       const faces = JSON.parse(type.face_values) as number[];
       if (!faces.includes(input.declared_face_value)) {
-        throw new ApiError(
+        return fail(
           'unsupported_face_value',
           `${type.name} is accepted at face values ${faces.join(', ')} (minor units), not ${input.declared_face_value}.`,
           { field: 'declared_face_value' },
@@ -151,10 +155,10 @@ export function createOrderService(deps: OrderServiceDeps) {
       }
       const cardHash = keyedHash(`${type.code}:${card.number}`);
       // The card may be held by this very request's twin, committed since the first look: replay it then.
-      const duplicate = async () => {
+      const duplicate = async (): Promise<Submitted> => {
         const twin = await findByMerchantOrderId(db, channel.id, input.merchant_order_id);
         if (twin) return replay(twin, requestHash);
-        throw new ApiError(
+        return fail(
           'card_already_submitted',
           'This card was already submitted and is being processed or was redeemed.',
           {
@@ -166,7 +170,7 @@ export function createOrderService(deps: OrderServiceDeps) {
 
       const now = clock.now();
       const id = newId('ord', now);
-      const price = await deps.pricing.forIntake(
+      const priced = await deps.pricing.forIntake(
         channel,
         type,
         input.declared_face_value,
@@ -174,6 +178,8 @@ export function createOrderService(deps: OrderServiceDeps) {
         id,
         now,
       );
+      if (!priced.ok) return priced;
+      const price = priced.value;
       const sealed = sealCard(deps.cardKeys.current(), id, card);
       const row: OrderRow = {
         id,
@@ -217,14 +223,14 @@ export function createOrderService(deps: OrderServiceDeps) {
       if (placed.kind === 'existing') return replay(placed.row, requestHash);
       filter.add(cardHash);
       deps.onJobQueued?.();
-      return { order: orderView(placed.row, placed.price), created: true };
+      return ok({ order: orderView(placed.row, placed.price), created: true });
     },
 
     /** A channel sees only its own orders: another channel's id is "not found". */
-    async get(channel: ChannelView, id: string): Promise<OrderView> {
+    async get(channel: ChannelView, id: string): Promise<Result<OrderView, 'resource_not_found'>> {
       const row = await findOrder(db, channel.id, id);
-      if (!row) throw new ApiError('resource_not_found', `No order ${id}.`, { field: 'id' });
-      return orderView(row, await priceOf(row));
+      if (!row) return fail('resource_not_found', `No order ${id}.`, { field: 'id' });
+      return ok(orderView(row, await priceOf(row)));
     },
 
     async list(channel: ChannelView, q: OrderListQuery): Promise<OrderList> {
@@ -277,7 +283,10 @@ export function createOrderService(deps: OrderServiceDeps) {
      */
     async rewrapAll(batchSize = 500): Promise<number> {
       let total = 0;
-      for (;;) {
+      // Bounded by what needed re-wrapping at the start (twice over, for rows raced by a writer).
+      const rounds =
+        2 * Math.ceil((await countToRewrap(db, deps.cardKeys.current().active.id)) / batchSize) + 2;
+      for (let round = 0; round < rounds; round++) {
         const ring = deps.cardKeys.current();
         const rows = await ordersToRewrap(db, ring.active.id, batchSize);
         if (rows.length === 0) return total;
@@ -287,6 +296,7 @@ export function createOrderService(deps: OrderServiceDeps) {
           if (await setWrappedKey(db, r.id, r.card_wrapped_key, next.keyId, next.wrappedKey)) total++;
         }
       }
+      throw new Error(`card keys still to re-wrap after ${rounds} rounds: run the rotation again`);
     },
   };
 }

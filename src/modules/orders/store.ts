@@ -127,9 +127,10 @@ export async function listOrders(
 }
 
 /** Card hashes of every order that holds its card, page by page, to rebuild the duplicate filter. */
-export async function* heldCardHashes(db: Db, pageSize = 10_000): AsyncGenerator<string> {
+export async function* heldCardHashes(db: Db, pageSize = 10_000, maxPages = 100_000): AsyncGenerator<string> {
   let after = '';
-  for (;;) {
+  // Bounded: a billion held cards at the default page size; past that the filter is refused, not hung.
+  for (let page = 0; page < maxPages; page++) {
     const rows = await db
       .selectFrom('orders')
       .select(['id', 'card_hash'])
@@ -142,6 +143,17 @@ export async function* heldCardHashes(db: Db, pageSize = 10_000): AsyncGenerator
     if (rows.length < pageSize) return;
     after = rows.at(-1)?.id ?? after;
   }
+  throw new Error(`more than ${maxPages} pages of held cards: raise the page size`);
+}
+
+export async function countToRewrap(db: Db, activeKeyId: string): Promise<number> {
+  const row = await db
+    .selectFrom('orders')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('card_key_id', '!=', activeKeyId)
+    .where('card_wrapped_key', 'is not', null)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
 }
 
 export function ordersToRewrap(db: Db, activeKeyId: string, limit: number) {

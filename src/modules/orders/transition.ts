@@ -6,7 +6,7 @@ import { preparedInsert } from '../../storage/prepared.js';
 import type { Database, OrdersTable } from '../../storage/schema.js';
 import type { EventLog } from '../events/index.js';
 import type { PriceRow } from '../pricing/index.js';
-import type { RedeemState } from '../verification/lifecycle.js';
+import type { RedeemState } from '../verification/index.js';
 import { eventTypeFor } from './events.js';
 import { type OrderEvent, type OrderStatus, transition as step } from './lifecycle.js';
 import { VERIFY_ORDER } from './model.js';

@@ -1,8 +1,9 @@
 import { rfc3339 } from '../../shared/clock.js';
-import { ApiError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
+import { fail, ok, type Result } from '../../shared/result.js';
 import { type AdjustmentPolicy, decideAdjustment, type OutcomeCounts } from './adjust.js';
 import type { PricingAdminDeps } from './admin.js';
+import type { PricingAdminError } from './errors.js';
 import type { AdjustmentPolicyInput, AdjustmentView } from './model.js';
 import {
   type AdjustmentRow,
@@ -128,11 +129,14 @@ export function createAdjustmentAdmin(deps: PricingAdminDeps) {
   }
 
   const admin = {
-    async putPolicy(cardType: string, input: AdjustmentPolicyInput): Promise<AdjustmentView> {
+    async putPolicy(
+      cardType: string,
+      input: AdjustmentPolicyInput,
+    ): Promise<Result<AdjustmentView, PricingAdminError['code']>> {
       if (!(await deps.cardTypes.find(cardType)))
-        throw new ApiError('card_type_not_found', `No card type ${cardType}.`, { field: 'card_type' });
+        return fail('card_type_not_found', `No card type ${cardType}.`, { field: 'card_type' });
       if (input.floor_bps > input.ceiling_bps)
-        throw new ApiError('invalid_request', 'floor_bps must not be above ceiling_bps.', {
+        return fail('invalid_request', 'floor_bps must not be above ceiling_bps.', {
           field: 'floor_bps',
         });
       const now = clock.now();
@@ -152,7 +156,7 @@ export function createAdjustmentAdmin(deps: PricingAdminDeps) {
       // Judged at once: switching off lifts a lowering now, not at the next run.
       await admin.adjustAll([cardType]);
       const all = await loadAdjustments(db);
-      return adjustmentView(cardType, row, all);
+      return ok(adjustmentView(cardType, row, all));
     },
 
     async listAdjustments(): Promise<AdjustmentView[]> {
@@ -162,11 +166,11 @@ export function createAdjustmentAdmin(deps: PricingAdminDeps) {
       return types.map((t) => adjustmentView(t, policies.get(t), all));
     },
 
-    async getAdjustment(cardType: string): Promise<AdjustmentView> {
+    async getAdjustment(cardType: string): Promise<Result<AdjustmentView, PricingAdminError['code']>> {
       if (!(await deps.cardTypes.find(cardType)))
-        throw new ApiError('card_type_not_found', `No card type ${cardType}.`, { field: 'card_type' });
+        return fail('card_type_not_found', `No card type ${cardType}.`, { field: 'card_type' });
       const policy = (await listPolicies(db)).find((p) => p.card_type === cardType);
-      return adjustmentView(cardType, policy, await loadAdjustments(db));
+      return ok(adjustmentView(cardType, policy, await loadAdjustments(db)));
     },
 
     /** The adjustment job: re-judges card types with a policy; returns the changes written. */

@@ -1,9 +1,10 @@
 import type { FxRateSource } from '../../adapters/fx/port.js';
 import { rfc3339 } from '../../shared/clock.js';
-import { ApiError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { parseDecimalRate } from '../../shared/money.js';
+import { fail, ok, type Result } from '../../shared/result.js';
 import type { PricingAdminDeps } from './admin.js';
+import type { PricingAdminError } from './errors.js';
 import { isFresh } from './fx.js';
 import type { FxRateInput, FxRateView } from './model.js';
 import { type FxRateRow, fxQuoteRow, insertFxRates, latestFxRates } from './store.js';
@@ -26,15 +27,19 @@ export function createFxAdmin(deps: PricingAdminDeps) {
   }
 
   return {
-    async putManualFx(base: string, quote: string, input: FxRateInput): Promise<FxRateView> {
+    async putManualFx(
+      base: string,
+      quote: string,
+      input: FxRateInput,
+    ): Promise<Result<FxRateView, PricingAdminError['code']>> {
       if (base === quote)
-        throw new ApiError('invalid_request', 'A rate converts between two different currencies.', {
+        return fail('invalid_request', 'A rate converts between two different currencies.', {
           field: 'quote',
         });
       try {
         parseDecimalRate(input.rate);
       } catch {
-        throw new ApiError('invalid_request', 'rate must be above zero.', { field: 'rate' });
+        return fail('invalid_request', 'rate must be above zero.', { field: 'rate' });
       }
       const now = clock.now();
       const row: FxRateRow = {
@@ -50,7 +55,7 @@ export function createFxAdmin(deps: PricingAdminDeps) {
       };
       await committer.run((trx) => insertFxRates(trx, [row]));
       book.invalidate();
-      return fxView(row, now);
+      return ok(fxView(row, now));
     },
 
     async listFx(): Promise<FxRateView[]> {

@@ -1,6 +1,7 @@
 /** Pricing's face: quotes and prices, rate tables, adjustment and exchange rates. */
 export { createPricingAdmin, type PricingAdmin } from './admin.js';
 export { PricingBook } from './book.js';
+export type { PriceError, PricingAdminError } from './errors.js';
 export {
   ADJUST_RATES,
   type FxRateView,

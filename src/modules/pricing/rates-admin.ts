@@ -1,7 +1,8 @@
 import { rfc3339 } from '../../shared/clock.js';
-import { ApiError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
+import { fail, ok, type Result } from '../../shared/result.js';
 import type { PricingAdminDeps } from './admin.js';
+import type { PriceError, PricingAdminError } from './errors.js';
 import type {
   ExplainQuery,
   PriceExplanation,
@@ -89,34 +90,33 @@ export function createRatesAdmin(deps: PricingAdminDeps) {
   }
 
   return {
-    async addSheet(input: RateSheetInput): Promise<RateSheetView> {
+    async addSheet(input: RateSheetInput): Promise<Result<RateSheetView, PricingAdminError['code']>> {
       const type = await deps.cardTypes.find(input.card_type);
-      if (!type)
-        throw new ApiError('unknown_reference', `No card type ${input.card_type}.`, { field: 'card_type' });
+      if (!type) return fail('unknown_reference', `No card type ${input.card_type}.`, { field: 'card_type' });
       let tierId = '';
       if (input.tier === 'default') {
         if (input.tier_id !== undefined)
-          throw new ApiError('invalid_request', 'The default tier has no tier_id.', { field: 'tier_id' });
+          return fail('invalid_request', 'The default tier has no tier_id.', { field: 'tier_id' });
       } else {
         if (input.tier_id === undefined)
-          throw new ApiError('invalid_request', `A ${input.tier} sheet needs tier_id.`, { field: 'tier_id' });
+          return fail('invalid_request', `A ${input.tier} sheet needs tier_id.`, { field: 'tier_id' });
         const exists =
           input.tier === 'channel'
             ? await deps.channels.get(input.tier_id)
             : await deps.channels.group(input.tier_id);
         if (!exists)
-          throw new ApiError('unknown_reference', `No ${input.tier} ${input.tier_id}.`, { field: 'tier_id' });
+          return fail('unknown_reference', `No ${input.tier} ${input.tier_id}.`, { field: 'tier_id' });
         tierId = input.tier_id;
       }
       const problem = checkRanges(input.ranges, acceptedFaces(type));
-      if (problem) throw new ApiError(problem.code, problem.message, { field: problem.field });
+      if (problem) return fail(problem.code, problem.message, { field: problem.field });
       const now = clock.now();
       const earliest = now + book.refreshMs;
       let effectiveFrom = earliest;
       if (input.effective_from !== undefined) {
         effectiveFrom = Date.parse(input.effective_from);
         if (effectiveFrom < earliest)
-          throw new ApiError(
+          return fail(
             'effective_from_too_soon',
             `A change may take effect from ${rfc3339(earliest)} on (every process must see it first); omit effective_from for that.`,
             { field: 'effective_from' },
@@ -137,7 +137,7 @@ export function createRatesAdmin(deps: PricingAdminDeps) {
       };
       await committer.run((trx) => insertSheet(trx, sheet));
       book.invalidate();
-      return sheetView(sheet);
+      return ok(sheetView(sheet));
     },
 
     async listSheets(q: RateListQuery): Promise<RateSheetView[]> {
@@ -164,15 +164,15 @@ export function createRatesAdmin(deps: PricingAdminDeps) {
     },
 
     /** What a channel would be paid for a card at a moment, and which rows say so. */
-    async explain(q: ExplainQuery): Promise<PriceExplanation> {
+    async explain(
+      q: ExplainQuery,
+    ): Promise<Result<PriceExplanation, PricingAdminError['code'] | PriceError['code']>> {
       const channel = await deps.channels.get(q.channel_id);
-      if (!channel)
-        throw new ApiError('channel_not_found', `No channel ${q.channel_id}.`, { field: 'channel_id' });
+      if (!channel) return fail('channel_not_found', `No channel ${q.channel_id}.`, { field: 'channel_id' });
       const type = await deps.cardTypes.find(q.card_type);
-      if (!type)
-        throw new ApiError('card_type_not_found', `No card type ${q.card_type}.`, { field: 'card_type' });
+      if (!type) return fail('card_type_not_found', `No card type ${q.card_type}.`, { field: 'card_type' });
       if (!acceptedFaces(type).includes(q.face_value))
-        throw new ApiError('unsupported_face_value', `${type.name} does not accept ${q.face_value}.`, {
+        return fail('unsupported_face_value', `${type.name} does not accept ${q.face_value}.`, {
           field: 'face_value',
         });
       const at = q.at ? Date.parse(q.at) : clock.now();
@@ -184,26 +184,29 @@ export function createRatesAdmin(deps: PricingAdminDeps) {
         at,
         'face_value',
       );
-      return explanation(
-        {
-          ...computed,
-          id: '',
-          kind: 'explain',
-          order_id: null,
-          replaces: null,
-          created_at: at,
-          expires_at: null,
-        },
-        null,
-        'explain',
+      if (!computed.ok) return computed;
+      return ok(
+        await explanation(
+          {
+            ...computed.value,
+            id: '',
+            kind: 'explain',
+            order_id: null,
+            replaces: null,
+            created_at: at,
+            expires_at: null,
+          },
+          null,
+          'explain',
+        ),
       );
     },
 
     /** Which rows made a stored price (a quote's or an order's). */
-    async explainPrice(id: string): Promise<PriceExplanation> {
+    async explainPrice(id: string): Promise<Result<PriceExplanation, PricingAdminError['code']>> {
       const row = await findPrice(db, id);
-      if (!row) throw new ApiError('resource_not_found', `No price ${id}.`, { field: 'id' });
-      return explanation(row, row.id, row.kind);
+      if (!row) return fail('resource_not_found', `No price ${id}.`, { field: 'id' });
+      return ok(await explanation(row, row.id, row.kind));
     },
   };
 }

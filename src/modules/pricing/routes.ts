@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authenticatedChannel } from '../../http/channel-auth.js';
 import { errorResponses } from '../../http/error-body.js';
+import { unwrap } from '../../http/result.js';
 import type { PricingAdmin } from './admin.js';
 import {
   AdjustmentList,
@@ -40,7 +41,7 @@ export function quoteRoutes(pricing: PricingService): FastifyPluginAsyncTypebox 
           response: { 200: QuoteView, ...errorResponses(400, 401, 422, 503) },
         },
       },
-      async (request) => pricing.quote(authenticatedChannel(request), request.query),
+      async (request) => unwrap(await pricing.quote(authenticatedChannel(request), request.query)),
     );
   };
 }
@@ -76,7 +77,7 @@ export function pricingAdminRoutes(admin: PricingAdmin): FastifyPluginAsyncTypeb
           response: { 201: RateSheetView, ...errorResponses(400, 401, 413, 415) },
         },
       },
-      async (request, reply) => reply.code(201).send(await admin.addSheet(request.body)),
+      async (request, reply) => reply.code(201).send(unwrap(await admin.addSheet(request.body))),
     );
     app.get(
       '/admin/v1/rates/explain',
@@ -89,7 +90,7 @@ export function pricingAdminRoutes(admin: PricingAdmin): FastifyPluginAsyncTypeb
           response: { 200: PriceExplanation, ...errorResponses(400, 401, 404, 422, 503) },
         },
       },
-      async (request) => admin.explain(request.query),
+      async (request) => unwrap(await admin.explain(request.query)),
     );
     app.get(
       '/admin/v1/prices/:id',
@@ -102,7 +103,7 @@ export function pricingAdminRoutes(admin: PricingAdmin): FastifyPluginAsyncTypeb
           response: { 200: PriceExplanation, ...errorResponses(400, 401, 404) },
         },
       },
-      async (request) => admin.explainPrice(request.params.id),
+      async (request) => unwrap(await admin.explainPrice(request.params.id)),
     );
     app.get(
       '/admin/v1/rate-adjustments',
@@ -127,7 +128,7 @@ export function pricingAdminRoutes(admin: PricingAdmin): FastifyPluginAsyncTypeb
           response: { 200: AdjustmentView, ...errorResponses(400, 401, 404) },
         },
       },
-      async (request) => admin.getAdjustment(request.params.card_type),
+      async (request) => unwrap(await admin.getAdjustment(request.params.card_type)),
     );
     app.put(
       '/admin/v1/rate-adjustments/:card_type',
@@ -142,7 +143,7 @@ export function pricingAdminRoutes(admin: PricingAdmin): FastifyPluginAsyncTypeb
           response: { 200: AdjustmentView, ...errorResponses(400, 401, 404, 413, 415) },
         },
       },
-      async (request) => admin.putPolicy(request.params.card_type, request.body),
+      async (request) => unwrap(await admin.putPolicy(request.params.card_type, request.body)),
     );
     app.get(
       '/admin/v1/fx-rates',
@@ -168,7 +169,8 @@ export function pricingAdminRoutes(admin: PricingAdmin): FastifyPluginAsyncTypeb
           response: { 200: FxRateView, ...errorResponses(400, 401, 413, 415) },
         },
       },
-      async (request) => admin.putManualFx(request.params.base, request.params.quote, request.body),
+      async (request) =>
+        unwrap(await admin.putManualFx(request.params.base, request.params.quote, request.body)),
     );
   };
 }

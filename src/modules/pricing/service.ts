@@ -1,6 +1,5 @@
 import type { Clock } from '../../shared/clock.js';
 import { rfc3339 } from '../../shared/clock.js';
-import { ApiError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import {
   amountNumber,
@@ -11,11 +10,12 @@ import {
   money,
   parseDecimalRate,
 } from '../../shared/money.js';
+import { fail, ok, type Result } from '../../shared/result.js';
 import type { Db } from '../../storage/database.js';
 import type { Committer } from '../../storage/group-commit.js';
-import type { CardTypeService } from '../cards/service.js';
-import type { CardTypeRow } from '../cards/store.js';
+import type { CardTypeRow, CardTypeService } from '../cards/index.js';
 import { adjustmentAt, type PricingBook, type PricingSnapshot } from './book.js';
+import type { PriceError } from './errors.js';
 import { chooseFx } from './fx.js';
 import type { FxApplied, OrderPrice, QuoteQuery, QuoteView } from './model.js';
 import { adjustedRate, splitFace } from './price.js';
@@ -42,7 +42,7 @@ export interface PricingDeps {
   book: PricingBook;
   quoteTtlMs: number;
   fxMaxAgeMs: number;
-  /** Retry-After of an fx_unavailable answer: about when the feed is read again. */
+  /** How soon an fx_unavailable refusal says to try again: about when the feed is read again. */
   fxRetryAfterS: number;
   onRefused?(code: 'no_offer' | 'fx_unavailable'): void;
   /** The card catalogue (cached). */
@@ -101,9 +101,9 @@ function lockedRate(row: PriceRow) {
 export function createPricingService(deps: PricingDeps) {
   const { db, committer, clock, book } = deps;
 
-  function refuse(code: 'no_offer' | 'fx_unavailable', err: ApiError): never {
-    deps.onRefused?.(code);
-    throw err;
+  function refuse(f: PriceError & { code: 'no_offer' | 'fx_unavailable' }): PriceError {
+    deps.onRefused?.(f.code);
+    return f;
   }
 
   /** Computes a price from the snapshot: the rate in force, its adjustment, the split, the payout. */
@@ -114,12 +114,11 @@ export function createPricingService(deps: PricingDeps) {
     face: number,
     at: number,
     faceField: string,
-  ): ComputedPrice {
+  ): Result<ComputedPrice, PriceError['code']> {
     const currency = type.currency;
     if (!isCurrency(currency))
       return refuse(
-        'no_offer',
-        new ApiError('no_offer', `${type.name} is in ${currency}, which Recard does not hold.`, {
+        fail('no_offer', `${type.name} is in ${currency}, which Recard does not hold.`, {
           field: 'card_type',
         }),
       );
@@ -127,8 +126,7 @@ export function createPricingService(deps: PricingDeps) {
     const rate = resolveRate(snapshot.rates, { ...ask, kind: 'rate' });
     if (!rate)
       return refuse(
-        'no_offer',
-        new ApiError('no_offer', `There is no offer for ${type.name} at face value ${face} now.`, {
+        fail('no_offer', `There is no offer for ${type.name} at face value ${face} now.`, {
           field: faceField,
         }),
       );
@@ -150,16 +148,15 @@ export function createPricingService(deps: PricingDeps) {
       fx = chooseFx(snapshot.fx, currency, payoutCurrency, at, deps.fxMaxAgeMs);
       if (!fx)
         return refuse(
-          'fx_unavailable',
-          new ApiError(
+          fail(
             'fx_unavailable',
             `No fresh ${currency}→${payoutCurrency} exchange rate; cards paid out in ${payoutCurrency} cannot be priced now.`,
-            { headers: { 'retry-after': String(deps.fxRetryAfterS) } },
+            { retryAfterS: deps.fxRetryAfterS },
           ),
         );
       payout = convert(split.seller, fx.rate, payoutCurrency);
     }
-    return {
+    return ok({
       channel_id: channel.id,
       card_type: type.code,
       face_value: face,
@@ -181,17 +178,17 @@ export function createPricingService(deps: PricingDeps) {
       fx_quote: fx?.row.quote ?? null,
       fx_rate: fx?.row.rate ?? null,
       fx_as_of: fx?.row.asOf ?? null,
-    };
+    });
   }
 
   return {
     compute,
 
     /** GET /v1/quotes: a price held for the channel until expires_at. */
-    async quote(channel: PricedChannel, q: QuoteQuery): Promise<QuoteView> {
+    async quote(channel: PricedChannel, q: QuoteQuery): Promise<Result<QuoteView, PriceError['code']>> {
       const type = await deps.cardTypes.find(q.card_type);
       if (type?.enabled !== 1)
-        throw new ApiError(
+        return fail(
           'unsupported_card_type',
           `Card type ${q.card_type} is not accepted; see GET /v1/card-types.`,
           {
@@ -200,24 +197,25 @@ export function createPricingService(deps: PricingDeps) {
         );
       const faces = acceptedFaces(type);
       if (!faces.includes(q.face_value))
-        throw new ApiError(
+        return fail(
           'unsupported_face_value',
           `${type.name} is accepted at face values ${faces.join(', ')} (minor units), not ${q.face_value}.`,
           { field: 'face_value' },
         );
       const now = clock.now();
       const computed = compute(await book.current(), channel, type, q.face_value, now, 'face_value');
+      if (!computed.ok) return computed;
       const row: PriceRow = {
         id: newId('quo', now),
         kind: 'quote',
         order_id: null,
         replaces: null,
-        ...computed,
+        ...computed.value,
         created_at: now,
         expires_at: now + deps.quoteTtlMs,
       };
       await committer.run((trx) => insertPrice(trx, row));
-      return quoteView(row);
+      return ok(quoteView(row));
     },
 
     /**
@@ -231,35 +229,36 @@ export function createPricingService(deps: PricingDeps) {
       quoteId: string | undefined,
       orderId: string,
       now: number,
-    ): Promise<{ row: PriceRow; save: boolean }> {
+    ): Promise<Result<{ row: PriceRow; save: boolean }, PriceError['code']>> {
       if (quoteId !== undefined) {
         const quoted = await findPrice(db, quoteId);
         // Unknown, another channel's and expired look alike: a quote id reveals nothing.
         if (quoted?.kind !== 'quote' || quoted.channel_id !== channel.id || (quoted.expires_at ?? 0) <= now)
-          throw new ApiError('quote_expired', 'The quote has expired or is not yours; ask for a new one.', {
+          return fail('quote_expired', 'The quote has expired or is not yours; ask for a new one.', {
             field: 'quote_id',
           });
         if (quoted.card_type !== type.code || quoted.face_value !== face)
-          throw new ApiError(
+          return fail(
             'quote_mismatch',
             `The quote is for ${quoted.card_type} at ${quoted.face_value}, not this card (${type.code} at ${face}).`,
             { field: 'quote_id' },
           );
-        return { row: quoted, save: false };
+        return ok({ row: quoted, save: false });
       }
       const computed = compute(await book.current(), channel, type, face, now, 'declared_face_value');
-      return {
+      if (!computed.ok) return computed;
+      return ok({
         row: {
           id: newId('prc', now),
           kind: 'intake',
           order_id: orderId,
           replaces: null,
-          ...computed,
+          ...computed.value,
           created_at: now,
           expires_at: null,
         },
         save: true,
-      };
+      });
     },
 
     /**

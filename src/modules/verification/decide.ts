@@ -1,4 +1,4 @@
-import type { FaceValuePolicy } from '../channels/model.js';
+import type { FaceValuePolicy } from '../channels/index.js';
 import type { CodeReason, VerifyReason } from './model.js';
 
 /**

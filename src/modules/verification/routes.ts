@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { errorResponses } from '../../http/error-body.js';
+import { unwrap } from '../../http/result.js';
 import {
   CodeInput,
   CodeList,
@@ -43,7 +44,7 @@ export function issuerAdminRoutes(service: IssuerAdminService): FastifyPluginAsy
           response: { 200: RouteView, ...errorResponses(400, 401, 413, 415) },
         },
       },
-      async (request) => service.putRoute(request.params.id, request.body),
+      async (request) => unwrap(await service.putRoute(request.params.id, request.body)),
     );
     app.get(
       '/admin/v1/issuer-codes',

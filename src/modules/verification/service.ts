@@ -1,8 +1,9 @@
 import type { Clock } from '../../shared/clock.js';
 import { rfc3339 } from '../../shared/clock.js';
 import { type Keyring, seal } from '../../shared/crypto.js';
-import { ApiError } from '../../shared/errors.js';
+import { fail, ok, type Result } from '../../shared/result.js';
 import type { Db } from '../../storage/database.js';
+import type { IssuerAdminError } from './errors.js';
 import type { CodeInput, RouteInput, RouteView } from './model.js';
 import { routeSecretContext } from './router.js';
 import { codesOf, findRoute, listRoutes, type RouteRow, upsertCode, upsertRoute } from './store.js';
@@ -39,10 +40,10 @@ export function createIssuerAdminService(deps: {
 }) {
   const { db, keyring, clock } = deps;
   return {
-    async putRoute(id: string, input: RouteInput): Promise<RouteView> {
+    async putRoute(id: string, input: RouteInput): Promise<Result<RouteView, IssuerAdminError['code']>> {
       const earlier = await findRoute(db, id);
       if (input.protocol === 'rest' && (!input.app_id || (!input.app_secret && !earlier?.app_secret_sealed)))
-        throw new ApiError('invalid_request', 'A REST route needs app_id and app_secret.', {
+        return fail('invalid_request', 'A REST route needs app_id and app_secret.', {
           field: 'app_secret',
         });
       const now = Math.max(clock.now(), (earlier?.updated_at ?? 0) + 1);
@@ -67,7 +68,7 @@ export function createIssuerAdminService(deps: {
       };
       await upsertRoute(db, row);
       deps.onRoutesChanged?.();
-      return view(row);
+      return ok(view(row));
     },
     async listRoutes(): Promise<RouteView[]> {
       return (await listRoutes(db)).map(view);

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authenticatedChannel } from '../../http/channel-auth.js';
 import { errorResponses } from '../../http/error-body.js';
+import { unwrap } from '../../http/result.js';
 import { CallbackTestParams, CallbackTestRequest, CallbackTestView } from './model.js';
 import type { CallbackTestService } from './service.js';
 
@@ -21,7 +22,7 @@ export function callbackTestRoutes(service: CallbackTestService): FastifyPluginA
         },
       },
       async (request, reply) =>
-        reply.status(202).send(await service.request(authenticatedChannel(request), request.body)),
+        reply.status(202).send(unwrap(await service.request(authenticatedChannel(request), request.body))),
     );
 
     app.get(
@@ -35,7 +36,7 @@ export function callbackTestRoutes(service: CallbackTestService): FastifyPluginA
           response: { 200: CallbackTestView, ...errorResponses(400, 401, 404) },
         },
       },
-      async (request) => service.get(authenticatedChannel(request), request.params.id),
+      async (request) => unwrap(await service.get(authenticatedChannel(request), request.params.id)),
     );
   };
 }

@@ -1,11 +1,12 @@
 import { enqueueJob } from '../../jobs/store.js';
 import type { Clock } from '../../shared/clock.js';
 import { rfc3339 } from '../../shared/clock.js';
-import { ApiError } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
+import { fail, ok, type Result } from '../../shared/result.js';
 import type { Db } from '../../storage/database.js';
 import type { Committer } from '../../storage/group-commit.js';
-import type { ChannelView } from '../channels/model.js';
+import type { ChannelView } from '../channels/index.js';
+import type { CallbackTestError } from './errors.js';
 import { type CallbackTestRequest, type CallbackTestView, TEST_DELIVERY } from './model.js';
 import { type CallbackTestRow, findCallbackTest, insertCallbackTest } from './store.js';
 
@@ -20,7 +21,7 @@ export interface CallbackTestServiceDeps {
 export function callbackTestView(row: CallbackTestRow): CallbackTestView {
   return {
     id: row.id,
-    status: row.status as CallbackTestView['status'],
+    status: row.status,
     url: row.url,
     attempts: row.attempts,
     last_status_code: row.last_status_code,
@@ -33,10 +34,13 @@ export function callbackTestView(row: CallbackTestRow): CallbackTestView {
 export function createCallbackTestService({ db, committer, clock, onJobQueued }: CallbackTestServiceDeps) {
   return {
     /** Stores the request and its delivery job in one transaction: both exist or neither does. */
-    async request(channel: ChannelView, input: CallbackTestRequest): Promise<CallbackTestView> {
+    async request(
+      channel: ChannelView,
+      input: CallbackTestRequest,
+    ): Promise<Result<CallbackTestView, CallbackTestError['code']>> {
       const url = input.url ?? channel.callback_url;
       if (!url) {
-        throw new ApiError(
+        return fail(
           'callback_url_required',
           'Give a url, or have the operator set a callback URL for this channel.',
           {
@@ -62,16 +66,18 @@ export function createCallbackTestService({ db, committer, clock, onJobQueued }:
         await enqueueJob(trx, TEST_DELIVERY, { callback_test_id: row.id }, now);
       });
       onJobQueued?.();
-      return callbackTestView(row);
+      return ok(callbackTestView(row));
     },
 
     /** A channel sees only its own; another channel's id is "not found", not "forbidden". */
-    async get(channel: ChannelView, id: string): Promise<CallbackTestView> {
+    async get(
+      channel: ChannelView,
+      id: string,
+    ): Promise<Result<CallbackTestView, CallbackTestError['code']>> {
       const row = await findCallbackTest(db, id);
-      if (!row || row.channel_id !== channel.id) {
-        throw new ApiError('resource_not_found', `No callback test ${id}.`, { field: 'id' });
-      }
-      return callbackTestView(row);
+      if (!row || row.channel_id !== channel.id)
+        return fail('resource_not_found', `No callback test ${id}.`, { field: 'id' });
+      return ok(callbackTestView(row));
     },
   };
 }

@@ -3,7 +3,7 @@ import { type BackoffPolicy, PermanentJobError } from '../../jobs/model.js';
 import type { Clock } from '../../shared/clock.js';
 import { rfc3339 } from '../../shared/clock.js';
 import type { Db } from '../../storage/database.js';
-import type { ChannelService } from '../channels/service.js';
+import type { ChannelService } from '../channels/index.js';
 import { TEST_DELIVERY } from './model.js';
 import { webhookHeaders } from './signing.js';
 import { findCallbackTest, markFailed, recordAttempt } from './store.js';

@@ -1,0 +1,15 @@
+import type { Failure } from '../../shared/result.js';
+import type { PriceError } from '../pricing/index.js';
+
+/** Why a card is not taken in (or an order not shown): every refusal intake can answer. */
+export type OrderError =
+  | Failure<
+      | 'idempotency_conflict'
+      | 'unsupported_card_type'
+      | 'invalid_card_number'
+      | 'invalid_card_secret'
+      | 'unsupported_face_value'
+      | 'card_already_submitted'
+      | 'resource_not_found'
+    >
+  | PriceError;
