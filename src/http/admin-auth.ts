@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { ApiError } from '../shared/errors.js';
 import { decodeJsonBody } from './json-body.js';
+import { errorResponses } from './operation.js';
 
 const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 
@@ -14,7 +15,12 @@ export function adminApi(token: string, routes: FastifyPluginAsync[]): FastifyPl
   const expected = digest(token);
   return async (app: FastifyInstance) => {
     app.addHook('onRoute', (route) => {
-      route.schema = { ...route.schema, security: [{ adminToken: [] }] } as typeof route.schema;
+      const schema = route.schema as { response?: Record<string, unknown> } | undefined;
+      route.schema = {
+        ...route.schema,
+        response: { ...schema?.response, ...errorResponses(401) },
+        security: [{ adminToken: [] }],
+      } as typeof route.schema;
     });
     app.addHook('preValidation', async (request) => {
       const header = request.headers.authorization ?? '';

@@ -14,6 +14,8 @@ import type { Logger } from '../shared/logger.js';
 import { installErrorHandling } from './error-handler.js';
 import { installRawJsonParser } from './json-body.js';
 import type { Metrics } from './metrics.js';
+import { publishDocument, type WebhookSpec } from './openapi.js';
+import { completeOperation } from './operation.js';
 import { opsRoutes, type ReadinessCheck } from './ops-routes.js';
 import { installValidation } from './validation.js';
 
@@ -25,6 +27,8 @@ export interface AppOptions {
   /** Route plugins, each already wrapped in its authentication (channelApi, later adminApi). */
   apis: FastifyPluginAsync[];
   version: string;
+  /** The events channels receive, published in the document's `webhooks` section. */
+  webhooks?: readonly WebhookSpec[];
 }
 
 /**
@@ -78,6 +82,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: false,
   });
 
+  // Before any route: every operation is completed with the statuses and descriptions all share.
+  app.addHook('onRoute', completeOperation);
   installValidation(app);
   installErrorHandling(app);
   installRawJsonParser(app);
@@ -111,8 +117,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
         version: options.version,
         description:
           'Prepaid card recycling. Channel calls are signed with HMAC-SHA256 (see docs/signing.md); ' +
-          'every error has the body `{"error":{"code","message","field","request_id"}}` (see docs/errors.md).',
+          'every error has the body `{"error":{"code","message","field","request_id"}}` (see docs/errors.md). ' +
+          'Events (docs/events.md) are listed at GET /v1/events; their payloads are under `webhooks`.',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       },
+      servers: [{ url: 'http://127.0.0.1:3000', description: 'npm start (the embedded default)' }],
       components: {
         securitySchemes: {
           adminToken: {
@@ -120,17 +129,39 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
             scheme: 'bearer',
             description: 'RECARD_ADMIN_TOKEN, for /admin/v1 routes.',
           },
-          channelSignature: {
+          channelId: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'X-Recard-Channel',
+            description: 'The channel id (`ch_…`). One of the four signing headers, all required together.',
+          },
+          requestTimestamp: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'X-Recard-Timestamp',
+            description: 'Unix seconds; refused if more than RECARD_SIGNATURE_WINDOW_S from our clock.',
+          },
+          requestNonce: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'X-Recard-Nonce',
+            description: '16–64 characters of A–Z a–z 0–9 _ -, new for every request.',
+          },
+          requestSignature: {
             type: 'apiKey',
             in: 'header',
             name: 'X-Recard-Signature',
             description:
-              'HMAC-SHA256 (hex) over `timestamp\\nnonce\\nMETHOD\\npath?query\\nbody`, keyed with the channel secret; ' +
-              'sent with X-Recard-Channel, X-Recard-Timestamp and X-Recard-Nonce.',
+              'HMAC-SHA256 (hex) over `timestamp\\nnonce\\nMETHOD\\npath?query\\nbody`, keyed with the channel secret (docs/signing.md).',
           },
         },
       },
     },
+    transformObject: (documents) =>
+      publishDocument(
+        ('openapiObject' in documents ? documents.openapiObject : {}) as Record<string, unknown>,
+        options.webhooks ?? [],
+      ) as never,
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

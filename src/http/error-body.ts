@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { ERROR_CODES } from '../shared/errors.js';
 
-/** The one error body every failing request gets (design.md §6). */
+/** The one error body every failing request gets (docs/errors.md). */
 export const ErrorBody = Type.Object(
   {
     error: Type.Object({
@@ -17,8 +17,3 @@ export const ErrorBody = Type.Object(
   { title: 'Error' },
 );
 export type ErrorBody = Static<typeof ErrorBody>;
-
-/** Response schemas for the statuses a route may answer with an error. */
-export function errorResponses(...statuses: number[]): Record<number, typeof ErrorBody> {
-  return Object.fromEntries(statuses.map((s) => [s, ErrorBody]));
-}

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { Metrics } from './metrics.js';
+import { answer } from './operation.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -17,9 +18,10 @@ export function opsRoutes(checks: ReadinessCheck[], metrics: Metrics): FastifyPl
       '/healthz',
       {
         schema: {
+          operationId: 'health',
           tags: ['operations'],
           summary: 'The process is alive',
-          response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+          response: { 200: answer(Type.Object({ status: Type.Literal('ok') }), 'The process is alive.') },
         },
       },
       async () => ({ status: 'ok' as const }),
@@ -29,9 +31,13 @@ export function opsRoutes(checks: ReadinessCheck[], metrics: Metrics): FastifyPl
       '/readyz',
       {
         schema: {
+          operationId: 'readiness',
           tags: ['operations'],
           summary: 'The process can serve: database reachable, schema current, workers running',
-          response: { 200: Readiness, 503: Readiness },
+          response: {
+            200: answer(Readiness, 'Ready: every check passed.'),
+            503: answer(Readiness, 'Not ready; the failing check says why.'),
+          },
         },
       },
       async (request, reply) => {

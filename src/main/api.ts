@@ -7,7 +7,7 @@ import type { ReadinessCheck } from '../http/ops-routes.js';
 import type { JobRuntime } from '../jobs/runtime.js';
 import { cardTypeAdminRoutes, cardTypeRoutes } from '../modules/cards/index.js';
 import { channelAdminRoutes, channelRoutes } from '../modules/channels/index.js';
-import { eventAdminRoutes, eventRoutes } from '../modules/events/index.js';
+import { eventAdminRoutes, eventRoutes, eventWebhooks } from '../modules/events/index.js';
 import { orderRoutes } from '../modules/orders/index.js';
 import { pricingAdminRoutes, quoteRoutes } from '../modules/pricing/index.js';
 import { issuerAdminRoutes } from '../modules/verification/index.js';
@@ -59,6 +59,7 @@ export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promis
     metrics: ctx.metrics,
     readiness: readinessChecks(ctx, runtime),
     version: VERSION,
+    webhooks: eventWebhooks(ctx.events.catalogue),
     apis: [
       channelApi(ctx.authenticate, [
         channelRoutes,

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { RecardClient } from '../client/client.js';
 import { dropRetiredFileCardKeys, rotateFileCardMasterKey } from '../config/keys.js';
@@ -18,7 +21,7 @@ import { SIM_ISSUERS, startSimulators } from '../simulators/index.js';
 import { renderTestCards } from '../simulators/test-cards.js';
 import { openStorage } from '../storage/database.js';
 import { migrateToLatest, SchemaTooNewError, schemaStatus } from '../storage/migrate.js';
-import { startServer } from './api.js';
+import { buildApi, startServer } from './api.js';
 import { type Context, createContext, VERSION } from './context.js';
 import {
   DEMO_USDT_CHANNEL,
@@ -210,6 +213,28 @@ export function buildCli(): Command {
         await fx.close();
       },
     );
+
+  program
+    .command('openapi')
+    .description('Print the OpenAPI document (the one /openapi.json serves), built without touching any data')
+    .action(async () => {
+      // A throw-away in-memory database and data folder: the document depends on the build only.
+      const dataDir = mkdtempSync(join(tmpdir(), 'recard-openapi-'));
+      try {
+        const config = loadConfig({}, { databaseUrl: 'sqlite::memory:', dataDir, logLevel: 'silent' });
+        const ctx = await createContext(config, { logger: createLogger('silent', { stderr: true }) });
+        try {
+          const app = await buildApi(ctx, null);
+          await app.ready();
+          out(JSON.stringify(app.swagger(), null, 2));
+          await app.close();
+        } finally {
+          await ctx.close();
+        }
+      } finally {
+        rmSync(dataDir, { recursive: true, force: true });
+      }
+    });
 
   program
     .command('migrate')

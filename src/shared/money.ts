@@ -1,5 +1,5 @@
 /**
- * Money (design.md §5): an integer amount in minor units with its currency beside it. Amounts are
+ * Money (docs/architecture.md#money): an integer amount in minor units with its currency beside it. Amounts are
  * bigint, so sums never lose precision; one card's value fits a JSON integer and the API shows it so.
  *
  * Rounding, everywhere: a share or a conversion is rounded down (toward zero) to the minor unit of its

@@ -8,7 +8,7 @@ import { startEcardSimulator } from './rest-ecard.js';
 import type { Simulator } from './server.js';
 import { startBossSimulator } from './soap-boss.js';
 
-/** Which protocol each simulated issuer speaks (design.md §1: operators and issuers differ). */
+/** Which protocol each simulated issuer speaks (docs/architecture.md#what-recard-does: operators and issuers differ). */
 export const SIM_ISSUERS: Record<string, IssuerProtocol> = {
   china_mobile: 'soap',
   china_unicom: 'soap',

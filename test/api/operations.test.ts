@@ -87,26 +87,66 @@ describe.each(storageTargets())('operations endpoints on $name', (target) => {
 
   it('/openapi.json documents the routes, their errors and the signing scheme; /docs serves a reference', async () => {
     t = await startTestServer(target);
-    const spec = (await send(t.url, 'GET', '/openapi.json')).body as unknown as {
+    const res = await send(t.url, 'GET', '/openapi.json');
+    type Op = {
+      security?: unknown[];
+      parameters?: { name: string; in: string; required?: boolean }[];
+      responses: Record<string, { description: string; content?: Record<string, { schema: unknown }> }>;
+    };
+    const spec = res.body as unknown as {
       openapi: string;
-      paths: Record<string, Record<string, { security?: unknown[]; responses: Record<string, unknown> }>>;
-      components: { securitySchemes: Record<string, unknown> };
+      paths: Record<string, Record<string, Op>>;
+      components: { securitySchemes: Record<string, unknown>; schemas: Record<string, unknown> };
+      webhooks: Record<string, { post: { requestBody: { content: Record<string, { schema: unknown }> } } }>;
     };
     expect(spec.openapi).toBe('3.1.0');
     expect(Object.keys(spec.paths)).toEqual(
       expect.arrayContaining([
         '/v1/channel',
-        '/v1/callback-tests',
+        '/v1/orders',
+        '/v1/events',
         '/v1/callback-tests/{id}',
         '/healthz',
         '/readyz',
       ]),
     );
-    expect(spec.paths['/v1/callback-tests']?.post?.security).toEqual([{ channelSignature: [] }]);
-    expect(Object.keys(spec.paths['/v1/callback-tests']?.post?.responses ?? {})).toEqual(
-      expect.arrayContaining(['202', '400', '401', '413', '415']),
+    // Named schemas once, referenced everywhere.
+    expect(Object.keys(spec.components.schemas)).toEqual(
+      expect.arrayContaining(['Order', 'Error', 'OrderPrice', 'Channel', 'OrderRedeemedEvent']),
     );
-    expect(spec.components.securitySchemes.channelSignature).toBeDefined();
+    const submit = spec.paths['/v1/orders']?.post;
+    expect(submit?.responses['201']?.content?.['application/json']?.schema).toEqual({
+      $ref: '#/components/schemas/Order',
+    });
+    expect(submit?.responses['409']?.content?.['application/json']?.schema).toEqual({
+      $ref: '#/components/schemas/Error',
+    });
+    const text = JSON.stringify(spec);
+    expect(text.match(/"title":"Order"/g)).toHaveLength(1);
+    // Every status an operation can answer, each with a description of its own.
+    expect(Object.keys(submit?.responses ?? {}).sort()).toEqual(
+      ['200', '201', '400', '401', '405', '409', '413', '415', '422', '500', '503'].sort(),
+    );
+    expect(Object.keys(spec.paths['/v1/quotes']?.get?.responses ?? {})).toEqual(
+      expect.arrayContaining(['422', '503']),
+    );
+    expect(text).not.toContain('Default Response');
+    // The four signing headers together; open routes say they are open.
+    expect(submit?.security).toEqual([
+      { channelId: [], requestTimestamp: [], requestNonce: [], requestSignature: [] },
+    ]);
+    for (const scheme of ['channelId', 'requestTimestamp', 'requestNonce', 'requestSignature', 'adminToken'])
+      expect(spec.components.securitySchemes[scheme]).toBeDefined();
+    expect(spec.paths['/healthz']?.get?.security).toEqual([]);
+    expect(spec.paths['/admin/v1/events']?.get?.security).toEqual([{ adminToken: [] }]);
+    // A field with a default is not required.
+    const limit = spec.paths['/v1/orders']?.get?.parameters?.find((p) => p.name === 'limit');
+    expect(limit?.required ?? false).toBe(false);
+    // Events a channel receives, under `webhooks`; internal ones are not there.
+    expect(Object.keys(spec.webhooks)).toEqual(
+      expect.arrayContaining(['order.redeemed', 'order.invalid', 'order.review']),
+    );
+    expect(spec.webhooks['order.submitted']).toBeUndefined();
     const docs = await fetch(`${t.url}/docs`, { redirect: 'follow' });
     expect(docs.status).toBe(200);
     expect(await docs.text()).toContain('swagger');

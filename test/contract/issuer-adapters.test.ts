@@ -18,7 +18,7 @@ import { startBossSimulator } from '../../src/simulators/soap-boss.js';
 
 /**
  * The one contract every issuer adapter meets, run against each adapter paired with its simulator
- * (design.md §3). Raw codes differ per protocol; what they mean is the mapping table's business.
+ * (docs/architecture.md#processes-and-storage). Raw codes differ per protocol; what they mean is the mapping table's business.
  */
 interface Pair {
   name: string;

@@ -1,5 +1,5 @@
 /**
- * The port every exchange-rate source sits behind (design.md §3). A source reports rates as the
+ * The port every exchange-rate source sits behind (docs/architecture.md#processes-and-storage). A source reports rates as the
  * exact decimal text it published, with the time it says they were true; Recard stores them and
  * decides freshness itself (src/modules/pricing/fx.ts). See docs/pricing.md#fx.
  */

@@ -1,7 +1,7 @@
 /**
- * The one port every issuer protocol sits behind (design.md §3). Adapters speak a protocol and
+ * The one port every issuer protocol sits behind (docs/architecture.md#processes-and-storage). Adapters speak a protocol and
  * report what the issuer said — its raw result code and the facts it returned. They do not decide
- * what a code means: that is the issuer's mapping table (data, src/modules/verification/mapping.ts),
+ * what a code means: that is the issuer's mapping table (data: the issuer_codes table, read by verification/code-book.ts and interpreted by verification/decide.ts),
  * so that a new code is a row, not a release. See docs/issuers.md.
  */
 

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { errorResponses } from '../../http/error-body.js';
+import { answer, errorResponses } from '../../http/operation.js';
 import { unwrap } from '../../http/result.js';
 import { CardTypeList, CardTypeParams, CardTypePatch, CardTypeView, NewCardType } from './model.js';
 import type { CardTypeService } from './service.js';
@@ -15,7 +15,10 @@ export function cardTypeRoutes(service: CardTypeService): FastifyPluginAsyncType
           tags: ['cards'],
           summary: 'Card types accepted now',
           description: 'Enabled card types with their number and secret patterns and accepted face values.',
-          response: { 200: CardTypeList, ...errorResponses(401) },
+          response: {
+            200: answer(CardTypeList, 'Card types a channel may submit now.'),
+            ...errorResponses(401),
+          },
         },
       },
       async () => ({ data: await service.list({ enabledOnly: true }) }),
@@ -34,7 +37,10 @@ export function cardTypeAdminRoutes(service: CardTypeService): FastifyPluginAsyn
           operationId: 'adminListCardTypes',
           tags,
           summary: 'All card types, disabled ones too',
-          response: { 200: CardTypeList, ...errorResponses(401) },
+          response: {
+            200: answer(CardTypeList, 'Every card type, disabled ones too.'),
+            ...errorResponses(401),
+          },
         },
       },
       async () => ({ data: await service.list({ enabledOnly: false }) }),
@@ -47,7 +53,7 @@ export function cardTypeAdminRoutes(service: CardTypeService): FastifyPluginAsyn
           tags,
           summary: 'One card type',
           params: CardTypeParams,
-          response: { 200: CardTypeView, ...errorResponses(400, 401, 404) },
+          response: { 200: answer(CardTypeView, 'The card type.'), ...errorResponses(400, 401, 404) },
         },
       },
       async (request) => unwrap(await service.get(request.params.code)),
@@ -60,7 +66,10 @@ export function cardTypeAdminRoutes(service: CardTypeService): FastifyPluginAsyn
           tags,
           summary: 'Add a card type',
           body: NewCardType,
-          response: { 201: CardTypeView, ...errorResponses(400, 401, 409, 413, 415) },
+          response: {
+            201: answer(CardTypeView, 'The new card type.'),
+            ...errorResponses(400, 401, 409, 413, 415),
+          },
         },
       },
       async (request, reply) => reply.status(201).send(unwrap(await service.create(request.body))),
@@ -76,7 +85,10 @@ export function cardTypeAdminRoutes(service: CardTypeService): FastifyPluginAsyn
             'Send only the fields to change; `{"enabled": false}` disables. Existing orders are not changed.',
           params: CardTypeParams,
           body: CardTypePatch,
-          response: { 200: CardTypeView, ...errorResponses(400, 401, 404, 413, 415) },
+          response: {
+            200: answer(CardTypeView, 'The card type as changed.'),
+            ...errorResponses(400, 401, 404, 413, 415),
+          },
         },
       },
       async (request) => unwrap(await service.update(request.params.code, request.body)),

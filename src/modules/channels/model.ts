@@ -7,7 +7,7 @@ export const CHANNEL_STATUSES = ['active', 'disabled'] as const;
 export type ChannelStatus = (typeof CHANNEL_STATUSES)[number];
 
 /**
- * When the issuer's face value differs from the declared one (design.md §4): redeem and settle the
+ * When the issuer's face value differs from the declared one (docs/architecture.md#the-order-lifecycle): redeem and settle the
  * actual value, hold the order for a person before redeeming, or refuse the card.
  */
 export const FACE_VALUE_POLICIES = ['settle_actual', 'review', 'fail'] as const;

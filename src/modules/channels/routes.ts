@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authenticatedChannel } from '../../http/channel-auth.js';
-import { errorResponses } from '../../http/error-body.js';
+import { answer, errorResponses } from '../../http/operation.js';
 import { unwrap } from '../../http/result.js';
 import {
   ChannelList,
@@ -25,7 +25,7 @@ export const channelRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'The calling channel',
         description:
           'Returns the channel the signature belongs to. Use it to check a signing implementation.',
-        response: { 200: ChannelView, ...errorResponses(401) },
+        response: { 200: answer(ChannelView, 'The calling channel.'), ...errorResponses(401) },
       },
     },
     async (request) => authenticatedChannel(request),
@@ -43,7 +43,7 @@ export function channelAdminRoutes(service: ChannelService): FastifyPluginAsyncT
           operationId: 'adminListChannels',
           tags,
           summary: 'Every channel',
-          response: { 200: ChannelList, ...errorResponses(401) },
+          response: { 200: answer(ChannelList, 'Every channel.'), ...errorResponses(401) },
         },
       },
       async () => ({ data: await service.list() }),
@@ -58,7 +58,10 @@ export function channelAdminRoutes(service: ChannelService): FastifyPluginAsyncT
           description: 'Quotes already given keep their price; orders keep the price they were taken in at.',
           params: ChannelParams,
           body: ChannelPatch,
-          response: { 200: ChannelView, ...errorResponses(400, 401, 404, 413, 415) },
+          response: {
+            200: answer(ChannelView, 'The channel as changed.'),
+            ...errorResponses(400, 401, 404, 413, 415),
+          },
         },
       },
       async (request) => unwrap(await service.update(request.params.id, request.body)),
@@ -70,7 +73,7 @@ export function channelAdminRoutes(service: ChannelService): FastifyPluginAsyncT
           operationId: 'adminListChannelGroups',
           tags,
           summary: 'Channel groups ("agents")',
-          response: { 200: GroupList, ...errorResponses(401) },
+          response: { 200: answer(GroupList, 'Every channel group.'), ...errorResponses(401) },
         },
       },
       async () => ({ data: await service.listGroups() }),
@@ -84,7 +87,7 @@ export function channelAdminRoutes(service: ChannelService): FastifyPluginAsyncT
           summary: 'Create or rename a channel group',
           params: GroupParams,
           body: GroupInput,
-          response: { 200: GroupView, ...errorResponses(400, 401, 413, 415) },
+          response: { 200: answer(GroupView, 'The group as stored.'), ...errorResponses(400, 401, 413, 415) },
         },
       },
       async (request) => service.putGroup(request.params.id, request.body.name),

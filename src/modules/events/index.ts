@@ -8,5 +8,5 @@ export {
   type Subscriber,
   subscriberJobKind,
 } from './model.js';
-export { eventAdminRoutes, eventListSchema, eventRoutes } from './routes.js';
+export { eventAdminRoutes, eventListSchema, eventRoutes, eventWebhooks } from './routes.js';
 export { createEventService, type EventService } from './service.js';

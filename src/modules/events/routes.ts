@@ -1,7 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { type TSchema, Type } from '@sinclair/typebox';
 import { authenticatedChannel } from '../../http/channel-auth.js';
-import { errorResponses } from '../../http/error-body.js';
+import type { WebhookSpec } from '../../http/openapi.js';
+import { answer, errorResponses } from '../../http/operation.js';
 import { AdminEventListQuery, EventListQuery, type EventTypeSpec, eventEnvelope } from './model.js';
 import type { EventService } from './service.js';
 
@@ -18,6 +19,34 @@ export function eventListSchema(catalogue: readonly EventTypeSpec[]) {
         'The last sequence on this page (or the `after` asked for when it is empty): ask again with it.',
     }),
   });
+}
+
+const titleOf = (type: string) =>
+  `${type
+    .split(/[._]/)
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('')}Event`;
+
+/** What the document's `webhooks` section shows: each channel-visible type's envelope, with an example. */
+export function eventWebhooks(catalogue: readonly EventTypeSpec[]): WebhookSpec[] {
+  return catalogue
+    .filter((t) => t.visibility === 'channel')
+    .map((t) => ({
+      name: t.type,
+      summary: t.type,
+      description: `${t.description} Payload version ${t.version}; see docs/events.md.`,
+      schema: Type.Object(eventEnvelope(t.data, Type.Literal(t.type)).properties, { title: titleOf(t.type) }),
+      example: {
+        id: 'evt_01jq3v6y0k8w5m2d9c4f7h1r3t',
+        type: t.type,
+        version: t.version,
+        sequence: 1042,
+        channel_id: 'ch_01jq3v6y0k8w5m2d9c4f7h1r3t',
+        subject_id: 'ord_01jq3v6y0k8w5m2d9c4f7h1r3t',
+        created_at: '2026-12-01T08:00:01.250Z',
+        data: t.example,
+      },
+    }));
 }
 
 export function eventRoutes(
@@ -37,7 +66,10 @@ export function eventRoutes(
             'Every change to your orders, in commit order. Resume with `after` set to the last `sequence` you ' +
             'handled; a page never skips an event that commits later.',
           querystring: EventListQuery,
-          response: { 200: EventList, ...errorResponses(400, 401) },
+          response: {
+            200: answer(EventList, 'A page of events, oldest first.'),
+            ...errorResponses(400, 401),
+          },
         },
       },
       async (request) => service.listForChannel(authenticatedChannel(request).id, request.query),
@@ -59,7 +91,10 @@ export function eventAdminRoutes(
           tags: ['admin: events'],
           summary: 'Every event, oldest first',
           querystring: AdminEventListQuery,
-          response: { 200: EventList, ...errorResponses(400, 401) },
+          response: {
+            200: answer(EventList, 'A page of events, oldest first.'),
+            ...errorResponses(400, 401),
+          },
         },
       },
       async (request) => service.listAll(request.query),

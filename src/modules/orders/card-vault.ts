@@ -2,7 +2,7 @@ import { type Keyring, makeKeyring, open, seal } from '../../shared/crypto.js';
 import { randomBytesPooled } from '../../shared/random.js';
 
 /**
- * Envelope encryption of a card (design.md §7): a fresh 256-bit data key per order encrypts the number
+ * Envelope encryption of a card (docs/architecture.md#security): a fresh 256-bit data key per order encrypts the number
  * and secret (AES-256-GCM); the master key wraps the data key. Rotation re-wraps data keys only;
  * destroying the wrapped key destroys the card (crypto-shredding). Both layers bind the order id.
  */

@@ -12,7 +12,7 @@ import {
   transition,
 } from './lifecycle.js';
 
-/** design.md §4 written out edge by edge, independently of the table in lifecycle.ts. */
+/** docs/architecture.md#the-order-lifecycle written out edge by edge, independently of the table in lifecycle.ts. */
 const DESIGN_EDGES: [OrderStatus, OrderEvent, OrderStatus][] = [
   ['submitted', 'start_verification', 'verifying'],
   ['submitted', 'reject', 'rejected'],

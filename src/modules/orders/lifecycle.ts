@@ -1,5 +1,5 @@
 /**
- * The order state machine of design.md §4, pure. Every status change goes through `transition`;
+ * The order state machine of docs/architecture.md#the-order-lifecycle, pure. Every status change goes through `transition`;
  * a step not in the table is refused, never forced.
  */
 export const ORDER_STATUSES = [

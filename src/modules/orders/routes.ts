@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authenticatedChannel } from '../../http/channel-auth.js';
-import { errorResponses } from '../../http/error-body.js';
+import { answer, errorResponses } from '../../http/operation.js';
 import { unwrap } from '../../http/result.js';
 import { OrderList, OrderListQuery, OrderParams, OrderView, SubmitOrder } from './model.js';
 import type { OrderService } from './service.js';
@@ -19,7 +19,11 @@ export function orderRoutes(service: OrderService): FastifyPluginAsyncTypebox {
             'Checks the card against its type, stores it encrypted and queues its verification. `201` with the new ' +
             'order; `200` with the first order when the same `merchant_order_id` is repeated with the same body.',
           body: SubmitOrder,
-          response: { 200: OrderView, 201: OrderView, ...errorResponses(400, 401, 409, 413, 415) },
+          response: {
+            200: answer(OrderView, 'The first order of this merchant_order_id (the same body again).'),
+            201: answer(OrderView, 'The new order; verification is queued.'),
+            ...errorResponses(400, 401, 409, 413, 415, 422),
+          },
         },
       },
       async (request, reply) => {
@@ -35,7 +39,7 @@ export function orderRoutes(service: OrderService): FastifyPluginAsyncTypebox {
           tags,
           summary: 'One order',
           params: OrderParams,
-          response: { 200: OrderView, ...errorResponses(400, 401, 404) },
+          response: { 200: answer(OrderView, 'The order.'), ...errorResponses(400, 401, 404) },
         },
       },
       async (request) => unwrap(await service.get(authenticatedChannel(request), request.params.id)),
@@ -50,7 +54,10 @@ export function orderRoutes(service: OrderService): FastifyPluginAsyncTypebox {
           description:
             'Filter by merchant_order_id, status, card_type and a created range; page with next_cursor.',
           querystring: OrderListQuery,
-          response: { 200: OrderList, ...errorResponses(400, 401) },
+          response: {
+            200: answer(OrderList, 'A page of orders, newest first.'),
+            ...errorResponses(400, 401),
+          },
         },
       },
       async (request) => service.list(authenticatedChannel(request), request.query),

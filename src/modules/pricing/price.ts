@@ -1,7 +1,7 @@
 import { type Money, shareAt, subtract } from '../../shared/money.js';
 
 /**
- * How a face value is shared out (design.md §5), pure:
+ * How a face value is shared out (docs/architecture.md#money), pure:
  *   seller     = floor(face × rate / 10 000)
  *   commission = floor((face − seller) × commission / 10 000)   the channel's share of the margin
  *   margin     = face − seller − commission                     the platform's, rounding remainders included

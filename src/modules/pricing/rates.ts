@@ -1,5 +1,5 @@
 /**
- * Rate tables, pure (design.md §5, docs/pricing.md). A rate sheet is one version of the ranges of
+ * Rate tables, pure (docs/architecture.md#money, docs/pricing.md). A rate sheet is one version of the ranges of
  * one kind of rate, for one card type, at one tier; it is in force from its `effectiveFrom` until a
  * later version of the same sheet takes over. Sheets are never changed: history stays explainable.
  */

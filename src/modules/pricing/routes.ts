@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authenticatedChannel } from '../../http/channel-auth.js';
-import { errorResponses } from '../../http/error-body.js';
+import { answer, errorResponses } from '../../http/operation.js';
 import { unwrap } from '../../http/result.js';
 import type { PricingAdmin } from './admin.js';
 import {
@@ -38,7 +38,10 @@ export function quoteRoutes(pricing: PricingService): FastifyPluginAsyncTypebox 
             'The payout for a card of this type and face value, held until `expires_at`: an order submitted ' +
             'with the `quote_id` before then is settled at exactly this price (docs/pricing.md).',
           querystring: QuoteQuery,
-          response: { 200: QuoteView, ...errorResponses(400, 401, 422, 503) },
+          response: {
+            200: answer(QuoteView, 'The price, held until expires_at.'),
+            ...errorResponses(400, 401, 422, 503),
+          },
         },
       },
       async (request) => unwrap(await pricing.quote(authenticatedChannel(request), request.query)),
@@ -58,7 +61,7 @@ export function pricingAdminRoutes(admin: PricingAdmin): FastifyPluginAsyncTypeb
           tags,
           summary: 'Rate sheets in force (or every version with history=true)',
           querystring: RateListQuery,
-          response: { 200: RateSheetList, ...errorResponses(400, 401) },
+          response: { 200: answer(RateSheetList, 'The rate sheets asked for.'), ...errorResponses(400, 401) },
         },
       },
       async (request) => ({ data: await admin.listSheets(request.query) }),
@@ -74,7 +77,10 @@ export function pricingAdminRoutes(admin: PricingAdmin): FastifyPluginAsyncTypeb
             'Replaces the sheet of this tier, card type and kind from effective_from on; earlier versions stay ' +
             'and keep explaining the prices they made. An empty `ranges` withdraws the tier.',
           body: RateSheetInput,
-          response: { 201: RateSheetView, ...errorResponses(400, 401, 413, 415) },
+          response: {
+            201: answer(RateSheetView, 'The new sheet version; it applies from effective_from.'),
+            ...errorResponses(400, 401, 413, 415),
+          },
         },
       },
       async (request, reply) => reply.code(201).send(unwrap(await admin.addSheet(request.body))),
@@ -87,7 +93,10 @@ export function pricingAdminRoutes(admin: PricingAdmin): FastifyPluginAsyncTypeb
           tags,
           summary: 'What a channel would be paid for a card, and which rows say so',
           querystring: ExplainQuery,
-          response: { 200: PriceExplanation, ...errorResponses(400, 401, 404, 422, 503) },
+          response: {
+            200: answer(PriceExplanation, 'What the channel would be paid, and which rows say so.'),
+            ...errorResponses(400, 401, 404, 422, 503),
+          },
         },
       },
       async (request) => unwrap(await admin.explain(request.query)),
@@ -100,7 +109,10 @@ export function pricingAdminRoutes(admin: PricingAdmin): FastifyPluginAsyncTypeb
           tags,
           summary: "A quote's or an order's price, with the rows that made it",
           params: PriceParams,
-          response: { 200: PriceExplanation, ...errorResponses(400, 401, 404) },
+          response: {
+            200: answer(PriceExplanation, 'Which rows made this price.'),
+            ...errorResponses(400, 401, 404),
+          },
         },
       },
       async (request) => unwrap(await admin.explainPrice(request.params.id)),
@@ -112,7 +124,10 @@ export function pricingAdminRoutes(admin: PricingAdmin): FastifyPluginAsyncTypeb
           operationId: 'adminListRateAdjustments',
           tags,
           summary: 'Automatic adjustment policies, what is in force and every change',
-          response: { 200: AdjustmentList, ...errorResponses(401) },
+          response: {
+            200: answer(AdjustmentList, 'Every card type with a policy or an adjustment.'),
+            ...errorResponses(401),
+          },
         },
       },
       async () => ({ data: await admin.listAdjustments() }),
@@ -125,7 +140,10 @@ export function pricingAdminRoutes(admin: PricingAdmin): FastifyPluginAsyncTypeb
           tags,
           summary: "One card type's automatic adjustment",
           params: CardTypeParams,
-          response: { 200: AdjustmentView, ...errorResponses(400, 401, 404) },
+          response: {
+            200: answer(AdjustmentView, "The card type's policy, current adjustment and history."),
+            ...errorResponses(400, 401, 404),
+          },
         },
       },
       async (request) => unwrap(await admin.getAdjustment(request.params.card_type)),
@@ -140,7 +158,10 @@ export function pricingAdminRoutes(admin: PricingAdmin): FastifyPluginAsyncTypeb
           description: 'Judged at once; switching off lifts a lowering from RECARD_PRICING_REFRESH_MS on.',
           params: CardTypeParams,
           body: AdjustmentPolicyInput,
-          response: { 200: AdjustmentView, ...errorResponses(400, 401, 404, 413, 415) },
+          response: {
+            200: answer(AdjustmentView, 'The policy as stored, judged at once.'),
+            ...errorResponses(400, 401, 404, 413, 415),
+          },
         },
       },
       async (request) => unwrap(await admin.putPolicy(request.params.card_type, request.body)),
@@ -152,7 +173,10 @@ export function pricingAdminRoutes(admin: PricingAdmin): FastifyPluginAsyncTypeb
           operationId: 'adminListFxRates',
           tags,
           summary: 'The newest exchange rate of every pair and source',
-          response: { 200: FxRateList, ...errorResponses(401) },
+          response: {
+            200: answer(FxRateList, 'The latest rate of every pair and source.'),
+            ...errorResponses(401),
+          },
         },
       },
       async () => ({ data: await admin.listFx() }),
@@ -166,7 +190,10 @@ export function pricingAdminRoutes(admin: PricingAdmin): FastifyPluginAsyncTypeb
           summary: 'Set a manual exchange rate (the fallback when the feed is stale)',
           params: FxPairParams,
           body: FxRateInput,
-          response: { 200: FxRateView, ...errorResponses(400, 401, 413, 415) },
+          response: {
+            200: answer(FxRateView, 'The manual rate as stored.'),
+            ...errorResponses(400, 401, 413, 415),
+          },
         },
       },
       async (request) =>

@@ -95,7 +95,7 @@ function lockedRate(row: PriceRow) {
 }
 
 /**
- * Prices cards (design.md §5, docs/pricing.md): quotes for channels, the price of an order at
+ * Prices cards (docs/architecture.md#money, docs/pricing.md): quotes for channels, the price of an order at
  * intake, and the repricing of an order the issuer redeemed at another face value.
  */
 export function createPricingService(deps: PricingDeps) {

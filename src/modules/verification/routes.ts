@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { errorResponses } from '../../http/error-body.js';
+import { answer, errorResponses } from '../../http/operation.js';
 import { unwrap } from '../../http/result.js';
 import {
   CodeInput,
@@ -25,7 +25,10 @@ export function issuerAdminRoutes(service: IssuerAdminService): FastifyPluginAsy
           operationId: 'adminListIssuerRoutes',
           tags,
           summary: 'Every issuer route',
-          response: { 200: RouteList, ...errorResponses(401) },
+          response: {
+            200: answer(RouteList, 'Every issuer route, by card type and priority.'),
+            ...errorResponses(401),
+          },
         },
       },
       async () => ({ data: await service.listRoutes() }),
@@ -41,7 +44,10 @@ export function issuerAdminRoutes(service: IssuerAdminService): FastifyPluginAsy
             'Workers see the change within a few seconds. Omitting app_secret keeps the stored one.',
           params: RouteParams,
           body: RouteInput,
-          response: { 200: RouteView, ...errorResponses(400, 401, 413, 415) },
+          response: {
+            200: answer(RouteView, 'The route as stored (the app secret is never shown).'),
+            ...errorResponses(400, 401, 413, 415),
+          },
         },
       },
       async (request) => unwrap(await service.putRoute(request.params.id, request.body)),
@@ -54,7 +60,10 @@ export function issuerAdminRoutes(service: IssuerAdminService): FastifyPluginAsy
           tags,
           summary: "Issuers' raw codes and their meaning",
           querystring: CodeQuery,
-          response: { 200: CodeList, ...errorResponses(400, 401) },
+          response: {
+            200: answer(CodeList, "The issuers' raw codes and what each means."),
+            ...errorResponses(400, 401),
+          },
         },
       },
       async (request) => ({ data: await service.listCodes(request.query.issuer) }),
@@ -68,7 +77,7 @@ export function issuerAdminRoutes(service: IssuerAdminService): FastifyPluginAsy
           summary: 'Map a raw code to a reason (null: ambiguous)',
           params: CodeParams,
           body: CodeInput,
-          response: { 200: CodeView, ...errorResponses(400, 401, 413, 415) },
+          response: { 200: answer(CodeView, 'The code as stored.'), ...errorResponses(400, 401, 413, 415) },
         },
       },
       async (request) => service.putCode(request.params.issuer, request.params.raw_code, request.body),

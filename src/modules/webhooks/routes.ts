@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { authenticatedChannel } from '../../http/channel-auth.js';
-import { errorResponses } from '../../http/error-body.js';
+import { answer, errorResponses } from '../../http/operation.js';
 import { unwrap } from '../../http/result.js';
 import { CallbackTestParams, CallbackTestRequest, CallbackTestView } from './model.js';
 import type { CallbackTestService } from './service.js';
@@ -18,7 +18,10 @@ export function callbackTestRoutes(service: CallbackTestService): FastifyPluginA
             "Queues a signed `callback.test` event to the given URL (or the channel's callback URL). " +
             'Delivery is retried with backoff until a 2xx answer; poll the returned id for the outcome.',
           body: CallbackTestRequest,
-          response: { 202: CallbackTestView, ...errorResponses(400, 401, 413, 415) },
+          response: {
+            202: answer(CallbackTestView, 'Queued; poll it for the outcome.'),
+            ...errorResponses(400, 401, 413, 415),
+          },
         },
       },
       async (request, reply) =>
@@ -33,7 +36,10 @@ export function callbackTestRoutes(service: CallbackTestService): FastifyPluginA
           tags: ['callbacks'],
           summary: 'A test callback and its delivery state',
           params: CallbackTestParams,
-          response: { 200: CallbackTestView, ...errorResponses(400, 401, 404) },
+          response: {
+            200: answer(CallbackTestView, 'The test callback and its delivery state.'),
+            ...errorResponses(400, 401, 404),
+          },
         },
       },
       async (request) => unwrap(await service.get(authenticatedChannel(request), request.params.id)),

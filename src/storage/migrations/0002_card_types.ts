@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 const yuan = (...values: number[]) => JSON.stringify(values.map((v) => v * 100));
 const MOBILE_FACES = yuan(10, 20, 30, 50, 100, 200, 300, 500);
 
-/** The default catalogue (design.md §10). Operators change it at /admin/v1/card-types; this is only the start. */
+/** The default catalogue (docs/architecture.md#the-card-catalogue). Operators change it at /admin/v1/card-types; this is only the start. */
 const SEED = [
   [
     'cmcc_national',

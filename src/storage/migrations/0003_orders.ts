@@ -29,7 +29,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .addUniqueConstraint('orders_merchant_order_id', ['channel_id', 'merchant_order_id'])
     .execute();
-  // The truth about duplicates: one order at a time may hold a card (design.md §7; lifecycle.holdsCard).
+  // The truth about duplicates: one order at a time may hold a card (docs/architecture.md#security; lifecycle.holdsCard).
   await sql`create unique index orders_card_held on orders (card_hash) where status not in ('invalid', 'failed', 'rejected')`.execute(
     db,
   );

@@ -126,7 +126,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .columns(['status', 'updated_at'])
     .execute();
 
-  /** What to do when the issuer's face value differs from the declared one (design.md §4). */
+  /** What to do when the issuer's face value differs from the declared one (docs/architecture.md#the-order-lifecycle). */
   await db.schema
     .alterTable('channels')
     .addColumn('face_value_policy', 'text', (c) => c.notNull().defaultTo('review'))

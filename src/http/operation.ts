@@ -1,0 +1,71 @@
+import type { TSchema } from '@sinclair/typebox';
+import type { RouteOptions } from 'fastify';
+import { ErrorBody } from './error-body.js';
+
+/**
+ * What each error status of the API means, for the reference (docs/errors.md has every code).
+ * Every operation lists the statuses it can answer with; the ones every operation shares are
+ * added here, once, so a route declares only what is its own.
+ */
+export const ERROR_STATUS_DESCRIPTIONS = {
+  400: 'Bad input; `error.field` names what to fix.',
+  401: 'Missing or bad credentials: signature, timestamp, nonce or token (docs/signing.md).',
+  403: 'Authenticated, but not allowed to do this.',
+  404: 'No such thing, or it is not yours.',
+  405: 'This path does not take this method; the Allow header lists the ones it takes.',
+  409: 'Conflicts with what exists: a repeat with another body, a duplicate card, an expired or mismatched quote.',
+  413: 'The body is larger than the server accepts.',
+  415: 'The body is not `application/json`.',
+  422: 'The card is refused: there is no offer for it now.',
+  429: 'Too many requests; Retry-After says when to try again.',
+  500: 'Our fault; quote `error.request_id` to the operator.',
+  503: 'Shutting down, or an upstream (exchange rates) is unavailable; Retry-After says when to try again.',
+} as const satisfies Record<number, string>;
+export type ErrorStatus = keyof typeof ERROR_STATUS_DESCRIPTIONS;
+
+const DESCRIPTION = 'x-response-description';
+
+/** A success response: its schema and what it means (the reference shows the text, not "Default Response"). */
+export function answer<S extends TSchema>(schema: S, description: string): S {
+  return { ...schema, [DESCRIPTION]: description };
+}
+
+/** The error body as the answer of `status`. */
+export function errorAnswer(status: ErrorStatus): typeof ErrorBody {
+  return answer(ErrorBody, ERROR_STATUS_DESCRIPTIONS[status]);
+}
+
+/** Response schemas for the error statuses a route answers with beyond the ones every route shares. */
+export function errorResponses(...statuses: ErrorStatus[]): Record<number, typeof ErrorBody> {
+  return Object.fromEntries(statuses.map((s) => [s, errorAnswer(s)]));
+}
+
+type RouteSchema = NonNullable<RouteOptions['schema']> & {
+  response?: Record<string, unknown>;
+  security?: unknown;
+  hide?: boolean;
+};
+
+/**
+ * Completes one operation's declaration (an `onRoute` hook over every route): the statuses every
+ * operation can answer (400 for anything it validates, 413 and 415 with a body, 405, 500, 503),
+ * error descriptions, and `security: []` for routes no authentication wraps (channelApi and
+ * adminApi set their own after this).
+ */
+export function completeOperation(route: RouteOptions): void {
+  const schema = (route.schema ?? {}) as RouteSchema;
+  if (schema.hide) return;
+  const response: Record<string, unknown> = { ...(schema.response ?? {}) };
+  const add = (status: ErrorStatus) => {
+    if (!(status in response)) response[status] = errorAnswer(status);
+  };
+  if (schema.body || schema.querystring || schema.params) add(400);
+  if (schema.body) {
+    add(413);
+    add(415);
+  }
+  add(405);
+  add(500);
+  add(503);
+  route.schema = { ...schema, response, security: schema.security ?? [] } as RouteOptions['schema'];
+}
