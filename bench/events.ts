@@ -72,7 +72,11 @@ async function measure(name: string, storage: Storage, mode: 'no event' | 'event
       .insertInto('orders')
       .values(ids.slice(i, i + 500).map((id) => order(id, now)))
       .execute();
-  const events = createEventLog(ORDER_EVENT_TYPES, mode === 'event + 1 subscriber' ? [sink] : []);
+  const events = createEventLog(
+    ORDER_EVENT_TYPES,
+    mode === 'event + 1 subscriber' ? [sink] : [],
+    storage.dialect,
+  );
   const transitions = createOrderTransitions({ events, priceOf: async () => undefined });
   const committer = createCommitter(db, storage.dialect);
   const cpu0 = process.cpuUsage();

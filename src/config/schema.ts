@@ -99,6 +99,11 @@ export const SETTINGS = {
     Type.Integer({ minimum: 10, maximum: 60000, default: 250 }),
     'How often an idle worker looks for due jobs.',
   ),
+  eventSequencerPollMs: setting(
+    'RECARD_EVENT_SEQUENCER_POLL_MS',
+    Type.Integer({ minimum: 5, maximum: 10000, default: 50 }),
+    'PostgreSQL: how often a worker numbers newly committed events in commit order (GET /v1/events lists them once numbered).',
+  ),
   jobLeaseMs: setting(
     'RECARD_JOB_LEASE_MS',
     Type.Integer({ minimum: 500, maximum: 3600000, default: 30000 }),

@@ -109,6 +109,10 @@ export class JobRuntime {
   private loopDone: Promise<void> | null = null;
   private stopping = false;
   private wake: (() => void) | null = null;
+  /** Kinds to look at in the next round although no poll is due (nudged, or a slot freed). */
+  private readonly nudged = new Set<string>();
+  private nudgedAll = true;
+  private nextPollAt = 0;
 
   constructor(private readonly o: RuntimeOptions) {
     this.workerId = o.workerId ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -130,8 +134,13 @@ export class JobRuntime {
     this.loopDone = this.loop();
   }
 
-  /** Look for work now instead of at the next poll (after an enqueue in this process). */
-  nudge(): void {
+  /**
+   * Look for work now instead of at the next poll (after an enqueue in this process): for these
+   * kinds, or for every kind when none are named.
+   */
+  nudge(kinds?: readonly string[]): void {
+    if (kinds) for (const k of kinds) this.nudged.add(k);
+    else this.nudgedAll = true;
     this.wake?.();
   }
 
@@ -162,42 +171,61 @@ export class JobRuntime {
     return handler.spec.concurrency ?? this.o.concurrency;
   }
 
+  /**
+   * Each round claims, per kind, up to its free slots: every kind when a poll is due (work enqueued
+   * by other processes, retries coming due), otherwise only the kinds nudged since the last round.
+   * All claims of a round are one unit (one transaction; on SQLite one fsync with other writes).
+   */
   private async loop(): Promise<void> {
     while (!this.stopping) {
-      let claimedAll = false;
       try {
         await this.runSchedules();
         const nowMs = this.o.clock.now();
-        const wanted = [...this.handlers.values()].flatMap((h) => {
-          const free = this.limitOf(h) - (this.runningByKind.get(h.spec.kind) ?? 0);
-          return free > 0 ? [{ kind: h.spec.kind, free }] : [];
+        // Poll timing is real time, not the job clock (tests move that one by hand).
+        const tick = performance.now();
+        const all = this.nudgedAll || tick >= this.nextPollAt;
+        if (all) this.nextPollAt = tick + this.o.pollMs;
+        const look = all ? [...this.handlers.keys()] : [...this.nudged];
+        this.nudged.clear();
+        this.nudgedAll = false;
+        const wanted = look.flatMap((kind) => {
+          const handler = this.handlers.get(kind);
+          const free = handler ? this.limitOf(handler) - (this.runningByKind.get(kind) ?? 0) : 0;
+          return free > 0 ? [{ kind, free }] : [];
         });
-        // One claim per kind, each up to that kind's free slots. Through the committer when there is
-        // one: on SQLite the claims of one round share a transaction and its fsync.
-        const claimed = await Promise.all(
-          wanted.map(async ({ kind, free }) => {
-            const claim = {
-              workerId: this.workerId,
-              kinds: [kind],
-              limit: free,
-              nowMs,
-              leaseMs: this.o.leaseMs,
-            };
-            const committer = this.o.committer;
-            const jobs = committer
-              ? await committer.run((trx) => claimJobs(trx, this.o.dialect, claim))
-              : await claimJobs(this.o.db, this.o.dialect, claim);
-            if (jobs.length === free) this.backlog.add(kind);
-            else this.backlog.delete(kind);
-            return jobs;
-          }),
-        );
-        for (const job of claimed.flat()) this.launch(job);
-        claimedAll = claimed.some((jobs, i) => jobs.length > 0 && jobs.length === wanted[i]?.free);
+        if (wanted.length > 0) {
+          const claimAll = async (db: Db) => {
+            const out: JobRow[][] = [];
+            for (const { kind, free } of wanted)
+              out.push(
+                await claimJobs(db, this.o.dialect, {
+                  workerId: this.workerId,
+                  kinds: [kind],
+                  limit: free,
+                  nowMs,
+                  leaseMs: this.o.leaseMs,
+                }),
+              );
+            return out;
+          };
+          const committer = this.o.committer;
+          const claimed = committer
+            ? await committer.run((trx) => claimAll(trx))
+            : await this.o.db.transaction().execute((trx) => claimAll(trx));
+          claimed.forEach((jobs, i) => {
+            const w = wanted[i];
+            if (!w) return;
+            // All its free slots taken: more may wait; a freed slot of this kind looks again.
+            if (jobs.length === w.free) this.backlog.add(w.kind);
+            else this.backlog.delete(w.kind);
+            for (const job of jobs) this.launch(job);
+          });
+        }
       } catch (err) {
         this.o.logger.error({ err, worker_id: this.workerId }, 'claiming jobs failed; retrying at next poll');
       }
-      if (!claimedAll && !this.stopping) await this.sleep(this.o.pollMs);
+      const busy = this.nudgedAll || this.nudged.size > 0;
+      if (!busy && !this.stopping) await this.sleep(Math.max(1, this.nextPollAt - performance.now()));
     }
   }
 
@@ -239,7 +267,7 @@ export class JobRuntime {
         this.runningByKind.set(job.kind, (this.runningByKind.get(job.kind) ?? 1) - 1);
         // A freed slot is worth a look only if the last claim of its kind left work behind; other
         // work arrives with its own nudge (enqueued here) or at the next poll (enqueued elsewhere).
-        if (this.backlog.has(job.kind)) this.nudge();
+        if (this.backlog.has(job.kind)) this.nudge([job.kind]);
       });
   }
 
@@ -291,13 +319,16 @@ export class JobRuntime {
         signal: controller.signal,
         logger: log,
       };
-      const work = handler.handleInTransaction
-        ? this.inCompletion(held, (trx) => handler.handleInTransaction(payload, trx, ctx))
-        : handler.handle(payload, ctx);
-      await this.untilSettledOrAbandoned(work, controller.signal);
-      completed = handler.handleInTransaction !== undefined;
+      if (handler.handleInTransaction) {
+        // Database work only, and fenced: it is waited for, never abandoned, so that a late
+        // rollback cannot take a whole SQLite batch with it and the kind keeps to its slots.
+        await this.inCompletion(held, (trx) => handler.handleInTransaction(payload, trx, ctx));
+        completed = true;
+      } else {
+        await this.untilSettledOrAbandoned(handler.handle(payload, ctx), controller.signal);
+      }
     } catch (err) {
-      failure = controller.signal.aborted ? controller.signal.reason : err;
+      failure = controller.signal.aborted && !handler.handleInTransaction ? controller.signal.reason : err;
     } finally {
       clearInterval(heartbeat);
       clearTimeout(timeout);

@@ -22,6 +22,7 @@ import {
   createEventService,
   type EventLog,
   type EventService,
+  Sequencer,
   type Subscriber,
 } from '../modules/events/index.js';
 import {
@@ -29,6 +30,7 @@ import {
   createOrderTransitions,
   ORDER_EVENT_TYPES,
   type OrderService,
+  VERIFY_ORDER,
 } from '../modules/orders/index.js';
 import {
   ADJUST_RATES,
@@ -55,6 +57,7 @@ import {
 import {
   type CallbackTestService,
   createCallbackTestService,
+  TEST_DELIVERY,
   testDeliveryHandler,
 } from '../modules/webhooks/index.js';
 import { type Clock, systemClock } from '../shared/clock.js';
@@ -68,6 +71,7 @@ export const VERSION: string = (
 ).version;
 
 const TEN_MINUTES = 10 * 60_000;
+const AFTER_COMMIT_MS = 2;
 const KEEP_SUCCEEDED_JOBS_MS = 7 * 24 * 60 * 60_000;
 const KEEP_UNUSED_PRICING_MS = 7 * 24 * 60 * 60_000;
 
@@ -96,10 +100,12 @@ export interface Context {
   /** The event backbone: every event type of this build and the subscribers that react to them. */
   events: EventLog;
   eventQueries: EventService;
+  /** Numbers committed events in commit order on PostgreSQL; started with a worker. */
+  sequencer: Sequencer;
   jobHandlers: AnyJobHandler[];
   schedules: Schedule[];
   /** Set by whoever starts an in-process worker, so that new work is picked up at once. */
-  wakeWorker: () => void;
+  wakeWorker: (kinds?: readonly string[]) => void;
   close(): Promise<void>;
 }
 
@@ -169,7 +175,18 @@ export async function createContext(config: Config, options: ContextOptions = {}
     onRefused: (code) => metrics.pricingRefusals.inc({ code }),
     cardTypes,
   });
-  const events = createEventLog(ORDER_EVENT_TYPES, [...BUILT_IN_SUBSCRIBERS, ...(options.subscribers ?? [])]);
+  const sequencer = new Sequencer(db, storage.dialect, config.eventSequencerPollMs, logger);
+  const events = createEventLog(
+    ORDER_EVENT_TYPES,
+    [...BUILT_IN_SUBSCRIBERS, ...(options.subscribers ?? [])],
+    storage.dialect,
+    (kinds) => {
+      sequencer.nudge();
+      // Inside the writing transaction: wake the subscribers' slots once it has (usually) committed;
+      // the next poll finds anything woken too early.
+      if (kinds.length > 0) setTimeout(() => ctx.wakeWorker(kinds), AFTER_COMMIT_MS);
+    },
+  );
   const transitions = createOrderTransitions({ events, priceOf: (from, id) => pricing.find(from, id) });
   const pricingAdmin = createPricingAdmin({
     db,
@@ -191,7 +208,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     pricing,
     cardTypes,
     transitions,
-    onJobQueued: () => ctx.wakeWorker(),
+    onJobQueued: () => ctx.wakeWorker([VERIFY_ORDER.kind]),
   });
   const ctx: Context = {
     config,
@@ -217,10 +234,16 @@ export async function createContext(config: Config, options: ContextOptions = {}
       ? jsonFeedSource({ url: config.fxFeedUrl, now: () => clock.now() })
       : undefined,
     router,
-    callbackTests: createCallbackTestService({ db, committer, clock, onJobQueued: () => ctx.wakeWorker() }),
+    callbackTests: createCallbackTestService({
+      db,
+      committer,
+      clock,
+      onJobQueued: () => ctx.wakeWorker([TEST_DELIVERY.kind]),
+    }),
     authenticate: createAuthenticator({ committer, channels, clock, windowS: config.signatureWindowS }),
     events,
     eventQueries: createEventService({ db, catalogue: events.catalogue }),
+    sequencer,
     jobHandlers: [
       testDeliveryHandler({
         db,
@@ -268,6 +291,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     ],
     wakeWorker: () => undefined,
     close: async () => {
+      await sequencer.stop();
       await router.close();
       await ctx.fxSource?.close();
       await storage.close();

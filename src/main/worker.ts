@@ -17,6 +17,7 @@ export function startWorker(ctx: Context): JobRuntime {
     committer: ctx.committer,
   });
   runtime.start();
-  ctx.wakeWorker = () => runtime.nudge();
+  ctx.sequencer.start();
+  ctx.wakeWorker = (kinds) => runtime.nudge(kinds);
   return runtime;
 }

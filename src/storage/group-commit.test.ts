@@ -36,6 +36,20 @@ describe.each(storageTargets())('committer on $name', (target) => {
     else expect(commits).toBe(300);
   });
 
+  it('a unit that calls the committer again is refused at once instead of hanging every write', async () => {
+    const committer = createCommitter(storage.db, storage.dialect);
+    await expect(
+      committer.run(async (trx) => {
+        await sql`insert into items (id, label) values (1, 'outer')`.execute(trx);
+        await committer.run((inner) => sql`insert into items (id, label) values (2, 'inner')`.execute(inner));
+      }),
+    ).rejects.toThrow(/inside a unit of work/);
+    expect(await count()).toBe(0); // the outer unit failed with it: nothing half-written
+    // And the committer still works afterwards.
+    await committer.run((trx) => sql`insert into items (id, label) values (3, 'after')`.execute(trx));
+    expect(await count()).toBe(1);
+  });
+
   it('a failing unit is rolled back alone and rejected; the rest of its batch commits', async () => {
     const committer = createCommitter(storage.db, storage.dialect);
     const outcomes = await Promise.allSettled(

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Transaction } from 'kysely';
 import type { Db, Dialect } from './database.js';
 import type { Database } from './schema.js';
@@ -21,13 +22,26 @@ export interface Committer {
   stats(): { units: number; commits: number; retried: number };
 }
 
+/**
+ * Set while a unit runs. A unit that called `run` again would, on SQLite, wait for the batch that is
+ * waiting for it (every write of the process would hang), and on PostgreSQL commit apart from its
+ * caller: both are refused at once.
+ */
+const insideUnit = new AsyncLocalStorage<true>();
+
+function refuseNested(): void {
+  if (insideUnit.getStore())
+    throw new Error('committer.run was called inside a unit of work: use the transaction the unit was given');
+}
+
 /** PostgreSQL commits concurrent transactions from many connections together on its own. */
 class TransactionPerUnit implements Committer {
   private units = 0;
   constructor(private readonly db: Db) {}
 
   async run<T>(work: UnitOfWork<T>): Promise<T> {
-    const result = await this.db.transaction().execute(work);
+    refuseNested();
+    const result = await this.db.transaction().execute((trx) => insideUnit.run(true, () => work(trx)));
     this.units++;
     return result;
   }
@@ -65,6 +79,7 @@ class BatchingCommitter implements Committer {
   ) {}
 
   run<T>(work: UnitOfWork<T>): Promise<T> {
+    refuseNested();
     return new Promise<T>((resolve, reject) => {
       this.queue.push({
         work: work as UnitOfWork<unknown>,
@@ -134,7 +149,8 @@ class BatchingCommitter implements Committer {
     let trx: ControlledTrx | undefined;
     try {
       trx = await this.db.startTransaction().execute();
-      await body(trx);
+      const open = trx;
+      await insideUnit.run(true, () => body(open));
       await trx.commit().execute();
       return { ok: true };
     } catch (error) {

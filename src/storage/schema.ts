@@ -257,9 +257,13 @@ export interface OrderEventsTable {
   created_at: number;
 }
 
-/** One thing that happened (docs/events.md); `seq` is commit order. */
+/**
+ * One thing that happened (docs/events.md). `position`: taken at insert, monotonic per subject.
+ * `seq`: commit order, what readers resume from; null on PostgreSQL until the sequencer numbers it.
+ */
 export interface EventsTable {
-  seq: number;
+  position: Generated<number>;
+  seq: number | null;
   id: string;
   type: string;
   version: number;

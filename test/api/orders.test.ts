@@ -144,14 +144,12 @@ describe.each(storageTargets())('order intake on $name', (target) => {
     const { body } = await submit(mobileOrder());
     const db = t.ctx.storage.db;
     const before = await t.counts();
-    const refusedStep = await t.ctx.orders.change(db, body.id, {
-      event: 'pay',
-      from: 'submitted',
-      nowMs: Date.now(),
-    });
+    const change = (c: Parameters<typeof t.ctx.orders.change>[2]) =>
+      db.transaction().execute((trx) => t.ctx.orders.change(trx, body.id, c));
+    const refusedStep = await change({ event: 'pay', from: 'submitted', nowMs: Date.now() });
     expect(refusedStep.ok).toBe(false);
     expect(await t.counts()).toEqual(before);
-    const frozen = await t.ctx.orders.change(db, body.id, {
+    const frozen = await change({
       event: 'freeze',
       from: 'submitted',
       reason: 'velocity',

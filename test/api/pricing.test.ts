@@ -367,15 +367,17 @@ describe.each(storageTargets())('pricing on $name', (target) => {
         }),
       );
       const now = clock.now();
-      await t.ctx.orders.change(db, o.body.id, {
-        event: 'start_verification',
-        from: 'submitted',
-        nowMs: now,
-      });
-      await t.ctx.orders.change(db, o.body.id, {
-        event: i < 3 ? 'give_up' : 'redeem',
-        from: 'verifying',
-        nowMs: now,
+      await db.transaction().execute(async (trx) => {
+        await t.ctx.orders.change(trx, o.body.id, {
+          event: 'start_verification',
+          from: 'submitted',
+          nowMs: now,
+        });
+        await t.ctx.orders.change(trx, o.body.id, {
+          event: i < 3 ? 'give_up' : 'redeem',
+          from: 'verifying',
+          nowMs: now,
+        });
       });
     }
     const changes = await t.ctx.pricingAdmin.adjustAll();

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeCardTypesTo } from '../../src/main/demo.js';
-import type { OrderView } from '../../src/modules/orders/index.js';
 import { NO_FAULTS } from '../../src/simulators/faults.js';
 import { type SimulatorSet, startSimulators } from '../../src/simulators/index.js';
 import { startTestServer, type TestServer } from '../harness/server.js';
+import { settledOrder, submitCard } from '../harness/sim-orders.js';
 import { storageTargets } from '../harness/storage.js';
-import { waitFor } from '../harness/wait.js';
 
 /**
  * Every issuer's ambiguous code, written out here apart from the seed: one code, several meanings.
@@ -58,23 +57,8 @@ describe.each(storageTargets())('ambiguous issuer codes on $name', (target) => {
         const ch = await t.createChannel({ name: `Shop ${++serial}` });
         const card = sims.cards.find((c) => c.cardType === cardType && c.label === 'valid');
         if (!card) throw new Error(`no ${cardType} card`);
-        const res = await ch.client.post<OrderView>('/v1/orders', {
-          merchant_order_id: `amb-${serial}`,
-          card_type: cardType,
-          card_number: card.number,
-          card_secret: card.secret,
-          declared_face_value: card.declaredFaceValue,
-          seller: { id: 's1' },
-        });
-        expect(res.status).toBe(201);
-        const o = await waitFor(
-          async () => {
-            const got = (await ch.client.get<OrderView>(`/v1/orders/${res.body.id}`)).body;
-            return got.status !== 'submitted' && got.status !== 'verifying' ? got : undefined;
-          },
-          15_000,
-          `${issuer} order to settle`,
-        );
+        const id = await submitCard(ch.client, card, `amb-${serial}`);
+        const o = await settledOrder(ch.client, id);
         expect(o).toMatchObject({ status: 'review', reason: 'ambiguous_code', raw_code: raw });
         expect(sim.book.redemptionsPerCard().get(card.number)).toBeUndefined();
       } finally {

@@ -3,11 +3,12 @@ import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeCardTypesTo } from '../../src/main/demo.js';
 import { OrderEventData, type OrderView } from '../../src/modules/orders/index.js';
-import type { SimCard, SimCardLabel } from '../../src/simulators/card-base.js';
+import type { SimCard } from '../../src/simulators/card-base.js';
 import { type SimulatorSet, startSimulators } from '../../src/simulators/index.js';
 import { createProbeTable, probeRows, probeSubscriber } from '../fixtures/probe-subscriber.js';
 import { expectRefusal } from '../harness/refusal.js';
 import { startTestServer, type TestServer } from '../harness/server.js';
+import { cardTaker, submitCard } from '../harness/sim-orders.js';
 import { storageTargets } from '../harness/storage.js';
 import { waitFor } from '../harness/wait.js';
 
@@ -30,35 +31,26 @@ describe.each(storageTargets())('events on $name', (target) => {
   let sims: SimulatorSet;
   let ch: Awaited<ReturnType<TestServer['createChannel']>>;
   let other: Awaited<ReturnType<TestServer['createChannel']>>;
-  const used = new Set<string>();
   let serial = 0;
-
-  const take = (cardType: string, label: SimCardLabel): SimCard => {
-    const card = sims.cards.find((c) => c.cardType === cardType && c.label === label && !used.has(c.number));
-    if (!card) throw new Error(`no ${label} ${cardType} card left`);
-    used.add(card.number);
-    return card;
-  };
-  const submit = async (card: SimCard, client = ch.client) => {
-    const res = await client.post<OrderView>('/v1/orders', {
-      merchant_order_id: `ev-${++serial}`,
-      card_type: card.cardType,
-      card_number: card.number,
-      card_secret: card.secret,
-      declared_face_value: card.declaredFaceValue,
-      seller: { id: 'seller-1' },
-      attach: 'basket-7',
-    });
-    expect(res.status).toBe(201);
-    return res.body.id;
-  };
+  const take = cardTaker(() => sims);
+  const submit = (card: SimCard, client = ch.client) =>
+    submitCard(client, card, `ev-${++serial}`, { attach: 'basket-7' });
   const eventRows = (subject: string) =>
     t.ctx.storage.db
       .selectFrom('events')
       .selectAll()
       .where('subject_id', '=', subject)
-      .orderBy('seq')
+      .orderBy('position')
       .execute();
+  /** Every event numbered in commit order (on PostgreSQL the sequencer does it just after commit). */
+  const allSequenced = () =>
+    waitFor(
+      async () =>
+        (await t.ctx.storage.db.selectFrom('events').select('position').where('seq', 'is', null).execute())
+          .length === 0,
+      5000,
+      'events to be numbered',
+    );
   const probeDone = (subject: string, n: number) =>
     waitFor(
       async () => {
@@ -89,7 +81,7 @@ describe.each(storageTargets())('events on $name', (target) => {
     const rows = await eventRows(id);
     expect(rows.map((r) => r.type)).toEqual(['order.submitted', 'order.redeemed']);
     expect(seen.map((s) => s.event_id)).toEqual(rows.map((r) => r.id));
-    expect(rows[0]?.seq ?? 0).toBeLessThan(rows[1]?.seq ?? 0);
+    expect(rows[0]?.position ?? 0).toBeLessThan(rows[1]?.position ?? 0);
     const redeemed = JSON.parse(rows[1]?.payload ?? '{}');
     const validate = addFormats.default(new Ajv({ strict: false })).compile(OrderEventData);
     expect(validate(redeemed), JSON.stringify(validate.errors)).toBe(true);
@@ -139,6 +131,7 @@ describe.each(storageTargets())('events on $name', (target) => {
     const b = await submit(take('cmcc_national', 'valid'), other.client);
     await probeDone(a, 2);
     await probeDone(b, 2);
+    await allSequenced();
     const all: EventPage['data'] = [];
     let after = 0;
     for (let page = 0; page < 50; page++) {
@@ -165,6 +158,7 @@ describe.each(storageTargets())('events on $name', (target) => {
   });
 
   it('GET /admin/v1/events lists every event, internal ones too, filtered by channel', async () => {
+    await allSequenced();
     const res = await t.admin('GET', `/admin/v1/events?channel_id=${other.id}`);
     expect(res.status).toBe(200);
     const page = res.body as unknown as EventPage;

@@ -2,9 +2,9 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeCardTypesTo } from '../../src/main/demo.js';
-import type { OrderView } from '../../src/modules/orders/index.js';
 import { type SimulatorSet, startSimulators } from '../../src/simulators/index.js';
 import { startTestServer, type TestServer } from '../harness/server.js';
+import { settledOrder, submitCard } from '../harness/sim-orders.js';
 import { storageTargets } from '../harness/storage.js';
 import { waitFor } from '../harness/wait.js';
 
@@ -60,23 +60,8 @@ describe.each(storageTargets())('job isolation on $name', (target) => {
     await waitFor(async () => receiver.held.length >= 8, 10_000, 'callback deliveries to hang');
     const card = sims.cards.find((c) => c.label === 'valid' && c.cardType === 'cmcc_national');
     if (!card) throw new Error('no card');
-    const submitted = await ch.client.post<OrderView>('/v1/orders', {
-      merchant_order_id: 'iso-1',
-      card_type: card.cardType,
-      card_number: card.number,
-      card_secret: card.secret,
-      declared_face_value: card.declaredFaceValue,
-      seller: { id: 's1' },
-    });
-    expect(submitted.status).toBe(201);
-    const redeemed = await waitFor(
-      async () => {
-        const o = (await ch.client.get<OrderView>(`/v1/orders/${submitted.body.id}`)).body;
-        return o.status === 'redeemed' ? o : undefined;
-      },
-      10_000,
-      'the order to be redeemed',
-    );
+    const id = await submitCard(ch.client, card, 'iso-1');
+    const redeemed = await settledOrder(ch.client, id, 'redeemed', 10_000);
     expect(redeemed.status).toBe('redeemed');
     // No callback was answered meanwhile: verification did not wait for a single slot to free up.
     expect(receiver.held.length).toBeGreaterThanOrEqual(8);

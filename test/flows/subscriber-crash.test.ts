@@ -1,12 +1,13 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeCardTypesTo } from '../../src/main/demo.js';
-import type { OrderView } from '../../src/modules/orders/index.js';
 import type { SimCard } from '../../src/simulators/card-base.js';
 import { type SimulatorSet, startSimulators } from '../../src/simulators/index.js';
 import { createProbeTable, probeRows, probeSubscriber } from '../fixtures/probe-subscriber.js';
+import { spawnReady } from '../harness/processes.js';
 import { startTestServer, TEST_ADMIN_TOKEN, TEST_CHANNEL_KEY, type TestServer } from '../harness/server.js';
+import { submitCard } from '../harness/sim-orders.js';
 import { storageTargets } from '../harness/storage.js';
 import { sleep, waitFor } from '../harness/wait.js';
 
@@ -35,10 +36,10 @@ describe.each(storageTargets())('a subscriber across kill -9 of its worker on $n
     await sims.close();
   });
 
-  async function worker(): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/subscriber-worker.ts'], {
-      env: {
-        ...process.env,
+  const worker = (): Promise<ChildProcess> =>
+    spawnReady(
+      'test/fixtures/subscriber-worker.ts',
+      {
         DATABASE_URL: t.location.url,
         RECARD_DATABASE_SCHEMA: t.location.schema,
         RECARD_DATA_DIR: t.dataDir,
@@ -49,15 +50,8 @@ describe.each(storageTargets())('a subscriber across kill -9 of its worker on $n
         RECARD_JOB_LEASE_MS: '1000',
         RECARD_PG_POOL_SIZE: '4',
       },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    children.push(child);
-    await new Promise<void>((resolve, reject) => {
-      child.stdout?.on('data', (d) => String(d).includes('ready') && resolve());
-      child.on('exit', (code) => reject(new Error(`worker exited early with ${code}`)));
-    });
-    return child;
-  }
+      children,
+    );
 
   it('every event exactly once, in sequence per order', { timeout: 120_000 }, async () => {
     const ch = await t.createChannel({ name: 'Crash shop' });
@@ -69,18 +63,7 @@ describe.each(storageTargets())('a subscriber across kill -9 of its worker on $n
     ].slice(0, ORDERS);
     expect(cards).toHaveLength(ORDERS);
     const ids: string[] = [];
-    for (const [i, card] of cards.entries()) {
-      const res = await ch.client.post<OrderView>('/v1/orders', {
-        merchant_order_id: `crash-${i}`,
-        card_type: card.cardType,
-        card_number: card.number,
-        card_secret: card.secret,
-        declared_face_value: card.declaredFaceValue,
-        seller: { id: 's1' },
-      });
-      expect(res.status).toBe(201);
-      ids.push(res.body.id);
-    }
+    for (const [i, card] of cards.entries()) ids.push(await submitCard(ch.client, card, `crash-${i}`));
 
     const db = t.ctx.storage.db;
     const openDeliveries = async () =>
@@ -115,18 +98,18 @@ describe.each(storageTargets())('a subscriber across kill -9 of its worker on $n
 
     const events = await db
       .selectFrom('events')
-      .select(['id', 'seq', 'subject_id'])
+      .select(['id', 'position', 'subject_id'])
       .where('subject_id', 'in', ids)
-      .orderBy('seq')
+      .orderBy('position')
       .execute();
     const seen = (await probeRows(db)).filter((r) => ids.includes(r.subject_id));
     expect(killedWithWorkLeft).toBeGreaterThanOrEqual(2);
     expect(events.length).toBeGreaterThanOrEqual(2 * ORDERS); // submitted + an end for each
     // Exactly once: every event seen, none twice.
     expect(seen.map((s) => s.event_id).sort()).toEqual(events.map((e) => e.id).sort());
-    // In sequence per order: the commit order of the handling follows the event sequence.
+    // In order per order: the commit order of the handling follows the order of the changes.
     for (const id of ids) {
-      const mine = seen.filter((s) => s.subject_id === id).map((s) => s.event_seq);
+      const mine = seen.filter((s) => s.subject_id === id).map((s) => s.event_position);
       expect(mine).toEqual([...mine].sort((a, b) => a - b));
     }
     // The kills landed in deliveries: some were taken over from a killed worker after its lease.

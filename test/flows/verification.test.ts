@@ -351,7 +351,11 @@ describe.each(storageTargets())('verification on $name', (target) => {
     }
   }, 30_000);
 
-  it('the sweeper hands a stuck order back; a redeem sent before a crash is settled by lookup, not re-sent', async () => {
+  /**
+   * Stages a crash after `redeem_state: sent` was committed: the order's job is gone, the issuer may or
+   * may not have carried the redeem out (`issuerGotIt`), and the sweeper hands the order back.
+   */
+  async function crashAfterSend(issuerGotIt: boolean) {
     const db = t.ctx.storage.db;
     const sim = sims.byIssuer.get('jd');
     const card = take('jd_ecard', 'valid');
@@ -370,14 +374,13 @@ describe.each(storageTargets())('verification on $name', (target) => {
     );
     // Transient trouble before any issuer answer leaves the order submitted.
     expect((await order(id)).status).toBe('submitted');
-    // A worker sent the redeem, the issuer carried it out, and the process died: no live job, state "sent".
     await db
       .deleteFrom('jobs')
       .where('payload', '=', JSON.stringify({ order_id: id }))
       .execute();
     sim?.setFaults(NO_FAULTS);
-    const rid = 'rdm_crashed_before_answer_0001';
-    sim?.book.redeem(card.number, card.secret, rid);
+    const rid = `rdm_crashed_${issuerGotIt ? 'after' : 'before'}_send_0001`;
+    if (issuerGotIt) sim?.book.redeem(card.number, card.secret, rid);
     await db
       .updateTable('orders')
       .set({
@@ -401,6 +404,19 @@ describe.each(storageTargets())('verification on $name', (target) => {
       },
     );
     t.ctx.wakeWorker();
+    return { id, card, sim };
+  }
+
+  it('the sweeper hands a stuck order back; a redeem sent before a crash is settled by lookup, not re-sent', async () => {
+    const { id, card, sim } = await crashAfterSend(true);
+    const o = await settled(id);
+    expect(o).toMatchObject({ status: 'redeemed', actual_face_value: card.faceValue });
+    expect(sim?.book.redemptionsPerCard().get(card.number)).toBe(1);
+    expect(sim?.book.stats.repeatedRedemptionIds).toBe(0);
+  });
+
+  it('a redeem left "sent" by a crash that the issuer never received is sent again, once, with its redemption id', async () => {
+    const { id, card, sim } = await crashAfterSend(false);
     const o = await settled(id);
     expect(o).toMatchObject({ status: 'redeemed', actual_face_value: card.faceValue });
     expect(sim?.book.redemptionsPerCard().get(card.number)).toBe(1);

@@ -1,10 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { enqueueJob, getJob } from '../../src/jobs/store.js';
 import type { Storage } from '../../src/storage/database.js';
 import { CRASHABLE } from '../fixtures/crashable.js';
+import { spawnReady } from '../harness/processes.js';
 import { storageTargets, type TestLocation } from '../harness/storage.js';
 import { waitFor } from '../harness/wait.js';
 
@@ -32,18 +33,12 @@ describe.each(storageTargets())('worker processes on $name', (target) => {
     await loc.destroy();
   });
 
-  async function worker(mode: 'hang' | 'finish', leaseMs: number): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/fixtures/worker-process.ts'], {
-      env: { ...process.env, DB_URL: loc.url, DB_SCHEMA: loc.schema, MODE: mode, LEASE_MS: String(leaseMs) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    children.push(child);
-    await new Promise<void>((resolve, reject) => {
-      child.stdout?.on('data', (d) => String(d).includes('ready') && resolve());
-      child.on('exit', (code) => reject(new Error(`worker exited early with ${code}`)));
-    });
-    return child;
-  }
+  const worker = (mode: 'hang' | 'finish', leaseMs: number): Promise<ChildProcess> =>
+    spawnReady(
+      'test/fixtures/worker-process.ts',
+      { DB_URL: loc.url, DB_SCHEMA: loc.schema, MODE: mode, LEASE_MS: String(leaseMs) },
+      children,
+    );
 
   const runs = async () =>
     (await sql<Run>`select * from job_runs order by started_at`.execute(storage.db)).rows;

@@ -9,4 +9,5 @@ export {
   subscriberJobKind,
 } from './model.js';
 export { eventAdminRoutes, eventListSchema, eventRoutes, eventWebhooks } from './routes.js';
+export { Sequencer } from './sequencer.js';
 export { createEventService, type EventService } from './service.js';

@@ -1,9 +1,11 @@
 import type { Static, TSchema } from '@sinclair/typebox';
+import type { Transaction } from 'kysely';
 import type { JobHandler } from '../../jobs/model.js';
 import { enqueueJob } from '../../jobs/store.js';
 import { rfc3339 } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
-import type { Db } from '../../storage/database.js';
+import type { Dialect } from '../../storage/database.js';
+import type { Database } from '../../storage/schema.js';
 import {
   type EventTypeSpec,
   type StoredEvent,
@@ -11,7 +13,7 @@ import {
   type SubscriberPayload,
   subscriberJobKind,
 } from './model.js';
-import { type EventRow, findEventBySeq, insertEventRow, takeSequence } from './store.js';
+import { type EventRow, findEventByPosition, insertEvent, type NewEventRow } from './store.js';
 
 export interface NewEvent<S extends TSchema> {
   spec: EventTypeSpec<S>;
@@ -27,6 +29,7 @@ export function storedEvent(row: EventRow): StoredEvent {
     type: row.type,
     version: row.version,
     sequence: row.seq,
+    position: row.position,
     channel_id: row.channel_id,
     subject_id: row.subject_id,
     created_at: row.created_at,
@@ -34,9 +37,10 @@ export function storedEvent(row: EventRow): StoredEvent {
   };
 }
 
-/** The envelope as the API and callbacks show it. */
+/** The envelope as the API and callbacks show it (position is internal). */
 export function eventView(e: StoredEvent) {
-  return { ...e, created_at: rfc3339(e.created_at) };
+  const { position: _position, ...shown } = e;
+  return { ...shown, created_at: rfc3339(e.created_at) };
 }
 
 /**
@@ -45,7 +49,16 @@ export function eventView(e: StoredEvent) {
  * was committed, and no subscriber can miss it. Built once per process from every event type and
  * subscriber of the build.
  */
-export function createEventLog(catalogue: readonly EventTypeSpec[], subscribers: readonly Subscriber[]) {
+export function createEventLog(
+  catalogue: readonly EventTypeSpec[],
+  subscribers: readonly Subscriber[],
+  dialect: Dialect,
+  /**
+   * Called when an event was written, inside its transaction, with the job kinds it enqueued: wakes
+   * this process's sequencer and the subscribers' slots.
+   */
+  onAppended?: (kinds: string[]) => void,
+) {
   const known = new Map(catalogue.map((t) => [t.type, t]));
   if (known.size !== catalogue.length) throw new Error('an event type is declared twice');
   const names = new Set<string>();
@@ -64,12 +77,10 @@ export function createEventLog(catalogue: readonly EventTypeSpec[], subscribers:
   return {
     catalogue,
 
-    async append<S extends TSchema>(trx: Db, e: NewEvent<S>): Promise<StoredEvent> {
+    async append<S extends TSchema>(trx: Transaction<Database>, e: NewEvent<S>): Promise<StoredEvent> {
       if (known.get(e.spec.type) !== e.spec)
         throw new Error(`event type ${e.spec.type} is not in the catalogue`);
-      const seq = await takeSequence(trx);
-      const row: EventRow = {
-        seq,
+      const row: NewEventRow = {
         id: newId('evt', e.nowMs),
         type: e.spec.type,
         version: e.spec.version,
@@ -78,13 +89,15 @@ export function createEventLog(catalogue: readonly EventTypeSpec[], subscribers:
         payload: JSON.stringify(e.data),
         created_at: e.nowMs,
       };
-      await insertEventRow(trx, row);
-      for (const { subscriber, kind } of byType.get(e.spec.type) ?? []) {
-        await enqueueJob(trx, kind, { event_seq: seq }, e.nowMs, {
-          ordering: { key: `${subscriber.name}:${e.subjectId}`, seq },
+      const { position, seq } = await insertEvent(trx, dialect, row);
+      const takers = byType.get(e.spec.type) ?? [];
+      for (const { subscriber, kind } of takers) {
+        await enqueueJob(trx, kind, { event_position: position }, e.nowMs, {
+          ordering: { key: `${subscriber.name}:${e.subjectId}`, seq: position },
         });
       }
-      return storedEvent(row);
+      onAppended?.(takers.map((t) => t.kind.kind));
+      return storedEvent({ ...row, position, seq });
     },
 
     /** Whether anyone takes this type (a writer with no subscriber enqueues nothing). */
@@ -96,10 +109,10 @@ export function createEventLog(catalogue: readonly EventTypeSpec[], subscribers:
     handlers(): JobHandler<SubscriberPayload>[] {
       return subscribers.map((s) => ({
         spec: subscriberJobKind(s),
-        async handleInTransaction({ event_seq }, trx) {
-          const row = await findEventBySeq(trx, event_seq);
+        async handleInTransaction({ event_position }, trx) {
+          const row = await findEventByPosition(trx, event_position);
           // Events are never deleted while a delivery is open: a missing one is a broken database.
-          if (!row) throw new Error(`event ${event_seq} for subscriber ${s.name} does not exist`);
+          if (!row) throw new Error(`event ${event_position} for subscriber ${s.name} does not exist`);
           await s.handle(storedEvent(row), trx);
         },
       }));

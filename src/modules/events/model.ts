@@ -65,7 +65,13 @@ export interface StoredEvent {
   id: string;
   type: string;
   version: number;
-  sequence: number;
+  /**
+   * Commit order. Always set in what readers list; a subscriber on PostgreSQL may be handed an event
+   * before the sequencer numbered it (null then): it orders by `position`.
+   */
+  sequence: number | null;
+  /** Taken at write; grows with each change of one subject. */
+  position: number;
   channel_id: string | null;
   subject_id: string;
   created_at: number;
@@ -88,7 +94,7 @@ export interface Subscriber {
   handle(event: StoredEvent, trx: Transaction<Database>): Promise<void>;
 }
 
-export type SubscriberPayload = { event_seq: number };
+export type SubscriberPayload = { event_position: number };
 
 export function subscriberJobKind(s: Subscriber): JobKind<SubscriberPayload> {
   return defineJobKind<SubscriberPayload>({

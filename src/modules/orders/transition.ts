@@ -64,7 +64,7 @@ const insertOrderEvent = preparedInsert('order_events');
  */
 export function createOrderTransitions(deps: TransitionDeps) {
   async function announce(
-    trx: Db,
+    trx: Transaction<Database>,
     order: OrderRow,
     previous: OrderStatus | null,
     nowMs: number,
@@ -84,7 +84,7 @@ export function createOrderTransitions(deps: TransitionDeps) {
 
   return {
     /** A new order, its first order_events row, its `order.submitted` event and its verify job. */
-    async place(trx: Transaction<Database> | Db, order: OrderRow, price: PriceRow): Promise<void> {
+    async place(trx: Transaction<Database>, order: OrderRow, price: PriceRow): Promise<void> {
       if (order.status !== 'submitted') throw new Error(`a new order starts submitted, not ${order.status}`);
       const now = order.created_at;
       await insertOrderRow(trx, order);
@@ -101,8 +101,15 @@ export function createOrderTransitions(deps: TransitionDeps) {
       await enqueueJob(trx, VERIFY_ORDER, { order_id: order.id }, now);
     },
 
-    async change(trx: Db, orderId: string, c: OrderChange): Promise<ChangeResult> {
+    async change(trx: Transaction<Database>, orderId: string, c: OrderChange): Promise<ChangeResult> {
       let to = c.from;
+      // Without a lifecycle step only redeem progress may change, guarded by the sub-state read.
+      if (c.event === undefined && (c.from !== 'verifying' || c.when?.redeem_state === undefined))
+        return {
+          ok: false,
+          why: 'refused',
+          detail: 'a change without a lifecycle step is redeem progress only',
+        };
       if (c.event !== undefined) {
         const s = step(c.from, c.event);
         if (!s.ok) return { ok: false, why: 'refused', detail: s.reason };

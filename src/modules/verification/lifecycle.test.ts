@@ -17,6 +17,7 @@ const EDGES: [RedeemState, RedeemStep, RedeemState][] = [
   ['sent', 'await_confirmation', 'pending'],
   ['sent', 'confirm', 'confirmed'],
   ['sent', 'refuse', 'refused'],
+  ['sent', 'not_redeemed', 'none'],
   ...(['unknown', 'pending'] as const).flatMap((s): [RedeemState, RedeemStep, RedeemState][] => [
     [s, 'await_confirmation', 'pending'],
     [s, 'confirm', 'confirmed'],

@@ -31,12 +31,14 @@ const SETTLING: Readonly<Partial<Record<RedeemStep, RedeemState>>> = {
 
 const STEPS: { readonly [S in RedeemState]: Readonly<Partial<Record<RedeemStep, RedeemState>>> } = {
   none: { send: 'sent' },
+  // `sent` is also what a crash between the call and its answer leaves: a lookup settles it too.
   sent: {
     not_sent: 'none',
     outcome_unknown: 'unknown',
     await_confirmation: 'pending',
     confirm: 'confirmed',
     refuse: 'refused',
+    not_redeemed: 'none',
   },
   unknown: SETTLING,
   pending: SETTLING,

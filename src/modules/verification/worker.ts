@@ -101,14 +101,19 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
     from: OrderStatus,
     events: OrderEvent[],
     facts: OrderFacts,
-    also?: (trx: Db, nowMs: number) => Promise<OrderFacts>,
+    options: {
+      /** The redeem sub-state the caller read: the last change is conditioned on it too. */
+      redeemFrom?: RedeemState;
+      /** More writes of the same unit (a new price), whose facts go with the last change. */
+      also?: (trx: Db, nowMs: number) => Promise<OrderFacts>;
+    } = {},
   ): Promise<boolean> {
     const now = clock.now();
     const raced = Symbol('raced');
     return committer
       .run(async (trx) => {
         let status = from;
-        const extra = (await also?.(trx, now)) ?? {};
+        const extra = (await options.also?.(trx, now)) ?? {};
         for (const [i, event] of events.entries()) {
           const last = i === events.length - 1;
           const step = await deps.orders.change(trx, orderId, {
@@ -116,6 +121,9 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
             from: status,
             facts: last ? { ...facts, ...extra } : {},
             reason: last ? (facts.reason ?? null) : null,
+            ...(last && options.redeemFrom !== undefined
+              ? { when: { redeem_state: options.redeemFrom } }
+              : {}),
             nowMs: now,
           });
           // Rolled back whole, so that nothing written with it (a new price) outlives the refusal.
@@ -168,7 +176,20 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
     return verdict;
   };
 
+  /**
+   * The issuer's answer to a redeem or lookup came after the order moved on (another worker, or
+   * attempts ran out and it went to review): nothing is written, and that is said loudly, so a
+   * person reconciles it; it is never dropped silently.
+   */
+  function unrecorded(ctx: JobContext, orderId: string, rawCode: string, outcome: string) {
+    ctx.logger.error(
+      { order_id: orderId, raw_code: rawCode, outcome },
+      'the issuer answered after the order had moved on; nothing recorded: reconcile by hand',
+    );
+  }
+
   async function finishRedeemed(
+    ctx: JobContext,
     order: VerifyState,
     routed: Routed,
     rawCode: string,
@@ -187,7 +208,7 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
             return row ? { price_id: row.id } : {};
           }
         : undefined;
-    await move(
+    const moved = await move(
       order.id,
       'verifying',
       ['redeem'],
@@ -200,8 +221,9 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
         route_id: routed.route.id,
         issuer: routed.route.issuer,
       },
-      reprice,
+      { redeemFrom, ...(reprice ? { also: reprice } : {}) },
     );
+    if (!moved) unrecorded(ctx, order.id, rawCode, 'redeemed');
   }
 
   /** Settles a redeem that may have reached the issuer: only lookup may say what happened. */
@@ -223,6 +245,7 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
     }
     if (result.state === 'redeemed') {
       await finishRedeemed(
+        ctx,
         state,
         routed,
         result.rawCode,
@@ -248,22 +271,36 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
       const verdict = interpret(row);
       if (verdict.kind === 'refused') {
         deps.observe?.outcome(routed.route.issuer, 'refused');
-        await move(orderId, 'verifying', ['issuer_refused'], {
-          reason: verdict.reason,
-          raw_code: result.rawCode,
-          redeem_state: redeemAfter(state.redeem_state, 'refuse'),
-          waiting_for: null,
-          verified_at: clock.now(),
-        });
+        const moved = await move(
+          orderId,
+          'verifying',
+          ['issuer_refused'],
+          {
+            reason: verdict.reason,
+            raw_code: result.rawCode,
+            redeem_state: redeemAfter(state.redeem_state, 'refuse'),
+            waiting_for: null,
+            verified_at: clock.now(),
+          },
+          { redeemFrom: state.redeem_state },
+        );
+        if (!moved) unrecorded(ctx, orderId, result.rawCode, 'refused');
         return 'done';
       }
       if (verdict.kind === 'review') {
-        await move(orderId, 'verifying', ['hold_for_review'], {
-          reason: verdict.reason,
-          raw_code: result.rawCode,
-          redeem_state: redeemAfter(state.redeem_state, 'refuse'),
-          waiting_for: null,
-        });
+        const moved = await move(
+          orderId,
+          'verifying',
+          ['hold_for_review'],
+          {
+            reason: verdict.reason,
+            raw_code: result.rawCode,
+            redeem_state: redeemAfter(state.redeem_state, 'refuse'),
+            waiting_for: null,
+          },
+          { redeemFrom: state.redeem_state },
+        );
+        if (!moved) unrecorded(ctx, orderId, result.rawCode, 'review');
         return 'done';
       }
     }
@@ -326,16 +363,24 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
         throw new Transient('issuer_unavailable', `${issuer} answered ${inquiry.rawCode}`);
       if (decision.action === 'refuse') {
         deps.observe?.outcome(issuer, 'refused');
-        await move(orderId, from, steps('issuer_refused'), {
-          ...seen,
-          reason: decision.reason,
-          verified_at: clock.now(),
-        });
+        await move(
+          orderId,
+          from,
+          steps('issuer_refused'),
+          { ...seen, reason: decision.reason, verified_at: clock.now() },
+          { redeemFrom: state.redeem_state },
+        );
         return;
       }
       if (decision.action === 'review') {
         deps.observe?.outcome(issuer, 'review');
-        await move(orderId, from, steps('hold_for_review'), { ...seen, reason: decision.reason });
+        await move(
+          orderId,
+          from,
+          steps('hold_for_review'),
+          { ...seen, reason: decision.reason },
+          { redeemFrom: state.redeem_state },
+        );
         return;
       }
 
@@ -391,6 +436,7 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
       const verdict = await verdictOf(issuer, redemption.rawCode);
       if (verdict.kind === 'ok') {
         await finishRedeemed(
+          ctx,
           { ...state, status: 'verifying' },
           routed,
           redemption.rawCode,
@@ -402,12 +448,19 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
       }
       if (verdict.kind === 'refused') {
         deps.observe?.outcome(issuer, 'refused');
-        await move(orderId, 'verifying', ['issuer_refused'], {
-          reason: verdict.reason,
-          raw_code: redemption.rawCode,
-          redeem_state: redeemAfter('sent', 'refuse'),
-          verified_at: clock.now(),
-        });
+        const moved = await move(
+          orderId,
+          'verifying',
+          ['issuer_refused'],
+          {
+            reason: verdict.reason,
+            raw_code: redemption.rawCode,
+            redeem_state: redeemAfter('sent', 'refuse'),
+            verified_at: clock.now(),
+          },
+          { redeemFrom: 'sent' },
+        );
+        if (!moved) unrecorded(ctx, orderId, redemption.rawCode, 'refused');
         return;
       }
       // "Busy" or a code that means several things, in answer to a redeem: what happened to the

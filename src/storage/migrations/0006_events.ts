@@ -1,15 +1,22 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, PostgresAdapter, sql } from 'kysely';
 
 /**
- * The event backbone: one row per thing that happened (docs/events.md), numbered by a sequence
- * that is handed out under a row lock held to commit, so sequence order is commit order and a
- * reader that resumes after N never misses an event committed later (decision 0017).
- * Jobs gain an ordering key (a subscriber sees one order's events in sequence) and a typed error code.
+ * The event backbone: one row per thing that happened (docs/events.md). `position` is taken when the
+ * event is written (monotonic per subject: one subject's changes are serialised by its row);
+ * `seq` is commit order, the number readers resume from (decision 0017). SQLite has one writer, so
+ * both are taken at insert; on PostgreSQL `seq` is handed out after commit by the sequencer
+ * (events/sequencer.ts), so that no writer holds a global lock until it commits.
+ * Jobs gain an ordering key (a subscriber sees one order's events in order) and a typed error code.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
+  const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
+  if (postgres) await sql`create sequence event_position`.execute(db);
   await db.schema
     .createTable('events')
-    .addColumn('seq', 'bigint', (c) => c.primaryKey())
+    .addColumn('position', 'bigint', (c) =>
+      postgres ? c.primaryKey().defaultTo(sql`nextval('event_position')`) : c.primaryKey(),
+    )
+    .addColumn('seq', 'bigint', (c) => c.unique())
     .addColumn('id', 'text', (c) => c.notNull().unique())
     .addColumn('type', 'text', (c) => c.notNull())
     .addColumn('version', 'integer', (c) => c.notNull())
@@ -20,6 +27,13 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex('events_channel_seq').on('events').columns(['channel_id', 'seq']).execute();
   await db.schema.createIndex('events_subject_seq').on('events').columns(['subject_id', 'seq']).execute();
+  // What the sequencer looks for: committed events without their commit-order number yet.
+  await db.schema
+    .createIndex('events_unsequenced')
+    .on('events')
+    .column('position')
+    .where(sql.ref('seq'), 'is', null)
+    .execute();
 
   await db.schema
     .createTable('event_sequence')
