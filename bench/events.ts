@@ -66,6 +66,23 @@ function order(id: string, now: number): OrdersTable {
 async function measure(name: string, storage: Storage, mode: 'no event' | 'event' | 'event + 1 subscriber') {
   const db = storage.db;
   const now = Date.now();
+  await db
+    .insertInto('channels')
+    .values({
+      id: 'ch_bench',
+      name: 'bench',
+      kind: 'merchant',
+      status: 'active',
+      secret_sealed: 'x',
+      webhook_secret_sealed: 'x',
+      callback_url: null,
+      face_value_policy: 'review',
+      group_id: null,
+      settlement_currency: null,
+      created_at: now,
+      updated_at: now,
+    })
+    .execute();
   const ids = Array.from({ length: COUNT }, () => newId('ord', now));
   for (let i = 0; i < ids.length; i += 500)
     await db

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: load from this process (autocannon) against server processes started here, and
  * the job runtime's drain rate on each database. Prints a Markdown table for docs/benchmarks.md.
- * RECARD_BENCH_DURATION_S (default 10) and RECARD_BENCH_PG_URL (default the local test database).
+ * RECARD_BENCH_DURATION_S (default 10) and RECARD_BENCH_PG_URL (default the local test database);
+ * RECARD_BENCH_ONLY=intake runs the SQLite intake row alone, RECARD_BENCH_PROFILE=<dir> profiles its server.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -126,8 +127,16 @@ function intake(channelId: string, secret: string): autocannon.Request {
 async function startRecard(env: Record<string, string>) {
   const { channelId, secret } = createBenchChannel(env);
   // As `npm start` runs it: a larger young generation (fewer scavenges under load).
+  const profile = process.env.RECARD_BENCH_PROFILE; // a folder: the server writes a CPU profile there
   const url = await startProcess(
-    ['--max-semi-space-size=128', 'bin/recard.js', 'serve', '--no-worker', '--demo'],
+    [
+      ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${profile}`] : []),
+      '--max-semi-space-size=128',
+      'bin/recard.js',
+      'serve',
+      '--no-worker',
+      '--demo',
+    ],
     env,
     /running at (\S+)/,
   );
@@ -166,6 +175,18 @@ async function pgIntake(base: Record<string, string>) {
     await storage?.db.schema.dropSchema(schema).ifExists().cascade().execute();
     await storage?.close();
   }
+}
+
+async function intakeOnly() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'recard-bench-'));
+  const server = await startRecard({ RECARD_DATA_DIR: dataDir, RECARD_LOG_LEVEL: 'warn', RECARD_PORT: '0' });
+  await load(
+    'Signed `POST /v1/orders` (intake, new card each), SQLite FULL',
+    server.url,
+    intake(server.channelId, server.secret),
+  );
+  await server.stop();
+  rmSync(dataDir, { recursive: true, force: true });
 }
 
 async function httpBenchmarks() {
@@ -243,6 +264,11 @@ async function jobBenchmark(name: string, url: string, schema: string) {
 }
 
 try {
+  if (process.env.RECARD_BENCH_ONLY === 'intake') {
+    await intakeOnly();
+    process.stdout.write(`${rows.join('\n')}\n`);
+    process.exit(0);
+  }
   await httpBenchmarks();
   const dir = mkdtempSync(join(tmpdir(), 'recard-bench-jobs-'));
   await (await jobBenchmark('SQLite FULL', `sqlite:${join(dir, 'jobs.db')}`, 'public')).close();

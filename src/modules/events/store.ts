@@ -6,35 +6,27 @@ import type { EventsTable } from '../../storage/schema.js';
 export type EventRow = Selectable<EventsTable>;
 export type NewEventRow = Omit<EventRow, 'position' | 'seq'>;
 
-/** The next number of the one-row counter; on SQLite it is taken inside the (single) writer. */
-const nextSeq = prepared<Record<string, never>>((db) =>
-  db
-    .updateTable('event_sequence')
-    .set((eb) => ({ last_seq: eb('last_seq', '+', 1) }))
-    .where('id', '=', 1)
-    .returning('last_seq'),
-);
-
-async function takeSequence(trx: Db): Promise<number> {
-  const { rows } = await nextSeq.run<{ last_seq: number | string }>(trx, {});
-  const seq = Number(rows[0]?.last_seq);
-  if (!Number.isSafeInteger(seq) || seq < 1) throw new Error('event_sequence row is missing');
-  return seq;
-}
-
-const insertSqlite = prepared<NewEventRow & { seq: number }>((db, p) =>
-  db.insertInto('events').values({
-    position: p.seq,
-    seq: p.seq,
-    id: p.id,
-    type: p.type,
-    version: p.version,
-    channel_id: p.channel_id,
-    subject_id: p.subject_id,
-    payload: p.payload,
-    created_at: p.created_at,
-  }),
-);
+/**
+ * SQLite: one writer at a time, so the next number is taken inside the insert itself (one statement:
+ * an index look-up of the highest position). Events are pruned oldest first only, so it never goes back.
+ */
+const insertSqlite = prepared<NewEventRow>((db, p) => {
+  const next = sql<number>`(select coalesce(max(position), 0) + 1 from events)`;
+  return db
+    .insertInto('events')
+    .values({
+      position: next,
+      seq: next,
+      id: p.id,
+      type: p.type,
+      version: p.version,
+      channel_id: p.channel_id,
+      subject_id: p.subject_id,
+      payload: p.payload,
+      created_at: p.created_at,
+    })
+    .returning('position');
+});
 
 /** PostgreSQL: the position from its sequence (no lock held to commit); `seq` comes after commit. */
 const insertPostgres = prepared<NewEventRow>((db, p) =>
@@ -54,20 +46,21 @@ const insertPostgres = prepared<NewEventRow>((db, p) =>
 
 /**
  * Writes an event in the caller's transaction; returns its position and, on SQLite, its sequence
- * (one writer at a time: numbering at insert is numbering in commit order).
+ * (one writer at a time: numbering at insert is numbering in commit order). The counter row
+ * (`event_sequence`) is the PostgreSQL sequencer's.
  */
 export async function insertEvent(
   trx: Db,
   dialect: Dialect,
   row: NewEventRow,
 ): Promise<{ position: number; seq: number | null }> {
-  if (dialect === 'sqlite') {
-    const seq = await takeSequence(trx);
-    await insertSqlite.run(trx, { ...row, seq });
-    return { position: seq, seq };
-  }
-  const { rows } = await insertPostgres.run<{ position: number | string }>(trx, row);
-  return { position: Number(rows[0]?.position), seq: null };
+  const sqlite = dialect === 'sqlite';
+  const { rows } = await (sqlite ? insertSqlite : insertPostgres).run<{ position: number | string }>(
+    trx,
+    row,
+  );
+  const position = Number(rows[0]?.position);
+  return { position, seq: sqlite ? position : null };
 }
 
 const byPosition = prepared<{ position: number }>((db, p) =>

@@ -50,7 +50,7 @@ export interface OrderServiceDeps {
 type Submitted = Result<{ order: OrderView; created: boolean }, OrderError['code']>;
 
 type Placed =
-  | { kind: 'created'; row: OrderRow; price: PriceRow }
+  | { kind: 'created'; view: OrderView }
   | { kind: 'existing'; row: OrderRow }
   | { kind: 'duplicate' };
 
@@ -85,8 +85,7 @@ export function createOrderService(deps: OrderServiceDeps) {
       // that breaks one is rolled back alone and answered below, after the winner committed.
       committer.run<Placed>(async (trx) => {
         if (price.save) await deps.pricing.save(trx, price.row);
-        await deps.transitions.place(trx, row, price.row);
-        return { kind: 'created', row, price: price.row };
+        return { kind: 'created', view: await deps.transitions.place(trx, row, price.row) };
       });
     try {
       return await attempt();
@@ -100,6 +99,118 @@ export function createOrderService(deps: OrderServiceDeps) {
     }
   }
 
+  /** Checks, prices and places a new card; every refusal is a value (submit looks for a repeat then). */
+  async function take(channel: ChannelView, input: SubmitOrder, requestHash: string): Promise<Submitted> {
+    const type = await deps.cardTypes.find(input.card_type);
+    if (type?.enabled !== 1) {
+      return fail(
+        'unsupported_card_type',
+        `Card type ${input.card_type} is not accepted; see GET /v1/card-types.`,
+        {
+          field: 'card_type',
+        },
+      );
+    }
+    const card = checkCard(
+      {
+        number_pattern: type.number_pattern,
+        secret_pattern: type.secret_pattern,
+        checksum: type.checksum as Checksum,
+      },
+      input.card_number,
+      input.card_secret,
+    );
+    if (!card.ok) {
+      const what = card.field === 'card_number' ? 'card number' : 'card secret';
+      const why =
+        card.reason === 'checksum'
+          ? 'its check digit is wrong'
+          : `it does not match the format of ${type.name}`;
+      return fail(FORMAT_ERRORS[card.field], `The ${what} is not valid: ${why}.`, {
+        field: card.field,
+      });
+    }
+    const faces = JSON.parse(type.face_values) as number[];
+    if (!faces.includes(input.declared_face_value)) {
+      return fail(
+        'unsupported_face_value',
+        `${type.name} is accepted at face values ${faces.join(', ')} (minor units), not ${input.declared_face_value}.`,
+        { field: 'declared_face_value' },
+      );
+    }
+    const cardHash = keyedHash(`${type.code}:${card.number}`);
+    // The card may be held by this very request's twin, committed since the first look: replay it then.
+    const duplicate = async (): Promise<Submitted> => {
+      const twin = await findByMerchantOrderId(db, channel.id, input.merchant_order_id);
+      if (twin) return replay(twin, requestHash);
+      return fail(
+        'card_already_submitted',
+        'This card was already submitted and is being processed or was redeemed.',
+        {
+          field: 'card_number',
+        },
+      );
+    };
+    if (filter.mightContain(cardHash) && (await isCardHeld(db, cardHash))) return duplicate();
+
+    const now = clock.now();
+    const id = newId('ord', now);
+    const priced = await deps.pricing.forIntake(
+      channel,
+      type,
+      input.declared_face_value,
+      input.quote_id,
+      id,
+      now,
+    );
+    if (!priced.ok) return priced;
+    const price = priced.value;
+    const sealed = sealCard(deps.cardKeys.current(), id, card);
+    const row: OrderRow = {
+      id,
+      channel_id: channel.id,
+      merchant_order_id: input.merchant_order_id,
+      request_hash: requestHash,
+      card_type: type.code,
+      card_hash: cardHash,
+      card_last4: card.number.slice(-4),
+      card_number_length: card.number.length,
+      card_key_id: sealed.keyId,
+      card_wrapped_key: sealed.wrappedKey,
+      card_ciphertext: sealed.ciphertext,
+      declared_face_value: input.declared_face_value,
+      currency: type.currency,
+      status: INITIAL_STATUS,
+      seller_id: input.seller.id,
+      seller_name: input.seller.name ?? null,
+      callback_url: input.callback_url ?? null,
+      attach: input.attach ?? null,
+      client_ip: input.client_ip ?? null,
+      device_id: input.device_id ?? null,
+      user_id: input.user_id ?? null,
+      user_registered_at: input.user_registered_at ? Date.parse(input.user_registered_at) : null,
+      created_at: now,
+      updated_at: now,
+      issuer: type.issuer,
+      route_id: null,
+      actual_face_value: null,
+      reason: null,
+      raw_code: null,
+      redemption_id: null,
+      redeem_state: 'none',
+      waiting_for: null,
+      verified_at: null,
+      price_id: price.row.id,
+      quote_id: input.quote_id ?? null,
+    };
+    const placed = await place(row, price);
+    if (placed.kind === 'duplicate') return duplicate();
+    if (placed.kind === 'existing') return replay(placed.row, requestHash);
+    filter.add(cardHash);
+    deps.onJobQueued?.();
+    return ok({ order: placed.view, created: true });
+  }
+
   return {
     /** Loads the duplicate filter from every order that holds its card. Call once at start. */
     async init(): Promise<number> {
@@ -111,119 +222,17 @@ export function createOrderService(deps: OrderServiceDeps) {
       return n;
     },
 
+    /**
+     * A repeated merchant_order_id gets the first answer (or a conflict). A new one, the common case,
+     * is not looked up first: the unique index finds a repeat that got this far, and a refusal looks
+     * for an earlier order before it is answered, so a repeat never sees today's rules.
+     */
     async submit(channel: ChannelView, input: SubmitOrder): Promise<Submitted> {
       const requestHash = keyedHash(canonicalJson(input));
+      const taken = await take(channel, input, requestHash);
+      if (taken.ok) return taken;
       const earlier = await findByMerchantOrderId(db, channel.id, input.merchant_order_id);
-      if (earlier) return replay(earlier, requestHash);
-
-      const type = await deps.cardTypes.find(input.card_type);
-      if (type?.enabled !== 1) {
-        return fail(
-          'unsupported_card_type',
-          `Card type ${input.card_type} is not accepted; see GET /v1/card-types.`,
-          {
-            field: 'card_type',
-          },
-        );
-      }
-      const card = checkCard(
-        {
-          number_pattern: type.number_pattern,
-          secret_pattern: type.secret_pattern,
-          checksum: type.checksum as Checksum,
-        },
-        input.card_number,
-        input.card_secret,
-      );
-      if (!card.ok) {
-        const what = card.field === 'card_number' ? 'card number' : 'card secret';
-        const why =
-          card.reason === 'checksum'
-            ? 'its check digit is wrong'
-            : `it does not match the format of ${type.name}`;
-        return fail(FORMAT_ERRORS[card.field], `The ${what} is not valid: ${why}.`, {
-          field: card.field,
-        });
-      }
-      const faces = JSON.parse(type.face_values) as number[];
-      if (!faces.includes(input.declared_face_value)) {
-        return fail(
-          'unsupported_face_value',
-          `${type.name} is accepted at face values ${faces.join(', ')} (minor units), not ${input.declared_face_value}.`,
-          { field: 'declared_face_value' },
-        );
-      }
-      const cardHash = keyedHash(`${type.code}:${card.number}`);
-      // The card may be held by this very request's twin, committed since the first look: replay it then.
-      const duplicate = async (): Promise<Submitted> => {
-        const twin = await findByMerchantOrderId(db, channel.id, input.merchant_order_id);
-        if (twin) return replay(twin, requestHash);
-        return fail(
-          'card_already_submitted',
-          'This card was already submitted and is being processed or was redeemed.',
-          {
-            field: 'card_number',
-          },
-        );
-      };
-      if (filter.mightContain(cardHash) && (await isCardHeld(db, cardHash))) return duplicate();
-
-      const now = clock.now();
-      const id = newId('ord', now);
-      const priced = await deps.pricing.forIntake(
-        channel,
-        type,
-        input.declared_face_value,
-        input.quote_id,
-        id,
-        now,
-      );
-      if (!priced.ok) return priced;
-      const price = priced.value;
-      const sealed = sealCard(deps.cardKeys.current(), id, card);
-      const row: OrderRow = {
-        id,
-        channel_id: channel.id,
-        merchant_order_id: input.merchant_order_id,
-        request_hash: requestHash,
-        card_type: type.code,
-        card_hash: cardHash,
-        card_last4: card.number.slice(-4),
-        card_number_length: card.number.length,
-        card_key_id: sealed.keyId,
-        card_wrapped_key: sealed.wrappedKey,
-        card_ciphertext: sealed.ciphertext,
-        declared_face_value: input.declared_face_value,
-        currency: type.currency,
-        status: INITIAL_STATUS,
-        seller_id: input.seller.id,
-        seller_name: input.seller.name ?? null,
-        callback_url: input.callback_url ?? null,
-        attach: input.attach ?? null,
-        client_ip: input.client_ip ?? null,
-        device_id: input.device_id ?? null,
-        user_id: input.user_id ?? null,
-        user_registered_at: input.user_registered_at ? Date.parse(input.user_registered_at) : null,
-        created_at: now,
-        updated_at: now,
-        issuer: type.issuer,
-        route_id: null,
-        actual_face_value: null,
-        reason: null,
-        raw_code: null,
-        redemption_id: null,
-        redeem_state: 'none',
-        waiting_for: null,
-        verified_at: null,
-        price_id: price.row.id,
-        quote_id: input.quote_id ?? null,
-      };
-      const placed = await place(row, price);
-      if (placed.kind === 'duplicate') return duplicate();
-      if (placed.kind === 'existing') return replay(placed.row, requestHash);
-      filter.add(cardHash);
-      deps.onJobQueued?.();
-      return ok({ order: orderView(placed.row, placed.price), created: true });
+      return earlier ? replay(earlier, requestHash) : taken;
     },
 
     /** A channel sees only its own orders: another channel's id is "not found". */

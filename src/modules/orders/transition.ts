@@ -9,7 +9,7 @@ import type { PriceRow } from '../pricing/index.js';
 import type { RedeemState } from '../verification/index.js';
 import { eventTypeFor } from './events.js';
 import { type OrderEvent, type OrderStatus, transition as step } from './lifecycle.js';
-import { VERIFY_ORDER } from './model.js';
+import { type OrderView, VERIFY_ORDER } from './model.js';
 import type { OrderRow } from './store.js';
 import { orderView } from './view.js';
 
@@ -71,20 +71,25 @@ export function createOrderTransitions(deps: TransitionDeps) {
     price?: PriceRow,
   ) {
     const spec = eventTypeFor(order.status);
-    if (!spec) return;
+    if (!spec) return undefined;
     const priced = price ?? (order.price_id ? await deps.priceOf(trx, order.price_id) : undefined);
+    const view = orderView(order, priced);
     await deps.events.append(trx, {
       spec,
       channelId: order.channel_id,
       subjectId: order.id,
-      data: { order: orderView(order, priced), previous_status: previous },
+      data: { order: view, previous_status: previous },
       nowMs,
     });
+    return view;
   }
 
   return {
-    /** A new order, its first order_events row, its `order.submitted` event and its verify job. */
-    async place(trx: Transaction<Database>, order: OrderRow, price: PriceRow): Promise<void> {
+    /**
+     * A new order, its first order_events row, its `order.submitted` event and its verify job.
+     * Returns the order as shown (the event's view, so the answer need not build it again).
+     */
+    async place(trx: Transaction<Database>, order: OrderRow, price: PriceRow): Promise<OrderView> {
       if (order.status !== 'submitted') throw new Error(`a new order starts submitted, not ${order.status}`);
       const now = order.created_at;
       await insertOrderRow(trx, order);
@@ -97,8 +102,9 @@ export function createOrderTransitions(deps: TransitionDeps) {
         reason: null,
         created_at: now,
       });
-      await announce(trx, order, null, now, price);
+      const view = await announce(trx, order, null, now, price);
       await enqueueJob(trx, VERIFY_ORDER, { order_id: order.id }, now);
+      return view ?? orderView(order, price);
     },
 
     async change(trx: Transaction<Database>, orderId: string, c: OrderChange): Promise<ChangeResult> {
