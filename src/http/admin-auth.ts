@@ -24,7 +24,8 @@ export function adminApi(token: string, routes: FastifyPluginAsync[]): FastifyPl
     });
     app.addHook('preValidation', async (request) => {
       const header = request.headers.authorization ?? '';
-      const given = header.startsWith('Bearer ') ? header.slice('Bearer '.length) : '';
+      // The scheme name is case-insensitive (RFC 9110 §11.1).
+      const given = /^bearer /i.test(header) ? header.slice('bearer '.length) : '';
       if (!given || !timingSafeEqual(digest(given), expected)) {
         throw new ApiError(
           'admin_token_invalid',

@@ -7,7 +7,7 @@ import type { SimCard } from '../../src/simulators/card-base.js';
 import { type SimulatorSet, startSimulators } from '../../src/simulators/index.js';
 import { createProbeTable, probeRows, probeSubscriber } from '../fixtures/probe-subscriber.js';
 import { expectRefusal } from '../harness/refusal.js';
-import { startTestServer, type TestServer } from '../harness/server.js';
+import { startTestServer, TEST_ADMIN_TOKEN, type TestServer } from '../harness/server.js';
 import { cardTaker, submitCard } from '../harness/sim-orders.js';
 import { storageTargets } from '../harness/storage.js';
 import { waitFor } from '../harness/wait.js';
@@ -163,6 +163,33 @@ describe.each(storageTargets())('events on $name', (target) => {
     expect(res.status).toBe(200);
     const page = res.body as unknown as EventPage;
     expect(page.data.map((e) => e.type)).toEqual(['order.submitted', 'order.redeemed']);
+  });
+
+  it('a listing query the feed cannot answer is refused, not answered with a wrong number or an empty page', async () => {
+    // Found by probing from outside: 1e400 passed the integer check as Infinity and broke the answer (500).
+    for (const after of ['1e400', 'Infinity', '9007199254740993'])
+      await expectRefusal(t, () => ch.client.get(`/v1/events?after=${after}`), {
+        status: 400,
+        code: 'invalid_request',
+        field: 'query.after',
+        nonceSpent: true,
+      });
+    // A typo in a type is not an empty feed forever; an internal type is not a channel's.
+    for (const type of ['order.bogus', 'order.submitted'])
+      await expectRefusal(t, () => ch.client.get(`/v1/events?type=${type}`), {
+        status: 400,
+        code: 'invalid_request',
+        field: 'query.type',
+        nonceSpent: true,
+      });
+    const admin = await t.admin('GET', '/admin/v1/events?type=order.bogus');
+    expect(admin.status).toBe(400);
+    expect((await t.admin('GET', '/admin/v1/events?type=order.submitted')).status).toBe(200);
+    // The auth scheme's name is case-insensitive.
+    const lower = await fetch(`${t.url}/admin/v1/events?limit=1`, {
+      headers: { authorization: `bearer ${TEST_ADMIN_TOKEN}` },
+    });
+    expect(lower.status).toBe(200);
   });
 
   it('a bad listing query is refused with the field named', async () => {

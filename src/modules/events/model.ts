@@ -44,18 +44,39 @@ export function eventEnvelope<S extends TSchema>(data: S, type: TSchema = Type.S
 export const EventListQuery = Type.Object(
   {
     after: Type.Optional(
-      Type.Integer({ minimum: 0, description: 'Only events after this sequence (next_after of a page).' }),
+      Type.Integer({
+        minimum: 0,
+        maximum: Number.MAX_SAFE_INTEGER,
+        description: 'Only events after this sequence (next_after of a page).',
+      }),
     ),
-    type: Type.Optional(Type.String({ minLength: 1, maxLength: 40, description: 'One event type.' })),
-    subject_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+    type: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 40,
+        description: 'One event type (docs/events.md); another is refused.',
+      }),
+    ),
+    subject_id: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 64, description: "One subject's events (an order id)." }),
+    ),
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 500, default: 100, description: 'Events per page.' }),
+    ),
   },
   { additionalProperties: false },
 );
 export type EventListQuery = Static<typeof EventListQuery>;
 
 export const AdminEventListQuery = Type.Composite(
-  [EventListQuery, Type.Object({ channel_id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })) })],
+  [
+    EventListQuery,
+    Type.Object({
+      channel_id: Type.Optional(
+        Type.String({ minLength: 1, maxLength: 64, description: "One channel's events." }),
+      ),
+    }),
+  ],
   { additionalProperties: false },
 );
 export type AdminEventListQuery = Static<typeof AdminEventListQuery>;

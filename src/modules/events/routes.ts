@@ -3,6 +3,7 @@ import { type TSchema, Type } from '@sinclair/typebox';
 import { authenticatedChannel } from '../../http/channel-auth.js';
 import type { WebhookSpec } from '../../http/openapi.js';
 import { answer, errorResponses } from '../../http/operation.js';
+import { unwrap } from '../../http/result.js';
 import { AdminEventListQuery, EventListQuery, type EventTypeSpec, eventEnvelope } from './model.js';
 import type { EventService } from './service.js';
 
@@ -72,7 +73,8 @@ export function eventRoutes(
           },
         },
       },
-      async (request) => service.listForChannel(authenticatedChannel(request).id, request.query),
+      async (request) =>
+        unwrap(await service.listForChannel(authenticatedChannel(request).id, request.query)),
     );
   };
 }
@@ -97,7 +99,7 @@ export function eventAdminRoutes(
           },
         },
       },
-      async (request) => service.listAll(request.query),
+      async (request) => unwrap(await service.listAll(request.query)),
     );
   };
 }

@@ -1,3 +1,4 @@
+import { fail, ok, type Result } from '../../shared/result.js';
 import type { Db } from '../../storage/database.js';
 import { eventView, storedEvent } from './log.js';
 import type { AdminEventListQuery, EventListQuery, EventTypeSpec } from './model.js';
@@ -11,15 +12,25 @@ export interface EventServiceDeps {
 /** Reading events back: a channel its own (channel-visible types only), admins all of them. */
 export function createEventService({ db, catalogue }: EventServiceDeps) {
   const channelTypes = catalogue.filter((t) => t.visibility === 'channel').map((t) => t.type);
+  const allTypes = catalogue.map((t) => t.type);
+  /** A type nobody can see is a typo, not an empty feed: refused with the types there are. */
+  const unknownType = (type: string, known: string[]) =>
+    fail('invalid_request', `No event type ${type}; the types are ${known.join(', ')}.`, {
+      field: 'query.type',
+    });
 
   /** `next_after` is where to resume, also on an empty page: poll with it to get only what is new. */
-  async function page(rows: Awaited<ReturnType<typeof listEventRows>>, limit: number, after: number) {
+  function page(rows: Awaited<ReturnType<typeof listEventRows>>, limit: number, after: number): EventPage {
     const data = rows.slice(0, limit).map((r) => eventView(storedEvent(r)));
     return { data, has_more: rows.length > limit, next_after: data.at(-1)?.sequence ?? after };
   }
 
   return {
-    async listForChannel(channelId: string, q: EventListQuery) {
+    async listForChannel(
+      channelId: string,
+      q: EventListQuery,
+    ): Promise<Result<EventPage, 'invalid_request'>> {
+      if (q.type !== undefined && !channelTypes.includes(q.type)) return unknownType(q.type, channelTypes);
       const limit = q.limit ?? 100;
       const rows = await listEventRows(db, {
         channelId,
@@ -28,10 +39,11 @@ export function createEventService({ db, catalogue }: EventServiceDeps) {
         ...(q.subject_id === undefined ? {} : { subjectId: q.subject_id }),
         limit: limit + 1,
       });
-      return page(rows, limit, q.after ?? 0);
+      return ok(page(rows, limit, q.after ?? 0));
     },
 
-    async listAll(q: AdminEventListQuery) {
+    async listAll(q: AdminEventListQuery): Promise<Result<EventPage, 'invalid_request'>> {
+      if (q.type !== undefined && !allTypes.includes(q.type)) return unknownType(q.type, allTypes);
       const limit = q.limit ?? 100;
       const rows = await listEventRows(db, {
         ...(q.channel_id === undefined ? {} : { channelId: q.channel_id }),
@@ -40,9 +52,10 @@ export function createEventService({ db, catalogue }: EventServiceDeps) {
         ...(q.subject_id === undefined ? {} : { subjectId: q.subject_id }),
         limit: limit + 1,
       });
-      return page(rows, limit, q.after ?? 0);
+      return ok(page(rows, limit, q.after ?? 0));
     },
   };
 }
 
 export type EventService = ReturnType<typeof createEventService>;
+export type EventPage = { data: ReturnType<typeof eventView>[]; has_more: boolean; next_after: number };
