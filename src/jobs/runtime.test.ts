@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { capturingLogger, silentLogger } from '../../test/harness/logger.js';
 import { storageTargets, type TestLocation } from '../../test/harness/storage.js';
-import { sleep, waitFor } from '../../test/harness/wait.js';
+import { manualGate, sleep, waitFor } from '../../test/harness/wait.js';
 import { systemClock } from '../shared/clock.js';
 import type { Storage } from '../storage/database.js';
 import { type AnyJobHandler, DeferJob, defineJobKind, JobFailure, PermanentJobError } from './model.js';
@@ -377,10 +377,7 @@ describe.each(storageTargets())('job runtime on $name', (target) => {
 
   it('each kind has its own slots: a kind stuck at its limit never holds up another kind', async () => {
     const SLOW = defineJobKind<{ n: number }>({ ...ECHO, kind: 'test.slow', concurrency: 2 });
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
+    const { open: release, opened: gate } = manualGate();
     let slowRunning = 0;
     let slowPeak = 0;
     const fast: number[] = [];
@@ -475,14 +472,8 @@ describe.each(storageTargets())('job runtime on $name', (target) => {
   it('a transactional handler that lost its job to another worker writes nothing', async () => {
     await sql`create table effects (n integer not null)`.execute(storage.db);
     const id = (await enqueueJob(storage.db, ECHO, { n: 6 }, Date.now())) ?? '';
-    let entered: () => void = () => undefined;
-    const inside = new Promise<void>((resolve) => {
-      entered = resolve;
-    });
-    let proceed: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => {
-      proceed = resolve;
-    });
+    const { open: entered, opened: inside } = manualGate();
+    const { open: proceed, opened: gate } = manualGate();
     runtime([
       {
         spec: ECHO,
@@ -523,14 +514,8 @@ describe.each(storageTargets())('job runtime on $name', (target) => {
     const freeId = await enqueueJob(storage.db, ECHO, { n: 2 }, now);
     const other = await loc.open({ migrate: false });
     let released = false;
-    let releaseLock: () => void = () => undefined;
-    const held = new Promise<void>((resolve) => {
-      releaseLock = resolve;
-    });
-    let lockTaken: () => void = () => undefined;
-    const taken = new Promise<void>((resolve) => {
-      lockTaken = resolve;
-    });
+    const { open: releaseLock, opened: held } = manualGate();
+    const { open: lockTaken, opened: taken } = manualGate();
     const holder = other.db.transaction().execute(async (trx) => {
       await trx.selectFrom('jobs').select('id').where('id', '=', lockedId).forUpdate().execute();
       lockTaken();

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { storageTargets, type TestLocation } from '../../../test/harness/storage.js';
+import { manualGate } from '../../../test/harness/wait.js';
 import type { Storage } from '../../storage/database.js';
 import { insertEvent, listEventRows, type NewEventRow, sequencePending } from './store.js';
 
@@ -40,14 +41,8 @@ describe.each(storageTargets())('event sequence on $name', (target) => {
       ]);
       return;
     }
-    let commitFirst: () => void = () => undefined;
-    const held = new Promise<void>((resolve) => {
-      commitFirst = resolve;
-    });
-    let written: () => void = () => undefined;
-    const firstWritten = new Promise<void>((resolve) => {
-      written = resolve;
-    });
+    const { open: commitFirst, opened: held } = manualGate();
+    const { open: written, opened: firstWritten } = manualGate();
     // T1 writes `early` and stays open; T2 writes `late` and commits.
     const t1 = storage.db.transaction().execute(async (trx) => {
       const r = await insertEvent(trx, 'postgres', row('early'));
@@ -73,14 +68,8 @@ describe.each(storageTargets())('event sequence on $name', (target) => {
     if (storage.dialect === 'sqlite') return;
     await storage.db.transaction().execute((trx) => insertEvent(trx, 'postgres', row('x')));
     const other = await loc.open({ migrate: false });
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let locked: () => void = () => undefined;
-    const isLocked = new Promise<void>((resolve) => {
-      locked = resolve;
-    });
+    const { open: release, opened: gate } = manualGate();
+    const { open: locked, opened: isLocked } = manualGate();
     const holder = other.db.transaction().execute(async (trx) => {
       await trx.selectFrom('event_sequence').selectAll().forUpdate().execute();
       locked();

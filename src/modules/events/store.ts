@@ -10,38 +10,28 @@ export type NewEventRow = Omit<EventRow, 'position' | 'seq'>;
  * SQLite: one writer at a time, so the next number is taken inside the insert itself (one statement:
  * an index look-up of the highest position). Events are pruned oldest first only, so it never goes back.
  */
+/** The columns every event insert binds, field by field (a prepared statement may not spread them). */
+const bound = (p: NewEventRow) => ({
+  id: p.id,
+  type: p.type,
+  version: p.version,
+  channel_id: p.channel_id,
+  subject_id: p.subject_id,
+  payload: p.payload,
+  created_at: p.created_at,
+});
+
 const insertSqlite = prepared<NewEventRow>((db, p) => {
   const next = sql<number>`(select coalesce(max(position), 0) + 1 from events)`;
   return db
     .insertInto('events')
-    .values({
-      position: next,
-      seq: next,
-      id: p.id,
-      type: p.type,
-      version: p.version,
-      channel_id: p.channel_id,
-      subject_id: p.subject_id,
-      payload: p.payload,
-      created_at: p.created_at,
-    })
+    .values({ position: next, seq: next, ...bound(p) })
     .returning('position');
 });
 
 /** PostgreSQL: the position from its sequence (no lock held to commit); `seq` comes after commit. */
 const insertPostgres = prepared<NewEventRow>((db, p) =>
-  db
-    .insertInto('events')
-    .values({
-      id: p.id,
-      type: p.type,
-      version: p.version,
-      channel_id: p.channel_id,
-      subject_id: p.subject_id,
-      payload: p.payload,
-      created_at: p.created_at,
-    })
-    .returning('position'),
+  db.insertInto('events').values(bound(p)).returning('position'),
 );
 
 /**
