@@ -1,5 +1,7 @@
 import type { Generated } from 'kysely';
+import type { IssuerProtocol } from '../adapters/issuers/port.js';
 import type { JobState } from '../jobs/model.js';
+import type { CardCategory, Checksum } from '../modules/cards/index.js';
 import type { ChannelKind, ChannelStatus, FaceValuePolicy } from '../modules/channels/index.js';
 import type { OrderEvent, OrderStatus } from '../modules/orders/index.js';
 import type { RedeemState } from '../modules/verification/index.js';
@@ -69,10 +71,10 @@ export interface CardTypesTable {
   code: string;
   name: string;
   issuer: string;
-  category: string;
+  category: CardCategory;
   number_pattern: string;
   secret_pattern: string;
-  checksum: string;
+  checksum: Checksum;
   /** JSON array of accepted face values in minor units. */
   face_values: string;
   currency: string;
@@ -225,7 +227,7 @@ export interface IssuerRoutesTable {
   id: string;
   card_type: string;
   issuer: string;
-  protocol: string;
+  protocol: IssuerProtocol;
   endpoint: string;
   priority: number;
   capacity_per_minute: number;

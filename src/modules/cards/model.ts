@@ -3,6 +3,7 @@ import { CURRENCY_CODES } from '../../shared/money.js';
 import { CHECKSUMS } from './formats.js';
 
 export const CARD_CATEGORIES = ['phone_recharge', 'ecommerce_gift', 'supermarket_gift', 'fuel'] as const;
+export type CardCategory = (typeof CARD_CATEGORIES)[number];
 
 const Code = Type.String({
   pattern: '^[a-z][a-z0-9_]{1,39}$',

@@ -4,7 +4,6 @@ import { rfc3339 } from '../../shared/clock.js';
 import { fail, ok, type Result } from '../../shared/result.js';
 import type { Db } from '../../storage/database.js';
 import type { CardTypeError } from './errors.js';
-import type { Checksum } from './formats.js';
 import type { CardTypePatch, CardTypeView, NewCardType } from './model.js';
 import { type CardTypeRow, findCardType, insertCardType, listCardTypes, updateCardType } from './store.js';
 
@@ -18,10 +17,10 @@ function view(row: CardTypeRow): CardTypeView {
     code: row.code,
     name: row.name,
     issuer: row.issuer,
-    category: row.category as CardTypeView['category'],
+    category: row.category,
     number_pattern: row.number_pattern,
     secret_pattern: row.secret_pattern,
-    checksum: row.checksum as Checksum,
+    checksum: row.checksum,
     face_values: JSON.parse(row.face_values) as number[],
     currency: row.currency as CardTypeView['currency'],
     enabled: row.enabled === 1,

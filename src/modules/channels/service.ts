@@ -53,7 +53,7 @@ function view(row: ChannelRow): ChannelView {
   return {
     id: row.id,
     name: row.name,
-    kind: row.kind as ChannelView['kind'],
+    kind: row.kind,
     status: row.status,
     callback_url: row.callback_url,
     face_value_policy: row.face_value_policy,

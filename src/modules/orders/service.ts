@@ -7,7 +7,7 @@ import { fail, ok, type Result } from '../../shared/result.js';
 import type { Db } from '../../storage/database.js';
 import { isUniqueViolation } from '../../storage/errors.js';
 import type { Committer } from '../../storage/group-commit.js';
-import { type CardTypeService, type Checksum, checkCard } from '../cards/index.js';
+import { type CardTypeService, checkCard } from '../cards/index.js';
 import type { ChannelView } from '../channels/index.js';
 import type { PriceRow, PricingService } from '../pricing/index.js';
 import { CardFilter } from './card-filter.js';
@@ -115,7 +115,7 @@ export function createOrderService(deps: OrderServiceDeps) {
       {
         number_pattern: type.number_pattern,
         secret_pattern: type.secret_pattern,
-        checksum: type.checksum as Checksum,
+        checksum: type.checksum,
       },
       input.card_number,
       input.card_secret,

@@ -1,4 +1,4 @@
-import type { IssuerAdapter, IssuerCard, IssuerProtocol } from '../../adapters/issuers/port.js';
+import type { IssuerAdapter, IssuerCard } from '../../adapters/issuers/port.js';
 import { IssuerCallError } from '../../adapters/issuers/port.js';
 import { createIssuerAdapter } from '../../adapters/issuers/registry.js';
 import type { Clock } from '../../shared/clock.js';
@@ -67,7 +67,7 @@ export class IssuerRouter {
     const had = this.built.get(route.id);
     if (had && had.version === route.updated_at) return had.routed;
     if (had) void had.routed.adapter.close().catch(() => undefined);
-    const adapter = createIssuerAdapter(route.protocol as IssuerProtocol, {
+    const adapter = createIssuerAdapter(route.protocol, {
       endpoint: route.endpoint,
       ...(route.app_id ? { appId: route.app_id } : {}),
       ...(route.app_secret_sealed
