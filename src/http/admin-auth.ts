@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { ApiError } from '../shared/errors.js';
 import { decodeJsonBody } from './json-body.js';
-import { errorResponses } from './operation.js';
+import { requireSecurity } from './operation.js';
 
 const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
 
@@ -14,14 +14,7 @@ const digest = (text: string) => createHash('sha256').update(text, 'utf8').diges
 export function adminApi(token: string, routes: FastifyPluginAsync[]): FastifyPluginAsync {
   const expected = digest(token);
   return async (app: FastifyInstance) => {
-    app.addHook('onRoute', (route) => {
-      const schema = route.schema as { response?: Record<string, unknown> } | undefined;
-      route.schema = {
-        ...route.schema,
-        response: { ...schema?.response, ...errorResponses(401) },
-        security: [{ adminToken: [] }],
-      } as typeof route.schema;
-    });
+    app.addHook('onRoute', (route) => requireSecurity(route, [{ adminToken: [] }]));
     app.addHook('preValidation', async (request) => {
       const header = request.headers.authorization ?? '';
       // The scheme name is case-insensitive (RFC 9110 §11.1).

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Authenticator, ChannelView } from '../modules/channels/index.js';
 import { decodeJsonBody } from './json-body.js';
-import { errorResponses } from './operation.js';
+import { requireSecurity } from './operation.js';
 import { unwrap } from './result.js';
 
 declare module 'fastify' {
@@ -22,15 +22,12 @@ export function authenticatedChannel(request: FastifyRequest): ChannelView {
  */
 export function channelApi(authenticate: Authenticator, routes: FastifyPluginAsync[]): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
-    app.addHook('onRoute', (route) => {
-      const schema = route.schema as { response?: Record<string, unknown> } | undefined;
-      route.schema = {
-        ...route.schema,
-        response: { ...schema?.response, ...errorResponses(401) },
-        // All four signing headers together (one requirement object is AND).
-        security: [{ channelId: [], requestTimestamp: [], requestNonce: [], requestSignature: [] }],
-      } as typeof route.schema;
-    });
+    // All four signing headers together (one requirement object is AND).
+    app.addHook('onRoute', (route) =>
+      requireSecurity(route, [
+        { channelId: [], requestTimestamp: [], requestNonce: [], requestSignature: [] },
+      ]),
+    );
     app.addHook('preValidation', async (request) => {
       request.channel = unwrap(
         await authenticate({

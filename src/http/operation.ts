@@ -69,3 +69,13 @@ export function completeOperation(route: RouteOptions): void {
   add(503);
   route.schema = { ...schema, response, security: schema.security ?? [] } as RouteOptions['schema'];
 }
+
+/** An authenticated operation: the security it requires, and the 401 its refusal answers with. */
+export function requireSecurity(route: RouteOptions, security: Record<string, string[]>[]): void {
+  const schema = (route.schema ?? {}) as RouteSchema;
+  route.schema = {
+    ...schema,
+    response: { ...schema.response, ...errorResponses(401) },
+    security,
+  } as RouteOptions['schema'];
+}

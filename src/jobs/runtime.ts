@@ -208,10 +208,7 @@ export class JobRuntime {
               );
             return out;
           };
-          const committer = this.o.committer;
-          const claimed = committer
-            ? await committer.run((trx) => claimAll(trx))
-            : await this.o.db.transaction().execute((trx) => claimAll(trx));
+          const claimed = await this.unit(claimAll);
           claimed.forEach((jobs, i) => {
             const w = wanted[i];
             if (!w) return;
@@ -337,10 +334,7 @@ export class JobRuntime {
     const now = this.o.clock.now();
     if (failure === null && completed) return finish('succeeded');
     if (failure === null) {
-      const committer = this.o.committer;
-      const marked = committer
-        ? await committer.run((trx) => markSucceeded(trx, held, now))
-        : await markSucceeded(this.o.db, held, now);
+      const marked = await this.unit((trx) => markSucceeded(trx, held, now));
       if (!marked) return finish('lost');
       return finish('succeeded');
     }
@@ -368,6 +362,14 @@ export class JobRuntime {
   }
 
   /**
+   * One unit of writes: through the committer when there is one (on SQLite many claims, completions
+   * and request writes share a commit and its fsync), else a transaction of its own.
+   */
+  private unit<T>(work: (trx: Parameters<Parameters<Committer['run']>[0]>[0]) => Promise<T>): Promise<T> {
+    return this.o.committer ? this.o.committer.run(work) : this.o.db.transaction().execute(work);
+  }
+
+  /**
    * Runs `work` in the transaction that marks the job succeeded, fenced like every other update: a
    * worker that lost the job meanwhile rolls its work back with the failed mark.
    */
@@ -380,9 +382,7 @@ export class JobRuntime {
       if (!(await markSucceeded(trx, held, this.o.clock.now())))
         throw new LeaseLost('lease was lost to another worker');
     };
-    const committer = this.o.committer;
-    if (committer) await committer.run(unit);
-    else await this.o.db.transaction().execute(unit);
+    await this.unit(unit);
   }
 
   /** Waits for the handler; once aborted, gives it a bounded time to notice before moving on. */

@@ -8,6 +8,6 @@ export {
   type Subscriber,
   subscriberJobKind,
 } from './model.js';
-export { eventAdminRoutes, eventListSchema, eventRoutes, eventWebhooks } from './routes.js';
+export { eventAdminRoutes, eventRoutes, eventWebhooks } from './routes.js';
 export { Sequencer } from './sequencer.js';
 export { createEventService, type EventService } from './service.js';

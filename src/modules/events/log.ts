@@ -61,16 +61,16 @@ export function createEventLog(
 ) {
   const known = new Map(catalogue.map((t) => [t.type, t]));
   if (known.size !== catalogue.length) throw new Error('an event type is declared twice');
-  const names = new Set<string>();
-  const byType = new Map<string, { subscriber: Subscriber; kind: ReturnType<typeof subscriberJobKind> }[]>();
-  for (const s of subscribers) {
-    if (names.has(s.name)) throw new Error(`subscriber ${s.name} is registered twice`);
-    names.add(s.name);
-    for (const type of s.types) {
-      if (!known.has(type)) throw new Error(`subscriber ${s.name} takes unknown event type ${type}`);
-      const list = byType.get(type) ?? [];
-      list.push({ subscriber: s, kind: subscriberJobKind(s) });
-      byType.set(type, list);
+  // Each subscriber's job kind, made once: append enqueues it, handlers() runs it.
+  const entries = subscribers.map((subscriber) => ({ subscriber, kind: subscriberJobKind(subscriber) }));
+  if (new Set(subscribers.map((s) => s.name)).size !== subscribers.length)
+    throw new Error('a subscriber is registered twice');
+  const byType = new Map<string, typeof entries>();
+  for (const entry of entries) {
+    for (const type of entry.subscriber.types) {
+      if (!known.has(type))
+        throw new Error(`subscriber ${entry.subscriber.name} takes unknown event type ${type}`);
+      byType.set(type, [...(byType.get(type) ?? []), entry]);
     }
   }
 
@@ -111,15 +111,10 @@ export function createEventLog(
       };
     },
 
-    /** Whether anyone takes this type (a writer with no subscriber enqueues nothing). */
-    hasSubscribers(type: string): boolean {
-      return (byType.get(type)?.length ?? 0) > 0;
-    },
-
     /** The job handlers that hand events to subscribers, one kind per subscriber. */
     handlers(): JobHandler<SubscriberPayload>[] {
-      return subscribers.map((s) => ({
-        spec: subscriberJobKind(s),
+      return entries.map(({ subscriber: s, kind }) => ({
+        spec: kind,
         async handleInTransaction({ event_position }, trx) {
           const row = await findEventByPosition(trx, event_position);
           // Events are never deleted while a delivery is open: a missing one is a broken database.
