@@ -119,6 +119,41 @@ export const SETTINGS = {
     Type.Integer({ minimum: 100, maximum: 60000, default: 5000 }),
     'Timeout of one callback delivery to a channel.',
   ),
+  callbackMaxResponseBytes: setting(
+    'RECARD_CALLBACK_MAX_RESPONSE_BYTES',
+    Type.Integer({ minimum: 1024, maximum: 1048576, default: 65536 }),
+    'Bytes of a callback answer read at most; the first 1 KiB is kept in the delivery log.',
+  ),
+  outboundAllowlist: setting(
+    'RECARD_OUTBOUND_ALLOWLIST',
+    Type.Optional(Type.String({ maxLength: 4096 })),
+    'Comma-separated hosts or CIDRs that callbacks may reach although internal (development and tests, e.g. `127.0.0.1`). Unset: only public addresses; loopback is never allowed by default, not even with --demo.',
+  ),
+  secretOverlapS: setting(
+    'RECARD_SECRET_OVERLAP_S',
+    Type.Integer({ minimum: 0, maximum: 604800, default: 86400 }),
+    'After a secret rotation, how long the replaced API secret still verifies and the replaced webhook secret still signs.',
+  ),
+  streamHeartbeatMs: setting(
+    'RECARD_STREAM_HEARTBEAT_MS',
+    Type.Integer({ minimum: 100, maximum: 300000, default: 15000 }),
+    'Heartbeat interval of the live event streams (SSE comments, WebSocket pings).',
+  ),
+  streamPollMs: setting(
+    'RECARD_STREAM_POLL_MS',
+    Type.Integer({ minimum: 10, maximum: 10000, default: 100 }),
+    'How often a process with stream clients looks for events committed by other processes (its own are pushed at once).',
+  ),
+  streamMaxBufferBytes: setting(
+    'RECARD_STREAM_MAX_BUFFER_BYTES',
+    Type.Integer({ minimum: 4096, maximum: 67108864, default: 1048576 }),
+    'A stream client with more than this unsent is dropped, told where to resume.',
+  ),
+  streamMaxClients: setting(
+    'RECARD_STREAM_MAX_CLIENTS',
+    Type.Integer({ minimum: 1, maximum: 100000, default: 10000 }),
+    'Stream connections one process holds at most; past it new ones get 503.',
+  ),
   verifyStuckAfterMs: setting(
     'RECARD_VERIFY_STUCK_AFTER_MS',
     Type.Integer({ minimum: 1000, maximum: 86400000, default: 300000 }),

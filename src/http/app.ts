@@ -1,5 +1,6 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import websocket from '@fastify/websocket';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -87,6 +88,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   installValidation(app);
   installErrorHandling(app);
   installRawJsonParser(app);
+
+  // WebSocket routes (the live event stream); messages from clients are not expected, so kept tiny.
+  await app.register(websocket, { options: { maxPayload: 4096 } });
 
   let closing = false;
   app.addHook('preClose', async () => {

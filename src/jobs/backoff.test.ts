@@ -36,3 +36,12 @@ describe('backoffDelayMs', () => {
     );
   });
 });
+
+describe('backoffDelayMs with a timetable', () => {
+  it('follows the timetable exactly and repeats its last entry', () => {
+    const policy = { baseMs: 1, capMs: 1, scheduleMs: [15_000, 30_000, 180_000] };
+    expect([1, 2, 3, 4].map((a) => backoffDelayMs(policy, a, 0.7))).toEqual([
+      15_000, 30_000, 180_000, 180_000,
+    ]);
+  });
+});

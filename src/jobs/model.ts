@@ -10,6 +10,11 @@ export interface BackoffPolicy {
   baseMs: number;
   /** No delay is longer than this. */
   capMs: number;
+  /**
+   * A fixed timetable instead: the wait after failed attempt n is `scheduleMs[n-1]` (the last entry
+   * repeats), with no jitter, so the next try can be shown to the people waiting for it.
+   */
+  scheduleMs?: readonly number[];
 }
 
 /** What a kind of job is: its name, its payload type and its retry rules. Shared by enqueuer and worker. */
@@ -60,9 +65,16 @@ interface HandlerBase<P> {
   onDead?(payload: P, failure: JobFailureInfo, trx: Transaction<Database>): Promise<void>;
 }
 
+/**
+ * Database work a plain handler hands back to be done in the transaction that marks its job
+ * succeeded (a callback's "delivered"): recorded exactly when the job is, never twice.
+ */
+export type Completion = (trx: Transaction<Database>) => Promise<void>;
+
 /** Does its work, then the runtime records the outcome (at least once: a crash between the two repeats it). */
 export interface PlainJobHandler<P> extends HandlerBase<P> {
-  handle(payload: P, ctx: JobContext): Promise<void>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: most handlers return nothing; some hand back a Completion
+  handle(payload: P, ctx: JobContext): Promise<void | Completion>;
   handleInTransaction?: undefined;
 }
 

@@ -322,7 +322,14 @@ export class JobRuntime {
         await this.inCompletion(held, (trx) => handler.handleInTransaction(payload, trx, ctx));
         completed = true;
       } else {
-        await this.untilSettledOrAbandoned(handler.handle(payload, ctx), controller.signal);
+        const completion = await this.untilSettledOrAbandoned(
+          handler.handle(payload, ctx),
+          controller.signal,
+        );
+        if (completion) {
+          await this.inCompletion(held, completion);
+          completed = true;
+        }
       }
     } catch (err) {
       failure = controller.signal.aborted && !handler.handleInTransaction ? controller.signal.reason : err;
@@ -386,9 +393,9 @@ export class JobRuntime {
   }
 
   /** Waits for the handler; once aborted, gives it a bounded time to notice before moving on. */
-  private untilSettledOrAbandoned(work: Promise<void>, signal: AbortSignal): Promise<void> {
+  private untilSettledOrAbandoned<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
     const graceMs = Math.min(this.o.leaseMs, 5000);
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const onAbort = () => {
         timer = setTimeout(() => reject(signal.reason), graceMs);

@@ -7,11 +7,11 @@ import type { ReadinessCheck } from '../http/ops-routes.js';
 import type { JobRuntime } from '../jobs/runtime.js';
 import { cardTypeAdminRoutes, cardTypeRoutes } from '../modules/cards/index.js';
 import { channelAdminRoutes, channelRoutes } from '../modules/channels/index.js';
-import { eventAdminRoutes, eventRoutes, eventWebhooks } from '../modules/events/index.js';
+import { eventAdminRoutes, eventRoutes, eventStreamRoutes, eventWebhooks } from '../modules/events/index.js';
 import { orderRoutes } from '../modules/orders/index.js';
 import { pricingAdminRoutes, quoteRoutes } from '../modules/pricing/index.js';
 import { issuerAdminRoutes } from '../modules/verification/index.js';
-import { callbackTestRoutes } from '../modules/webhooks/index.js';
+import { adminWebhookRoutes, callbackTestRoutes, channelWebhookRoutes } from '../modules/webhooks/index.js';
 import { schemaStatus } from '../storage/migrate.js';
 import { type Context, VERSION } from './context.js';
 import { startWorker } from './worker.js';
@@ -62,19 +62,22 @@ export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promis
     webhooks: eventWebhooks(ctx.events.catalogue),
     apis: [
       channelApi(ctx.authenticate, [
-        channelRoutes,
+        channelRoutes(ctx.channels, ctx.config.secretOverlapS),
         cardTypeRoutes(ctx.cardTypes),
         orderRoutes(ctx.orders),
         quoteRoutes(ctx.pricing),
         callbackTestRoutes(ctx.callbackTests),
         eventRoutes(ctx.eventQueries, ctx.events.catalogue),
+        eventStreamRoutes(ctx.streams),
+        channelWebhookRoutes(ctx.webhooks),
       ]),
       adminApi(ctx.adminToken, [
         cardTypeAdminRoutes(ctx.cardTypes),
         issuerAdminRoutes(ctx.issuerAdmin),
-        channelAdminRoutes(ctx.channels),
+        channelAdminRoutes(ctx.channels, ctx.config.secretOverlapS),
         pricingAdminRoutes(ctx.pricingAdmin),
         eventAdminRoutes(ctx.eventQueries, ctx.events.catalogue),
+        adminWebhookRoutes(ctx.webhooks),
       ]),
     ],
   });
@@ -102,6 +105,8 @@ export async function startServer(ctx: Context, options: { worker: boolean }): P
     url: address,
     stop() {
       stopping ??= (async () => {
+        // Live streams never end on their own: close them first, or closing would wait for them.
+        ctx.streams.stop();
         await app.close();
         await runtime?.stop(ctx.config.shutdownGraceMs);
       })();

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { jsonFeedSource } from '../adapters/fx/json-feed.js';
 import type { FxRateSource } from '../adapters/fx/port.js';
+import { OutboundGuard, parseAllowlist } from '../adapters/outbound/index.js';
 import { loadSecrets } from '../config/keys.js';
 import type { Config } from '../config/schema.js';
 import { createMetrics, type Metrics } from '../http/metrics.js';
@@ -22,6 +23,7 @@ import {
   createEventService,
   type EventLog,
   type EventService,
+  EventStreamHub,
   Sequencer,
   type Subscriber,
 } from '../modules/events/index.js';
@@ -56,9 +58,20 @@ import {
 } from '../modules/verification/index.js';
 import {
   type CallbackTestService,
+  callbackSubscriber,
+  checkOrderCallbackUrl,
   createCallbackTestService,
+  createDeliveryService,
+  createEndpointService,
+  DELIVER,
+  type DeliveryService,
+  deliverHandler,
+  ENDPOINT_DISABLED,
+  type EndpointService,
+  endpointView,
   TEST_DELIVERY,
   testDeliveryHandler,
+  WEBHOOK_EVENT_TYPES,
 } from '../modules/webhooks/index.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import { createLogger, type Logger } from '../shared/logger.js';
@@ -90,6 +103,12 @@ export interface Context {
   cardTypes: CardTypeService;
   orders: OrderService;
   callbackTests: CallbackTestService;
+  /** Webhook endpoints and the delivery log. */
+  webhooks: { endpoints: EndpointService; deliveries: DeliveryService };
+  /** Every outbound call to an address a channel chose goes through it. */
+  outbound: OutboundGuard;
+  /** Live event streams (SSE, WebSocket) of this process. */
+  streams: EventStreamHub;
   issuerAdmin: IssuerAdminService;
   pricing: PricingService;
   pricingAdmin: PricingAdmin;
@@ -118,8 +137,9 @@ export interface ContextOptions {
   subscribers?: Subscriber[];
 }
 
-/** The subscribers of this build: each later capability (callbacks, ledger, risk) adds its own here. */
-const BUILT_IN_SUBSCRIBERS: Subscriber[] = [];
+/** Every event type of this build. */
+const EVENT_TYPES = [...ORDER_EVENT_TYPES, ...WEBHOOK_EVENT_TYPES];
+const CHANNEL_EVENT_TYPES = EVENT_TYPES.filter((t) => t.visibility === 'channel').map((t) => t.type);
 
 export async function createContext(config: Config, options: ContextOptions = {}): Promise<Context> {
   const logger = options.logger ?? createLogger(config.logLevel);
@@ -176,12 +196,32 @@ export async function createContext(config: Config, options: ContextOptions = {}
     cardTypes,
   });
   const sequencer = new Sequencer(db, storage.dialect, config.eventSequencerPollMs, logger);
+  const outbound = new OutboundGuard({
+    allowlist: parseAllowlist(config.outboundAllowlist),
+    timeoutMs: config.callbackTimeoutMs,
+    maxResponseBytes: config.callbackMaxResponseBytes,
+  });
+  const wakeSoon = (kinds: string[]) => setTimeout(() => ctx.wakeWorker(kinds), AFTER_COMMIT_MS);
+  // The subscribers of this build: each capability (callbacks now; ledger, risk next) adds its own.
+  const builtInSubscribers: Subscriber[] = [
+    callbackSubscriber({ channels, clock, types: CHANNEL_EVENT_TYPES, onQueued: wakeSoon }),
+  ];
+  const streams = new EventStreamHub({
+    db,
+    channelTypes: CHANNEL_EVENT_TYPES,
+    pollMs: config.streamPollMs,
+    heartbeatMs: config.streamHeartbeatMs,
+    maxBufferBytes: config.streamMaxBufferBytes,
+    maxClients: config.streamMaxClients,
+    logger,
+  });
   const events = createEventLog(
-    ORDER_EVENT_TYPES,
-    [...BUILT_IN_SUBSCRIBERS, ...(options.subscribers ?? [])],
+    EVENT_TYPES,
+    [...builtInSubscribers, ...(options.subscribers ?? [])],
     storage.dialect,
     (kinds) => {
       sequencer.nudge();
+      setTimeout(() => streams.nudge(), AFTER_COMMIT_MS);
       // Inside the writing transaction: wake the subscribers' slots once it has (usually) committed;
       // the next poll finds anything woken too early.
       if (kinds.length > 0) setTimeout(() => ctx.wakeWorker(kinds), AFTER_COMMIT_MS);
@@ -208,7 +248,19 @@ export async function createContext(config: Config, options: ContextOptions = {}
     pricing,
     cardTypes,
     transitions,
+    checkCallbackUrl: (channel, url) => checkOrderCallbackUrl(outbound, channel.callbacks.allowed_hosts, url),
     onJobQueued: () => ctx.wakeWorker([VERIFY_ORDER.kind]),
+  });
+  const eventQueries = createEventService({ db, catalogue: events.catalogue });
+  const endpoints = createEndpointService({ db, clock, guard: outbound, channelTypes: CHANNEL_EVENT_TYPES });
+  const deliveries = createDeliveryService({
+    db,
+    committer,
+    clock,
+    channels,
+    events: eventQueries,
+    endpoints,
+    onQueued: () => ctx.wakeWorker([DELIVER.kind]),
   });
   const ctx: Context = {
     config,
@@ -234,23 +286,45 @@ export async function createContext(config: Config, options: ContextOptions = {}
       ? jsonFeedSource({ url: config.fxFeedUrl, now: () => clock.now() })
       : undefined,
     router,
+    webhooks: { endpoints, deliveries },
+    outbound,
+    streams,
     callbackTests: createCallbackTestService({
       db,
+      guard: outbound,
       committer,
       clock,
       onJobQueued: () => ctx.wakeWorker([TEST_DELIVERY.kind]),
     }),
     authenticate: createAuthenticator({ committer, channels, clock, windowS: config.signatureWindowS }),
     events,
-    eventQueries: createEventService({ db, catalogue: events.catalogue }),
+    eventQueries,
     sequencer,
     jobHandlers: [
       testDeliveryHandler({
         db,
         channels,
         clock,
-        timeoutMs: config.callbackTimeoutMs,
+        guard: outbound,
         userAgent: `Recard-Webhooks/${VERSION}`,
+      }),
+      deliverHandler({
+        db,
+        committer,
+        channels,
+        guard: outbound,
+        clock,
+        userAgent: `Recard-Webhooks/${VERSION}`,
+        eventAt: (position) => eventQueries.byPosition(position),
+        endpointDisabled: async (trx, endpoint, reason) => {
+          await events.append(trx, {
+            spec: ENDPOINT_DISABLED,
+            channelId: endpoint.channel_id,
+            subjectId: endpoint.id,
+            data: { endpoint: endpointView(endpoint), reason },
+            nowMs: clock.now(),
+          });
+        },
       }),
       verifyOrderHandler({
         db,
@@ -291,7 +365,9 @@ export async function createContext(config: Config, options: ContextOptions = {}
     ],
     wakeWorker: () => undefined,
     close: async () => {
+      streams.stop();
       await sequencer.stop();
+      await outbound.close();
       await router.close();
       await ctx.fxSource?.close();
       await storage.close();

@@ -14,6 +14,11 @@ export const ERROR_STATUS = {
   rate_ranges_overlap: 400,
   effective_from_too_soon: 400,
   unknown_reference: 400,
+  url_invalid: 400,
+  url_address_refused: 400,
+  url_host_unresolvable: 400,
+  callback_host_not_allowed: 400,
+  unknown_event_type: 400,
   // 401 — who is calling could not be established
   auth_header_invalid: 401,
   timestamp_out_of_window: 401,
@@ -34,6 +39,7 @@ export const ERROR_STATUS = {
   idempotency_conflict: 409,
   quote_expired: 409,
   quote_mismatch: 409,
+  rotation_conflict: 409,
   // 422 — the card is refused
   no_offer: 422,
   // 413 / 415

@@ -15,7 +15,9 @@ export type IdPrefix =
   | 'rts'
   | 'rat'
   | 'adj'
-  | 'fxr';
+  | 'fxr'
+  | 'we'
+  | 'whd';
 
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
 

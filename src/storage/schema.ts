@@ -2,10 +2,17 @@ import type { Generated } from 'kysely';
 import type { IssuerProtocol } from '../adapters/issuers/port.js';
 import type { JobState } from '../jobs/model.js';
 import type { CardCategory, Checksum } from '../modules/cards/index.js';
-import type { ChannelKind, ChannelStatus, FaceValuePolicy } from '../modules/channels/index.js';
+import type {
+  CallbackAck,
+  CallbackFormat,
+  CallbackSignType,
+  ChannelKind,
+  ChannelStatus,
+  FaceValuePolicy,
+} from '../modules/channels/index.js';
 import type { OrderEvent, OrderStatus } from '../modules/orders/index.js';
 import type { RedeemState } from '../modules/verification/index.js';
-import type { CallbackTestStatus } from '../modules/webhooks/index.js';
+import type { CallbackTestStatus, DeliveryStatus } from '../modules/webhooks/index.js';
 
 /**
  * Table shapes as Kysely sees them. Times are integer milliseconds since the epoch (bigint in
@@ -24,6 +31,17 @@ export interface ChannelsTable {
   settlement_currency: string | null;
   created_at: number;
   updated_at: number;
+  /** The API secret before the last rotation, still verifying until `secret_previous_until`. */
+  secret_previous_sealed: string | null;
+  secret_previous_until: number | null;
+  /** The webhook secret before the last rotation, still signing until its `_until`. */
+  webhook_secret_previous_sealed: string | null;
+  webhook_secret_previous_until: number | null;
+  callback_format: CallbackFormat;
+  callback_ack: CallbackAck;
+  callback_sign_type: CallbackSignType;
+  /** JSON array of host names. */
+  callback_hosts: string;
 }
 
 export interface RequestNoncesTable {
@@ -301,4 +319,52 @@ export interface Database {
   prices: PricesTable;
   events: EventsTable;
   event_sequence: EventSequenceTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
+}
+
+export interface WebhookEndpointsTable {
+  id: string;
+  channel_id: string;
+  url: string;
+  /** JSON array. */
+  event_types: string;
+  enabled: number;
+  description: string | null;
+  disabled_reason: string | null;
+  failing_since: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface WebhookDeliveriesTable {
+  id: string;
+  channel_id: string;
+  endpoint_id: string | null;
+  url: string;
+  event_id: string;
+  event_position: number;
+  event_type: string;
+  event_created_at: number;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: number | null;
+  last_status_code: number | null;
+  last_error_code: string | null;
+  resend_of: string | null;
+  created_at: number;
+  updated_at: number;
+  succeeded_at: number | null;
+}
+
+export interface WebhookAttemptsTable {
+  delivery_id: string;
+  attempt: number;
+  at: number;
+  status_code: number | null;
+  latency_ms: number;
+  error_code: string | null;
+  error: string | null;
+  response_head: string | null;
 }

@@ -26,6 +26,9 @@ const OWNER: Record<string, string> = {
   fx_rates: 'pricing',
   prices: 'pricing',
   callback_tests: 'webhooks',
+  webhook_endpoints: 'webhooks',
+  webhook_deliveries: 'webhooks',
+  webhook_attempts: 'webhooks',
   // Infrastructure, not a module: the job runtime's own table.
   jobs: 'jobs',
 };

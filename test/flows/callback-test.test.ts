@@ -121,7 +121,7 @@ describe.each(storageTargets())('test callbacks on $name', (target) => {
           db: t.ctx.storage.db,
           channels: t.ctx.channels,
           clock: t.ctx.clock,
-          timeoutMs: 1000,
+          guard: t.ctx.outbound,
           userAgent: 'test',
           backoff: { baseMs: 10, capMs: 20 },
         }),

@@ -56,6 +56,8 @@ export async function startTestServer(
       logLevel: 'debug',
       workerPollMs: 20,
       pgPoolSize: 5,
+      // Receivers in tests listen on loopback, which is refused unless allowed explicitly.
+      outboundAllowlist: '127.0.0.1',
       ...options.config,
     },
   );
@@ -105,6 +107,9 @@ export async function startTestServer(
         'channels',
         'request_nonces',
         'callback_tests',
+        'webhook_endpoints',
+        'webhook_deliveries',
+        'webhook_attempts',
         'card_types',
         'orders',
         'order_events',

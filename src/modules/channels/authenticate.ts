@@ -85,14 +85,20 @@ export function createAuthenticator({ committer, channels, clock, windowS }: Aut
       });
     }
 
-    const expected = sign(creds.secret, {
+    const signed = {
       timestamp,
       nonce,
       method: req.method,
       pathWithQuery: req.url,
       body: req.rawBody ?? Buffer.alloc(0),
-    });
-    if (!safeEqual(expected, signature)) {
+    };
+    // During a rotation's overlap the secret before it verifies too (docs/signing.md#rotation).
+    const matches =
+      safeEqual(sign(creds.secret, signed), signature) ||
+      (creds.previous !== undefined &&
+        creds.previous.until > now &&
+        safeEqual(sign(creds.previous.secret, signed), signature));
+    if (!matches) {
       return fail('signature_invalid', 'The signature does not match the request. See docs/signing.md.', {
         field: SIGNING_HEADERS.signature,
       });

@@ -1,6 +1,13 @@
 /** Channels' face: credentials, signed-request authentication, policies. */
 export { type Authenticator, createAuthenticator } from './authenticate.js';
 export {
+  CALLBACK_ACKS,
+  CALLBACK_FORMATS,
+  CALLBACK_SIGN_TYPES,
+  type CallbackAck,
+  type CallbackFormat,
+  type CallbackSettings,
+  type CallbackSignType,
   CHANNEL_KINDS,
   type ChannelKind,
   type ChannelStatus,
@@ -8,7 +15,11 @@ export {
   FACE_VALUE_POLICIES,
   type FaceValuePolicy,
   type NewChannel,
+  RotatedSecret,
+  RotateSecretRequest,
+  SECRET_KINDS,
+  type SecretKind,
 } from './model.js';
 export { channelAdminRoutes, channelRoutes } from './routes.js';
-export { type ChannelService, createChannelService } from './service.js';
+export { type CallbackProfile, type ChannelService, createChannelService } from './service.js';
 export { PRUNE_NONCES, pruneNoncesHandler } from './worker.js';

@@ -28,6 +28,45 @@ const GroupRef = Type.Union([GroupIdSchema, Type.Null()], {
   description: 'Channel group ("agent") whose rate sheets apply when the channel has none of its own.',
 });
 
+/** How callbacks to the channel look and count as acknowledged (docs/webhooks.md). */
+export const CALLBACK_FORMATS = ['standard', 'classic_form'] as const;
+export type CallbackFormat = (typeof CALLBACK_FORMATS)[number];
+export const CALLBACK_ACKS = ['any_2xx', 'success_body'] as const;
+export type CallbackAck = (typeof CALLBACK_ACKS)[number];
+/** MD5 is weak: only an admin can choose it, for a channel whose system knows nothing else. */
+export const CALLBACK_SIGN_TYPES = ['HMAC-SHA256', 'MD5'] as const;
+export type CallbackSignType = (typeof CALLBACK_SIGN_TYPES)[number];
+
+const HostName = Type.String({ pattern: '^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$', maxLength: 253 });
+
+export const CallbackSettings = Type.Object(
+  {
+    format: Type.Union(
+      CALLBACK_FORMATS.map((f) => Type.Literal(f)),
+      {
+        description:
+          '`standard`: JSON signed per Standard Webhooks; `classic_form`: form fields with a `sign` (docs/webhooks.md#classic-notify-format).',
+      },
+    ),
+    ack: Type.Union(
+      CALLBACK_ACKS.map((a) => Type.Literal(a)),
+      {
+        description: '`any_2xx`: any 2xx answer acknowledges; `success_body`: only a body of `success` does.',
+      },
+    ),
+    sign_type: Type.Union(
+      CALLBACK_SIGN_TYPES.map((a) => Type.Literal(a)),
+      { description: 'How `classic_form` is signed. MD5 is weak; only for systems that know nothing else.' },
+    ),
+    allowed_hosts: Type.Array(HostName, {
+      maxItems: 50,
+      description: "Hosts an order's callback_url may name; empty: any host the outbound rules allow.",
+    }),
+  },
+  { title: 'CallbackSettings' },
+);
+export type CallbackSettings = Static<typeof CallbackSettings>;
+
 export const ChannelView = Type.Object(
   {
     id: Type.String({ examples: ['ch_01jq3v6y0k8w5m2d9c4f7h1r3t'] }),
@@ -38,6 +77,17 @@ export const ChannelView = Type.Object(
     face_value_policy: FaceValuePolicySchema,
     group_id: GroupRef,
     settlement_currency: SettlementCurrency,
+    callbacks: CallbackSettings,
+    previous_secret_valid_until: Type.Object(
+      {
+        api: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+        webhook: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+      },
+      {
+        description:
+          'While a rotation overlaps: until when the secret before it still verifies (api) or signs (webhook).',
+      },
+    ),
     created_at: Type.String({ format: 'date-time' }),
   },
   { title: 'Channel' },
@@ -60,6 +110,18 @@ export const ChannelPatch = Type.Object(
     face_value_policy: Type.Optional(FaceValuePolicySchema),
     group_id: Type.Optional(GroupRef),
     settlement_currency: Type.Optional(SettlementCurrency),
+    callback_url: Type.Optional(
+      Type.Union([Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048 }), Type.Null()], {
+        description: "Where the channel's order events go when an order names no callback_url.",
+      }),
+    ),
+    callbacks: Type.Optional(
+      Type.Partial(CallbackSettings, {
+        additionalProperties: false,
+        minProperties: 1,
+        title: 'CallbackSettingsPatch',
+      }),
+    ),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -67,11 +129,41 @@ export type ChannelPatch = Static<typeof ChannelPatch>;
 export const ChannelParams = Type.Object({ id: Type.String({ pattern: '^ch_[0-9a-z]{26}$' }) });
 export const ChannelList = Type.Object({ data: Type.Array(ChannelView) });
 
-/** A channel with its API secret opened, for request authentication only. */
+/** A channel with its API secrets opened, for request authentication only. */
 export interface ChannelCredentials {
   channel: ChannelView;
   secret: string;
+  /** The secret before a rotation, while its overlap lasts. */
+  previous?: { secret: string; until: number };
 }
+
+export const SECRET_KINDS = ['api', 'webhook'] as const;
+export type SecretKind = (typeof SECRET_KINDS)[number];
+
+export const RotateSecretRequest = Type.Object(
+  {
+    kind: Type.Union(SECRET_KINDS.map((k) => Type.Literal(k))),
+    overlap_s: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 7 * 86_400,
+        description: 'How long the secret being replaced keeps working (default RECARD_SECRET_OVERLAP_S).',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type RotateSecretRequest = Static<typeof RotateSecretRequest>;
+
+export const RotatedSecret = Type.Object(
+  {
+    kind: Type.Union(SECRET_KINDS.map((k) => Type.Literal(k))),
+    secret: Type.String({ description: 'Shown once. Store it before the overlap ends.' }),
+    previous_valid_until: Type.String({ format: 'date-time' }),
+  },
+  { title: 'RotatedSecret' },
+);
+export type RotatedSecret = Static<typeof RotatedSecret>;
 
 /** Channel groups ("agents"): channels that share rate sheets. */
 export const GroupInput = Type.Object(

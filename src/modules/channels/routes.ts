@@ -11,31 +11,92 @@ import {
   GroupList,
   GroupParams,
   GroupView,
+  RotatedSecret,
+  RotateSecretRequest,
 } from './model.js';
 import type { ChannelService } from './service.js';
 
+const ROTATE_DESCRIPTION =
+  'Replaces the API secret (`sk_`) or the webhook secret (`whsec_`) and answers the new one, once. ' +
+  'The replaced secret keeps working for `overlap_s`: API calls signed with either verify, and ' +
+  'callbacks carry a signature by each (docs/signing.md#rotation, docs/webhooks.md#secret-rotation).';
+
 /** GET /v1/channel: who the caller is, as we know it. The simplest signed call, for integration checks. */
-export const channelRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  app.get(
-    '/v1/channel',
-    {
-      schema: {
-        operationId: 'getChannel',
-        tags: ['channel'],
-        summary: 'The calling channel',
-        description:
-          'Returns the channel the signature belongs to. Use it to check a signing implementation.',
-        response: { 200: answer(ChannelView, 'The calling channel.'), ...errorResponses(401) },
+export function channelRoutes(service: ChannelService, defaultOverlapS: number): FastifyPluginAsyncTypebox {
+  return async (app) => {
+    app.post(
+      '/v1/channel/secrets/rotate',
+      {
+        schema: {
+          operationId: 'rotateChannelSecret',
+          tags: ['channel'],
+          summary: "Rotate the channel's API or webhook secret",
+          description: ROTATE_DESCRIPTION,
+          body: RotateSecretRequest,
+          response: {
+            200: answer(RotatedSecret, 'The new secret; the old one works until previous_valid_until.'),
+            ...errorResponses(400, 401, 409, 413, 415),
+          },
+        },
       },
-    },
-    async (request) => authenticatedChannel(request),
-  );
-};
+      async (request) =>
+        unwrap(
+          await service.rotateSecret(
+            authenticatedChannel(request).id,
+            request.body.kind,
+            (request.body.overlap_s ?? defaultOverlapS) * 1000,
+          ),
+        ),
+    );
+    app.get(
+      '/v1/channel',
+      {
+        schema: {
+          operationId: 'getChannel',
+          tags: ['channel'],
+          summary: 'The calling channel',
+          description:
+            'Returns the channel the signature belongs to. Use it to check a signing implementation.',
+          response: { 200: answer(ChannelView, 'The calling channel.'), ...errorResponses(401) },
+        },
+      },
+      async (request) => authenticatedChannel(request),
+    );
+  };
+}
 
 /** /admin/v1/channels and /admin/v1/channel-groups: commercial settings of channels. */
-export function channelAdminRoutes(service: ChannelService): FastifyPluginAsyncTypebox {
+export function channelAdminRoutes(
+  service: ChannelService,
+  defaultOverlapS: number,
+): FastifyPluginAsyncTypebox {
   return async (app) => {
     const tags = ['admin: channels'];
+    app.post(
+      '/admin/v1/channels/:id/secrets/rotate',
+      {
+        schema: {
+          operationId: 'adminRotateChannelSecret',
+          tags,
+          summary: "Rotate a channel's API or webhook secret",
+          description: ROTATE_DESCRIPTION,
+          params: ChannelParams,
+          body: RotateSecretRequest,
+          response: {
+            200: answer(RotatedSecret, 'The new secret; the old one works until previous_valid_until.'),
+            ...errorResponses(400, 401, 404, 409, 413, 415),
+          },
+        },
+      },
+      async (request) =>
+        unwrap(
+          await service.rotateSecret(
+            request.params.id,
+            request.body.kind,
+            (request.body.overlap_s ?? defaultOverlapS) * 1000,
+          ),
+        ),
+    );
     app.get(
       '/admin/v1/channels',
       {

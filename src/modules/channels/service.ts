@@ -6,6 +6,7 @@ import { fail, ok, type Result } from '../../shared/result.js';
 import type { Db } from '../../storage/database.js';
 import type { ChannelError } from './errors.js';
 import type {
+  CallbackSettings,
   ChannelCredentials,
   ChannelPatch,
   ChannelStatus,
@@ -13,6 +14,8 @@ import type {
   FaceValuePolicy,
   GroupView,
   NewChannel,
+  RotatedSecret,
+  SecretKind,
 } from './model.js';
 import {
   type ChannelRow,
@@ -49,7 +52,7 @@ export interface CreatedChannel {
 
 export type ChannelService = ReturnType<typeof createChannelService>;
 
-function view(row: ChannelRow): ChannelView {
+function view(row: ChannelRow, nowMs: number): ChannelView {
   return {
     id: row.id,
     name: row.name,
@@ -59,13 +62,42 @@ function view(row: ChannelRow): ChannelView {
     face_value_policy: row.face_value_policy,
     group_id: row.group_id,
     settlement_currency: row.settlement_currency as ChannelView['settlement_currency'],
+    callbacks: {
+      format: row.callback_format,
+      ack: row.callback_ack,
+      sign_type: row.callback_sign_type,
+      allowed_hosts: JSON.parse(row.callback_hosts) as string[],
+    },
+    previous_secret_valid_until: {
+      api: stillValid(row.secret_previous_sealed, row.secret_previous_until, nowMs),
+      webhook: stillValid(row.webhook_secret_previous_sealed, row.webhook_secret_previous_until, nowMs),
+    },
     created_at: rfc3339(row.created_at),
   };
 }
 
+/** Shown while the overlap lasts. */
+function stillValid(sealed: string | null, until: number | null, nowMs: number): string | null {
+  return sealed !== null && until !== null && until > nowMs ? rfc3339(until) : null;
+}
+
+/** What a callback to the channel needs: where, how it looks and the secrets that sign it. */
+export interface CallbackProfile {
+  channelId: string;
+  status: ChannelStatus;
+  callbackUrl: string | null;
+  settings: CallbackSettings;
+  /** Newest first: during a rotation's overlap both sign. */
+  webhookSecrets: string[];
+}
+
+const newApiSecret = () => `sk_${randomToken(32)}`;
+const newWebhookSecret = () => `whsec_${Buffer.from(randomToken(24), 'base64url').toString('base64')}`;
+
 // The row id is bound into each ciphertext: a sealed secret copied to another row will not open.
 const secretContext = (id: string) => `channel:${id}:secret`;
 const webhookContext = (id: string) => `channel:${id}:webhook_secret`;
+const previousContext = (id: string, kind: SecretKind) => `channel:${id}:${kind}_secret_previous`;
 
 export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_000 }: ChannelServiceDeps) {
   // Every signed request needs the channel and its secret opened (a read and an AES-GCM open): held briefly.
@@ -80,8 +112,8 @@ export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_
         return fail('unknown_reference', `No channel group ${input.group_id}.`, { field: 'group_id' });
       const now = clock.now();
       const id = options.id ?? newId('ch', now);
-      const secret = `sk_${randomToken(32)}`;
-      const webhookSecret = `whsec_${Buffer.from(randomToken(24), 'base64url').toString('base64')}`;
+      const secret = newApiSecret();
+      const webhookSecret = newWebhookSecret();
       const row: ChannelRow = {
         id,
         name: input.name,
@@ -95,18 +127,26 @@ export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_
         settlement_currency: input.settlement_currency ?? null,
         created_at: now,
         updated_at: now,
+        secret_previous_sealed: null,
+        secret_previous_until: null,
+        webhook_secret_previous_sealed: null,
+        webhook_secret_previous_until: null,
+        callback_format: 'standard',
+        callback_ack: 'any_2xx',
+        callback_sign_type: 'HMAC-SHA256',
+        callback_hosts: '[]',
       };
       await insertChannel(db, row);
-      return ok({ channel: view(row), secret, webhookSecret });
+      return ok({ channel: view(row, now), secret, webhookSecret });
     },
 
     async get(id: string): Promise<ChannelView | undefined> {
       const row = await findChannel(db, id);
-      return row && view(row);
+      return row && view(row, clock.now());
     },
 
     async list(): Promise<ChannelView[]> {
-      return (await listChannels(db)).map(view);
+      return (await listChannels(db)).map((r) => view(r, clock.now()));
     },
 
     async setStatus(id: string, status: ChannelStatus): Promise<boolean> {
@@ -129,14 +169,21 @@ export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_
     async update(id: string, patch: ChannelPatch): Promise<Result<ChannelView, ChannelError['code']>> {
       if (patch.group_id && !(await findGroup(db, patch.group_id)))
         return fail('unknown_reference', `No channel group ${patch.group_id}.`, { field: 'group_id' });
-      const r = await db
-        .updateTable('channels')
-        .set({ ...patch, updated_at: clock.now() })
-        .where('id', '=', id)
-        .executeTakeFirst();
+      const { callbacks, ...plain } = patch;
+      const set: Partial<ChannelRow> = { ...plain, updated_at: clock.now() };
+      if (callbacks?.format) set.callback_format = callbacks.format;
+      if (callbacks?.ack) set.callback_ack = callbacks.ack;
+      if (callbacks?.sign_type) set.callback_sign_type = callbacks.sign_type;
+      if (callbacks?.allowed_hosts)
+        set.callback_hosts = JSON.stringify([
+          ...new Set(callbacks.allowed_hosts.map((h) => h.toLowerCase())),
+        ]);
+      const r = await db.updateTable('channels').set(set).where('id', '=', id).executeTakeFirst();
       forget(id);
       const row = r.numUpdatedRows === 1n ? await findChannel(db, id) : undefined;
-      return row ? ok(view(row)) : fail('channel_not_found', `No channel ${id}.`, { field: 'params.id' });
+      return row
+        ? ok(view(row, clock.now()))
+        : fail('channel_not_found', `No channel ${id}.`, { field: 'params.id' });
     },
 
     async putGroup(id: string, name: string): Promise<GroupView> {
@@ -168,7 +215,19 @@ export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_
         forget(id);
         return undefined;
       }
-      const creds = { channel: view(row), secret: open(keyring, row.secret_sealed, secretContext(row.id)) };
+      const creds: ChannelCredentials = {
+        channel: view(row, now),
+        secret: open(keyring, row.secret_sealed, secretContext(row.id)),
+      };
+      if (
+        row.secret_previous_sealed !== null &&
+        row.secret_previous_until !== null &&
+        row.secret_previous_until > now
+      )
+        creds.previous = {
+          secret: open(keyring, row.secret_previous_sealed, previousContext(row.id, 'api')),
+          until: row.secret_previous_until,
+        };
       if (credentialsTtlMs > 0) {
         if (cached.size >= CREDENTIALS_CACHE_MAX) cached.clear();
         cached.set(id, { creds, at: now });
@@ -178,8 +237,78 @@ export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_
 
     /** The secret our callbacks to this channel are signed with. */
     async webhookSecret(id: string): Promise<string | undefined> {
+      return (await this.callbackProfile(id))?.webhookSecrets[0];
+    },
+
+    /** Where and how to call the channel back, read fresh (a rotation or a setting applies at once). */
+    async callbackProfile(id: string, from: Db = db): Promise<CallbackProfile | undefined> {
+      const row = await findChannel(from, id);
+      if (!row) return undefined;
+      const secrets = [open(keyring, row.webhook_secret_sealed, webhookContext(row.id))];
+      if (
+        row.webhook_secret_previous_sealed !== null &&
+        row.webhook_secret_previous_until !== null &&
+        row.webhook_secret_previous_until > clock.now()
+      )
+        secrets.push(open(keyring, row.webhook_secret_previous_sealed, previousContext(row.id, 'webhook')));
+      return {
+        channelId: row.id,
+        status: row.status,
+        callbackUrl: row.callback_url,
+        settings: view(row, clock.now()).callbacks,
+        webhookSecrets: secrets,
+      };
+    },
+
+    /**
+     * Replaces the API or webhook secret. The one replaced keeps working for `overlapMs` (both
+     * verify, or both signatures are sent), so a channel can switch without a window of failures.
+     * A rotation during an overlap ends the older overlap: only two secrets are ever live.
+     */
+    async rotateSecret(
+      id: string,
+      kind: SecretKind,
+      overlapMs: number,
+    ): Promise<Result<RotatedSecret, ChannelError['code']>> {
       const row = await findChannel(db, id);
-      return row && open(keyring, row.webhook_secret_sealed, webhookContext(row.id));
+      if (!row) return fail('channel_not_found', `No channel ${id}.`, { field: 'params.id' });
+      const now = clock.now();
+      const until = now + overlapMs;
+      const secret = kind === 'api' ? newApiSecret() : newWebhookSecret();
+      const current =
+        kind === 'api'
+          ? open(keyring, row.secret_sealed, secretContext(id))
+          : open(keyring, row.webhook_secret_sealed, webhookContext(id));
+      const set: Partial<ChannelRow> =
+        kind === 'api'
+          ? {
+              secret_sealed: seal(keyring, secret, secretContext(id)),
+              secret_previous_sealed: seal(keyring, current, previousContext(id, 'api')),
+              secret_previous_until: until,
+            }
+          : {
+              webhook_secret_sealed: seal(keyring, secret, webhookContext(id)),
+              webhook_secret_previous_sealed: seal(keyring, current, previousContext(id, 'webhook')),
+              webhook_secret_previous_until: until,
+            };
+      // Conditioned on the secret read, so two rotations at once cannot both keep "the previous" one.
+      const sealedColumn = kind === 'api' ? 'secret_sealed' : 'webhook_secret_sealed';
+      const r = await db
+        .updateTable('channels')
+        .set({ ...set, updated_at: now })
+        .where('id', '=', id)
+        .where(sealedColumn, '=', row[sealedColumn])
+        .executeTakeFirst();
+      forget(id);
+      if (r.numUpdatedRows !== 1n)
+        return fail(
+          'rotation_conflict',
+          'Another rotation of this secret happened at the same time; try again.',
+          {
+            field: 'kind',
+          },
+        );
+      return ok({ kind, secret, previous_valid_until: rfc3339(until) });
     },
   };
 }

@@ -11,3 +11,5 @@ export {
 export { eventAdminRoutes, eventRoutes, eventWebhooks } from './routes.js';
 export { Sequencer } from './sequencer.js';
 export { createEventService, type EventService } from './service.js';
+export { EventStreamHub, type StreamSink } from './stream.js';
+export { eventStreamRoutes } from './stream-routes.js';

@@ -18,7 +18,8 @@ export interface EventTypeSpec<S extends TSchema = TSchema> {
 }
 
 export function defineEventType<S extends TSchema>(spec: EventTypeSpec<S>): EventTypeSpec<S> {
-  if (!/^[a-z]+\.[a-z_]+$/.test(spec.type)) throw new Error(`event type ${spec.type}: use noun.verb_ed`);
+  if (!/^[a-z][a-z_]*\.[a-z_]+$/.test(spec.type))
+    throw new Error(`event type ${spec.type}: use noun.verb_ed`);
   return spec;
 }
 

@@ -1,8 +1,8 @@
 import { fail, ok, type Result } from '../../shared/result.js';
 import type { Db } from '../../storage/database.js';
 import { eventView, storedEvent } from './log.js';
-import type { AdminEventListQuery, EventListQuery, EventTypeSpec } from './model.js';
-import { listEventRows } from './store.js';
+import type { AdminEventListQuery, EventListQuery, EventTypeSpec, StoredEvent } from './model.js';
+import { findEventById, findEventByPosition, listEventRows, listEventsCreated } from './store.js';
 
 export interface EventServiceDeps {
   db: Db;
@@ -26,6 +26,41 @@ export function createEventService({ db, catalogue }: EventServiceDeps) {
   }
 
   return {
+    channelTypes,
+
+    async byPosition(position: number): Promise<StoredEvent | undefined> {
+      const row = await findEventByPosition(db, position);
+      return row && storedEvent(row);
+    },
+
+    /** An event a channel may see: its own, of a channel-visible type; else undefined. */
+    async channelEvent(channelId: string | undefined, id: string): Promise<StoredEvent | undefined> {
+      const row = await findEventById(db, id);
+      if (!row || !channelTypes.includes(row.type)) return undefined;
+      if (channelId !== undefined && row.channel_id !== channelId) return undefined;
+      return storedEvent(row);
+    },
+
+    /** A channel's visible events written in a time range, in pages (replays). */
+    async createdBetween(
+      channelId: string,
+      sinceMs: number,
+      untilMs: number,
+      afterPosition: number,
+      limit: number,
+    ): Promise<StoredEvent[]> {
+      const rows = await listEventsCreated(
+        db,
+        channelId,
+        channelTypes,
+        sinceMs,
+        untilMs,
+        afterPosition,
+        limit,
+      );
+      return rows.map(storedEvent);
+    },
+
     async listForChannel(
       channelId: string,
       q: EventListQuery,

@@ -102,6 +102,8 @@ export async function sequencePending(db: Db, limit: number): Promise<number> {
 export interface EventFilter {
   channelId?: string;
   after?: number;
+  /** Inclusive upper bound on seq. */
+  upTo?: number;
   type?: string;
   types?: readonly string[];
   subjectId?: string;
@@ -114,8 +116,46 @@ export async function listEventRows(db: Db, f: EventFilter): Promise<EventRow[]>
   let q = db.selectFrom('events').selectAll().where('seq', 'is not', null);
   if (f.channelId !== undefined) q = q.where('channel_id', '=', f.channelId);
   if (f.after !== undefined) q = q.where('seq', '>', f.after);
+  if (f.upTo !== undefined) q = q.where('seq', '<=', f.upTo);
   if (f.type !== undefined) q = q.where('type', '=', f.type);
   if (f.types !== undefined) q = q.where('type', 'in', [...f.types]);
   if (f.subjectId !== undefined) q = q.where('subject_id', '=', f.subjectId);
   return q.orderBy('seq').limit(f.limit).execute();
+}
+
+export function findEventById(db: Db, id: string): Promise<EventRow | undefined> {
+  return db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** A channel's events written in [sinceMs, untilMs), in write order, a page after `afterPosition`. */
+export function listEventsCreated(
+  db: Db,
+  channelId: string,
+  types: readonly string[],
+  sinceMs: number,
+  untilMs: number,
+  afterPosition: number,
+  limit: number,
+): Promise<EventRow[]> {
+  if (types.length === 0) return Promise.resolve([]);
+  return db
+    .selectFrom('events')
+    .selectAll()
+    .where('channel_id', '=', channelId)
+    .where('type', 'in', [...types])
+    .where('created_at', '>=', sinceMs)
+    .where('created_at', '<', untilMs)
+    .where('position', '>', afterPosition)
+    .orderBy('position')
+    .limit(limit)
+    .execute();
+}
+
+/** The highest commit-order number handed out so far (0 before any event). */
+export async function lastSequence(db: Db): Promise<number> {
+  const r = await db
+    .selectFrom('events')
+    .select((eb) => eb.fn.max('seq').as('m'))
+    .executeTakeFirst();
+  return Number(r?.m ?? 0);
 }

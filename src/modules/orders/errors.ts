@@ -12,4 +12,10 @@ export type OrderError =
       | 'card_already_submitted'
       | 'resource_not_found'
     >
+  | CallbackUrlError
   | PriceError;
+
+/** An order's callback_url that would never be called. */
+export type CallbackUrlError = Failure<
+  'url_invalid' | 'url_address_refused' | 'url_host_unresolvable' | 'callback_host_not_allowed'
+>;

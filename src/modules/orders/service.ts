@@ -12,7 +12,7 @@ import type { ChannelView } from '../channels/index.js';
 import type { PriceRow, PricingService } from '../pricing/index.js';
 import { CardFilter } from './card-filter.js';
 import { openCard, rewrapKey, sealCard } from './card-vault.js';
-import type { OrderError } from './errors.js';
+import type { CallbackUrlError, OrderError } from './errors.js';
 import { INITIAL_STATUS } from './lifecycle.js';
 import type { OrderList, OrderListQuery, OrderView, SubmitOrder } from './model.js';
 import {
@@ -44,6 +44,8 @@ export interface OrderServiceDeps {
   cardTypes: Pick<CardTypeService, 'find'>;
   /** The one writer of order state (transition.ts). */
   transitions: OrderTransitions;
+  /** Refuses a callback_url that callbacks would never call (outbound rules, the channel's hosts). */
+  checkCallbackUrl?: (channel: ChannelView, url: string) => CallbackUrlError | null;
   onJobQueued?: () => void;
 }
 
@@ -137,6 +139,10 @@ export function createOrderService(deps: OrderServiceDeps) {
         `${type.name} is accepted at face values ${faces.join(', ')} (minor units), not ${input.declared_face_value}.`,
         { field: 'declared_face_value' },
       );
+    }
+    if (input.callback_url !== undefined && deps.checkCallbackUrl) {
+      const refused = deps.checkCallbackUrl(channel, input.callback_url);
+      if (refused) return refused;
     }
     const cardHash = keyedHash(`${type.code}:${card.number}`);
     // The card may be held by this very request's twin, committed since the first look: replay it then.

@@ -1,3 +1,4 @@
+import type { OutboundGuard } from '../../adapters/outbound/index.js';
 import { enqueueJob } from '../../jobs/store.js';
 import type { Clock } from '../../shared/clock.js';
 import { rfc3339 } from '../../shared/clock.js';
@@ -9,9 +10,11 @@ import type { ChannelView } from '../channels/index.js';
 import type { CallbackTestError } from './errors.js';
 import { type CallbackTestRequest, type CallbackTestView, TEST_DELIVERY } from './model.js';
 import { type CallbackTestRow, findCallbackTest, insertCallbackTest } from './store.js';
+import { checkStatic } from './urls.js';
 
 export interface CallbackTestServiceDeps {
   db: Db;
+  guard: OutboundGuard;
   committer: Committer;
   clock: Clock;
   /** Called after a commit that queued work, so an in-process worker starts at once. */
@@ -31,7 +34,13 @@ export function callbackTestView(row: CallbackTestRow): CallbackTestView {
   };
 }
 
-export function createCallbackTestService({ db, committer, clock, onJobQueued }: CallbackTestServiceDeps) {
+export function createCallbackTestService({
+  db,
+  guard,
+  committer,
+  clock,
+  onJobQueued,
+}: CallbackTestServiceDeps) {
   return {
     /** Stores the request and its delivery job in one transaction: both exist or neither does. */
     async request(
@@ -48,6 +57,9 @@ export function createCallbackTestService({ db, committer, clock, onJobQueued }:
           },
         );
       }
+      // The rules that need no lookup: a name that does not resolve is what a test callback finds out.
+      const refused = checkStatic(guard, url, input.url === undefined ? 'callback_url' : 'url');
+      if (refused) return refused;
       const now = clock.now();
       const row: CallbackTestRow = {
         id: newId('cbt', now),

@@ -24,11 +24,16 @@ export function webhookSignature(secret: string, msg: WebhookMessage): string {
   return `v1,${mac}`;
 }
 
-export function webhookHeaders(secret: string, msg: WebhookMessage): Record<string, string> {
+/** During a secret rotation's overlap `secrets` holds both: the header carries one signature each. */
+export function webhookHeaders(
+  secrets: string | readonly string[],
+  msg: WebhookMessage,
+): Record<string, string> {
+  const list = typeof secrets === 'string' ? [secrets] : secrets;
   return {
     'webhook-id': msg.id,
     'webhook-timestamp': String(msg.timestamp),
-    'webhook-signature': webhookSignature(secret, msg),
+    'webhook-signature': list.map((s) => webhookSignature(s, msg)).join(' '),
   };
 }
 

@@ -1,8 +1,16 @@
 import type { Db } from '../../storage/database.js';
-import type { CallbackTestsTable } from '../../storage/schema.js';
+import type {
+  CallbackTestsTable,
+  WebhookAttemptsTable,
+  WebhookDeliveriesTable,
+  WebhookEndpointsTable,
+} from '../../storage/schema.js';
 import type { CallbackTestStatus } from './model.js';
 
 export type CallbackTestRow = CallbackTestsTable;
+export type EndpointRow = WebhookEndpointsTable;
+export type DeliveryRow = WebhookDeliveriesTable;
+export type AttemptRow = WebhookAttemptsTable;
 
 export function insertCallbackTest(db: Db, row: CallbackTestRow): Promise<unknown> {
   return db.insertInto('callback_tests').values(row).execute();
@@ -39,5 +47,165 @@ export async function markFailed(db: Db, id: string, nowMs: number): Promise<voi
     .updateTable('callback_tests')
     .set({ status: 'failed', updated_at: nowMs })
     .where('id', '=', id)
+    .execute();
+}
+
+// --- endpoints
+
+export function insertEndpoint(db: Db, row: EndpointRow): Promise<unknown> {
+  return db.insertInto('webhook_endpoints').values(row).execute();
+}
+
+export function findEndpoint(db: Db, id: string): Promise<EndpointRow | undefined> {
+  return db.selectFrom('webhook_endpoints').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export function listEndpoints(db: Db, channelId?: string): Promise<EndpointRow[]> {
+  let q = db.selectFrom('webhook_endpoints').selectAll();
+  if (channelId !== undefined) q = q.where('channel_id', '=', channelId);
+  return q.orderBy('id').limit(1000).execute();
+}
+
+export function enabledEndpoints(db: Db, channelId: string): Promise<EndpointRow[]> {
+  return db
+    .selectFrom('webhook_endpoints')
+    .selectAll()
+    .where('channel_id', '=', channelId)
+    .where('enabled', '=', 1)
+    .execute();
+}
+
+export async function updateEndpoint(db: Db, id: string, set: Partial<EndpointRow>): Promise<boolean> {
+  const r = await db.updateTable('webhook_endpoints').set(set).where('id', '=', id).executeTakeFirst();
+  return r.numUpdatedRows === 1n;
+}
+
+export async function deleteEndpoint(db: Db, id: string): Promise<boolean> {
+  const r = await db.deleteFrom('webhook_endpoints').where('id', '=', id).executeTakeFirst();
+  return r.numDeletedRows === 1n;
+}
+
+/** An answer: the endpoint is healthy again. */
+export async function endpointAnswered(db: Db, id: string): Promise<void> {
+  await db
+    .updateTable('webhook_endpoints')
+    .set({ failing_since: null })
+    .where('id', '=', id)
+    .where('failing_since', 'is not', null)
+    .execute();
+}
+
+/** A failure: starts the failing period if none is running; returns the endpoint as it is now. */
+export async function endpointFailed(db: Db, id: string, nowMs: number): Promise<EndpointRow | undefined> {
+  await db
+    .updateTable('webhook_endpoints')
+    .set({ failing_since: nowMs })
+    .where('id', '=', id)
+    .where('failing_since', 'is', null)
+    .execute();
+  return findEndpoint(db, id);
+}
+
+/** Disables an endpoint that is still enabled; false if someone else did first. */
+export async function disableEndpoint(db: Db, id: string, reason: string, nowMs: number): Promise<boolean> {
+  const r = await db
+    .updateTable('webhook_endpoints')
+    .set({ enabled: 0, disabled_reason: reason, updated_at: nowMs })
+    .where('id', '=', id)
+    .where('enabled', '=', 1)
+    .executeTakeFirst();
+  return r.numUpdatedRows === 1n;
+}
+
+// --- deliveries and attempts
+
+export function insertDelivery(db: Db, row: DeliveryRow): Promise<unknown> {
+  return db.insertInto('webhook_deliveries').values(row).execute();
+}
+
+export function findDelivery(db: Db, id: string): Promise<DeliveryRow | undefined> {
+  return db.selectFrom('webhook_deliveries').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export interface DeliveryFilter {
+  channelId?: string;
+  endpointId?: string;
+  eventId?: string;
+  status?: string;
+  before?: string;
+  limit: number;
+}
+
+export function listDeliveries(db: Db, f: DeliveryFilter): Promise<DeliveryRow[]> {
+  let q = db.selectFrom('webhook_deliveries').selectAll();
+  if (f.channelId !== undefined) q = q.where('channel_id', '=', f.channelId);
+  if (f.endpointId !== undefined) q = q.where('endpoint_id', '=', f.endpointId);
+  if (f.eventId !== undefined) q = q.where('event_id', '=', f.eventId);
+  if (f.status !== undefined) q = q.where('status', '=', f.status as DeliveryRow['status']);
+  if (f.before !== undefined) q = q.where('id', '<', f.before);
+  return q.orderBy('id', 'desc').limit(f.limit).execute();
+}
+
+export function attemptsOf(db: Db, deliveryIds: readonly string[]): Promise<AttemptRow[]> {
+  if (deliveryIds.length === 0) return Promise.resolve([]);
+  return db
+    .selectFrom('webhook_attempts')
+    .selectAll()
+    .where('delivery_id', 'in', [...deliveryIds])
+    .orderBy('delivery_id')
+    .orderBy('attempt')
+    .execute();
+}
+
+export interface AttemptOutcome {
+  attempt: AttemptRow;
+  status: DeliveryRow['status'];
+  nextAttemptAt: number | null;
+}
+
+/**
+ * Logs an attempt and moves its delivery, only while the delivery is pending: an attempt that
+ * comes late (a lost lease's twin) can never record a second success.
+ */
+export async function recordDeliveryAttempt(db: Db, o: AttemptOutcome): Promise<boolean> {
+  const r = await db
+    .updateTable('webhook_deliveries')
+    .set({
+      status: o.status,
+      attempts: o.attempt.attempt,
+      next_attempt_at: o.nextAttemptAt,
+      last_status_code: o.attempt.status_code,
+      last_error_code: o.attempt.error_code,
+      updated_at: o.attempt.at,
+      succeeded_at: o.status === 'succeeded' ? o.attempt.at : null,
+    })
+    .where('id', '=', o.attempt.delivery_id)
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  if (r.numUpdatedRows !== 1n) return false;
+  await db
+    .insertInto('webhook_attempts')
+    .values(o.attempt)
+    .onConflict((oc) => oc.columns(['delivery_id', 'attempt']).doNothing())
+    .execute();
+  return true;
+}
+
+export async function failDelivery(
+  db: Db,
+  id: string,
+  errorCode: string | null,
+  nowMs: number,
+): Promise<void> {
+  await db
+    .updateTable('webhook_deliveries')
+    .set({
+      status: 'failed',
+      next_attempt_at: null,
+      updated_at: nowMs,
+      ...(errorCode ? { last_error_code: errorCode } : {}),
+    })
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
     .execute();
 }

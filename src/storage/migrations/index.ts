@@ -5,6 +5,7 @@ import * as m0003 from './0003_orders.js';
 import * as m0004 from './0004_verification.js';
 import * as m0005 from './0005_pricing.js';
 import * as m0006 from './0006_events.js';
+import * as m0007 from './0007_webhooks.js';
 
 /** Every migration, in order. Names sort in application order; never rename or edit a shipped one. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -14,4 +15,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0004_verification': m0004,
   '0005_pricing': m0005,
   '0006_events': m0006,
+  '0007_webhooks': m0007,
 };
