@@ -19,21 +19,26 @@ export interface ClientResponse<T = unknown> {
 export class RecardClient {
   constructor(private readonly options: ClientOptions) {}
 
-  async request<T = unknown>(
-    method: string,
-    pathWithQuery: string,
-    body?: unknown,
-  ): Promise<ClientResponse<T>> {
-    const text = body === undefined ? '' : JSON.stringify(body);
+  /** The signing headers for one call (streams: SSE and the WebSocket upgrade are signed like any GET). */
+  headersFor(method: string, pathWithQuery: string, text = ''): Record<string, string> {
     const timestamp = this.options.nowSeconds?.() ?? Math.floor(Date.now() / 1000);
     const nonce = randomBytes(16).toString('base64url');
-    const headers: Record<string, string> = signedHeaders(this.options.channelId, this.options.secret, {
+    return signedHeaders(this.options.channelId, this.options.secret, {
       timestamp,
       nonce,
       method,
       pathWithQuery,
       body: text,
     });
+  }
+
+  async request<T = unknown>(
+    method: string,
+    pathWithQuery: string,
+    body?: unknown,
+  ): Promise<ClientResponse<T>> {
+    const text = body === undefined ? '' : JSON.stringify(body);
+    const headers = this.headersFor(method, pathWithQuery, text);
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await fetch(new URL(pathWithQuery, this.options.baseUrl), {
       method,
@@ -56,5 +61,13 @@ export class RecardClient {
 
   post<T = unknown>(path: string, body: unknown) {
     return this.request<T>('POST', path, body);
+  }
+
+  patch<T = unknown>(path: string, body: unknown) {
+    return this.request<T>('PATCH', path, body);
+  }
+
+  delete<T = unknown>(path: string) {
+    return this.request<T>('DELETE', path);
   }
 }
