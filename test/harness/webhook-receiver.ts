@@ -65,7 +65,9 @@ export async function startWebhookReceiver(options: ReceiverOptions = {}) {
       const failing = got.length < (options.failFirst ?? 0);
       const answered = failing ? 500 : (options.status ?? 200);
       got.push({ headers: req.headers, body, verifiedBy, answered, at: Date.now() });
-      res.writeHead(answered, { 'content-type': 'text/plain' }).end(failing ? 'not yet' : (options.body ?? 'ok'));
+      res
+        .writeHead(answered, { 'content-type': 'text/plain' })
+        .end(failing ? 'not yet' : (options.body ?? 'ok'));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
