@@ -11,6 +11,8 @@ import {
   type ChannelKind,
   FACE_VALUE_POLICIES,
   type FaceValuePolicy,
+  SECRET_KINDS,
+  type SecretKind,
 } from '../modules/channels/index.js';
 import { createLogger } from '../shared/logger.js';
 import { CURRENCY_CODES, type Currency } from '../shared/money.js';
@@ -346,6 +348,32 @@ export function buildCli(): Command {
         });
       });
   }
+
+  channels
+    .command('rotate-secret <id>')
+    .description(
+      "Replace a channel's API secret (sk_) or webhook secret (whsec_) and print the new one (shown once). The old one " +
+        'keeps working through the overlap: API calls signed with either verify; callbacks carry both signatures.',
+    )
+    .addOption(new Option('--kind <kind>', 'which secret').choices(SECRET_KINDS).makeOptionMandatory())
+    .option(
+      '--overlap <seconds>',
+      'how long the old secret keeps working (default RECARD_SECRET_OVERLAP_S)',
+      (v) => {
+        if (!/^\d{1,6}$/.test(v) || Number(v) > 604_800)
+          throw new InvalidArgumentError('must be whole seconds, at most 604800 (7 days)');
+        return Number(v);
+      },
+    )
+    .action(async (id: string, opts: { kind: SecretKind; overlap?: number }) => {
+      await withContext(async (ctx) => {
+        const overlapS = opts.overlap ?? ctx.config.secretOverlapS;
+        const r = await ctx.channels.rotateSecret(id, opts.kind, overlapS * 1000);
+        if (!r.ok) throw new CliError(r.message);
+        out(`new ${opts.kind} secret: ${r.value.secret}`);
+        out(`the old one works until ${r.value.previous_valid_until}. The new one is shown once.`);
+      });
+    });
 
   const keys = program.command('keys').description('Manage encryption keys');
   keys

@@ -96,6 +96,24 @@ describe.each(storageTargets())('the recard command on $name', (target) => {
     const unknown = await recard(['channels', 'disable', 'ch_nope']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('no channel ch_nope');
+
+    // Rotation: the new secret is printed once and differs; a bad kind or overlap is refused.
+    const apiSecret = /channel secret: (sk_\S+)/.exec(created.stdout)?.[1];
+    const rotated = await recard(['channels', 'rotate-secret', id ?? '', '--kind', 'api', '--overlap', '60']);
+    expect(rotated.code).toBe(0);
+    const fresh = /new api secret: (sk_\S+)/.exec(rotated.stdout)?.[1];
+    expect(fresh).toBeDefined();
+    expect(fresh).not.toBe(apiSecret);
+    expect(rotated.stdout).toMatch(/the old one works until \d{4}-\d\d-\d\dT/);
+    const hook = await recard(['channels', 'rotate-secret', id ?? '', '--kind', 'webhook']);
+    expect(hook.stdout).toMatch(/new webhook secret: whsec_/);
+    expect((await recard(['channels', 'rotate-secret', id ?? '', '--kind', 'ssh'])).code).not.toBe(0);
+    expect(
+      (await recard(['channels', 'rotate-secret', id ?? '', '--kind', 'api', '--overlap', '-1'])).code,
+    ).not.toBe(0);
+    expect((await recard(['channels', 'rotate-secret', 'ch_nope', '--kind', 'api'])).stderr).toContain(
+      'No channel ch_nope',
+    );
   });
 
   it('refuses bad arguments with a message', async () => {

@@ -2,7 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { JobRuntime } from '../../src/jobs/runtime.js';
 import { routeCardTypesTo } from '../../src/main/demo.js';
-import type { DeliveryView, EndpointView } from '../../src/modules/webhooks/index.js';
+import type { EndpointView } from '../../src/modules/webhooks/index.js';
 import { RETRY_SCHEDULE_MS } from '../../src/modules/webhooks/index.js';
 import { type SimulatorSet, startSimulators } from '../../src/simulators/index.js';
 import { ShiftedClock } from '../harness/clock.js';
@@ -84,12 +84,14 @@ describe.each(storageTargets())('callback retries and conventions on $name', (ta
       waitFor(async () => (rx.got.length >= n ? true : undefined), 10_000, `attempt ${n}`);
     await seen(1);
 
-    const first = (await waitFor(
-      async () => (await deliveryOf(server, ep.body.id))[0]?.attempts === 1 || undefined,
+    const first = await waitFor(
+      async () => {
+        const [d] = await deliveryOf(server, ep.body.id);
+        return d?.attempts === 1 ? d : undefined;
+      },
       5000,
       'attempt 1 logged',
-    ),
-    (await deliveryOf(server, ep.body.id))[0]) as DeliveryView;
+    );
     expect(first.status).toBe('pending');
     const at1 = Date.parse(first.attempt_log[0]?.at ?? '');
     // Shown as the attempt's end plus the wait: a few ms after the attempt began.
