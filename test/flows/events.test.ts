@@ -212,8 +212,9 @@ describe('docs/events.md', () => {
   it('lists every event type of the build with its version', async () => {
     const { readFileSync } = await import('node:fs');
     const { ORDER_EVENT_TYPES } = await import('../../src/modules/orders/index.js');
+    const { WEBHOOK_EVENT_TYPES } = await import('../../src/modules/webhooks/index.js');
     const doc = readFileSync(new URL('../../docs/events.md', import.meta.url), 'utf8');
-    for (const t of ORDER_EVENT_TYPES)
+    for (const t of [...ORDER_EVENT_TYPES, ...WEBHOOK_EVENT_TYPES])
       expect(doc).toMatch(new RegExp(`\\| \`${t.type.replace('.', '\\.')}\` \\| ${t.version} \\|`));
   });
 });
