@@ -1,7 +1,8 @@
-import { sql } from 'kysely';
+import { type ExpressionBuilder, sql } from 'kysely';
 import { newId } from '../shared/ids.js';
 import type { Db, Dialect } from '../storage/database.js';
 import { prepared } from '../storage/prepared.js';
+import type { Database } from '../storage/schema.js';
 import type { JobFailureInfo, JobKind, JobRow, JobState } from './model.js';
 
 export interface EnqueueOptions {
@@ -91,36 +92,56 @@ export interface Claim {
  */
 export async function claimJobs(db: Db, dialect: Dialect, claim: Claim): Promise<JobRow[]> {
   if (claim.limit <= 0 || claim.kinds.length === 0) return [];
-  let due = db
-    .selectFrom('jobs')
-    .select('id')
-    .where('kind', 'in', claim.kinds)
-    .where((eb) =>
-      eb.or([
-        eb.and([eb('state', '=', 'available'), eb('run_at', '<=', claim.nowMs)]),
-        eb.and([eb('state', '=', 'running'), eb('lease_until', '<', claim.nowMs)]),
-      ]),
-    )
-    // One at a time per ordering key: an earlier job of the key that is still open holds this one.
-    .where((eb) =>
-      eb.or([
-        eb('jobs.ordering_key', 'is', null),
-        eb.not(
-          eb.exists(
-            eb
-              .selectFrom('jobs as prior')
-              .select('prior.id')
-              .whereRef('prior.ordering_key', '=', 'jobs.ordering_key')
-              .whereRef('prior.ordering_seq', '<', 'jobs.ordering_seq')
-              .where('prior.state', 'in', ['available', 'running']),
-          ),
+  // Two index searches (kind, state, time), not one walk over every running job of the kind to
+  // find an expired lease: with hundreds of callbacks in flight, that walk was most of a claim.
+  const openOrderingKey = (eb: ExpressionBuilder<Database, 'jobs'>) =>
+    eb.or([
+      eb('jobs.ordering_key', 'is', null),
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('jobs as prior')
+            .select('prior.id')
+            .whereRef('prior.ordering_key', '=', 'jobs.ordering_key')
+            .whereRef('prior.ordering_seq', '<', 'jobs.ordering_seq')
+            .where('prior.state', 'in', ['available', 'running']),
         ),
-      ]),
-    )
-    .orderBy('run_at')
-    .orderBy('id')
-    .limit(claim.limit);
-  if (dialect === 'postgres') due = due.forUpdate().skipLocked();
+      ),
+    ]);
+  const available = db
+    .selectFrom('jobs')
+    .select(['id', 'run_at as due_at'])
+    .where('kind', 'in', claim.kinds)
+    .where('state', '=', 'available')
+    .where('run_at', '<=', claim.nowMs)
+    // One at a time per ordering key: an earlier job of the key that is still open holds this one.
+    .where(openOrderingKey);
+  const expired = db
+    .selectFrom('jobs')
+    .select(['id', sql<number>`lease_until`.as('due_at')])
+    .where('kind', 'in', claim.kinds)
+    .where('state', '=', 'running')
+    .where('lease_until', '<', claim.nowMs);
+  // PostgreSQL cannot lock rows of a UNION: there, one select with both conditions, locked.
+  const due =
+    dialect === 'postgres'
+      ? db
+          .selectFrom('jobs')
+          .select(['id', 'run_at as due_at'])
+          .where('kind', 'in', claim.kinds)
+          .where((eb) =>
+            eb.or([
+              eb.and([eb('state', '=', 'available'), eb('run_at', '<=', claim.nowMs)]),
+              eb.and([eb('state', '=', 'running'), eb('lease_until', '<', claim.nowMs)]),
+            ]),
+          )
+          .where(openOrderingKey)
+          .orderBy('run_at')
+          .orderBy('id')
+          .limit(claim.limit)
+          .forUpdate()
+          .skipLocked()
+      : available.unionAll(expired).orderBy('due_at').orderBy('id').limit(claim.limit);
   const update = db
     .with('due', () => due)
     .updateTable('jobs')
@@ -167,11 +188,26 @@ export async function extendLease(db: Db, job: Held, nowMs: number, leaseMs: num
   );
 }
 
+const succeeded = prepared<{ id: string; workerId: string; attempt: number; nowMs: number }>((db, p) =>
+  db
+    .updateTable('jobs')
+    .set({
+      state: 'succeeded',
+      locked_by: null,
+      lease_until: null,
+      finished_at: p.nowMs,
+      updated_at: p.nowMs,
+    })
+    .where('id', '=', p.id)
+    .where('locked_by', '=', p.workerId)
+    .where('attempt', '=', p.attempt)
+    .where('state', '=', 'running'),
+);
+
+/** Every job ends here once: prepared, as it runs for each of them. */
 export async function markSucceeded(db: Db, job: Held, nowMs: number): Promise<boolean> {
-  const r = await held(db, job)
-    .set({ state: 'succeeded', locked_by: null, lease_until: null, finished_at: nowMs, updated_at: nowMs })
-    .executeTakeFirst();
-  return changed(r);
+  const r = await succeeded.run(db, { id: job.id, workerId: job.workerId, attempt: job.attempt, nowMs });
+  return r.changed === 1;
 }
 
 /**

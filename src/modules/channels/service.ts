@@ -4,6 +4,7 @@ import { type Keyring, open, randomToken, seal } from '../../shared/crypto.js';
 import { newId } from '../../shared/ids.js';
 import { fail, ok, type Result } from '../../shared/result.js';
 import type { Db } from '../../storage/database.js';
+import { prepared } from '../../storage/prepared.js';
 import type { ChannelError } from './errors.js';
 import type {
   CallbackSettings,
@@ -91,6 +92,10 @@ export interface CallbackProfile {
   webhookSecrets: string[];
 }
 
+const callbackUrlOf = prepared<{ id: string }>((db, p) =>
+  db.selectFrom('channels').select(['callback_url']).where('id', '=', p.id),
+);
+
 const newApiSecret = () => `sk_${randomToken(32)}`;
 const newWebhookSecret = () => `whsec_${Buffer.from(randomToken(24), 'base64url').toString('base64')}`;
 
@@ -102,7 +107,12 @@ const previousContext = (id: string, kind: SecretKind) => `channel:${id}:${kind}
 export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_000 }: ChannelServiceDeps) {
   // Every signed request needs the channel and its secret opened (a read and an AES-GCM open): held briefly.
   const cached = new Map<string, { creds: ChannelCredentials; at: number }>();
-  const forget = (id: string) => cached.delete(id);
+  // Every callback attempt needs the channel's conventions and webhook secrets opened: held as briefly.
+  const profiles = new Map<string, { profile: CallbackProfile; at: number }>();
+  const forget = (id: string) => {
+    cached.delete(id);
+    profiles.delete(id);
+  };
   return {
     async create(
       input: NewChannel,
@@ -240,24 +250,44 @@ export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_
       return (await this.callbackProfile(id))?.webhookSecrets[0];
     },
 
-    /** Where and how to call the channel back, read fresh (a rotation or a setting applies at once). */
+    /** Where an event of the channel goes besides its endpoints (no secret opened): for the subscriber. */
+    async callbackTarget(id: string, from: Db = db): Promise<{ callbackUrl: string | null } | undefined> {
+      const [row] = (await callbackUrlOf.run<{ callback_url: string | null }>(from, { id })).rows;
+      return row && { callbackUrl: row.callback_url };
+    },
+
+    /**
+     * Where and how to call the channel back, with its webhook secrets opened. Held for as long as
+     * credentials are (a change in this process applies at once, one made in another within that).
+     */
     async callbackProfile(id: string, from: Db = db): Promise<CallbackProfile | undefined> {
+      const now = clock.now();
+      const hit = from === db ? profiles.get(id) : undefined;
+      if (hit && now - hit.at < credentialsTtlMs) return hit.profile;
       const row = await findChannel(from, id);
       if (!row) return undefined;
       const secrets = [open(keyring, row.webhook_secret_sealed, webhookContext(row.id))];
       if (
         row.webhook_secret_previous_sealed !== null &&
         row.webhook_secret_previous_until !== null &&
-        row.webhook_secret_previous_until > clock.now()
+        row.webhook_secret_previous_until > now
       )
         secrets.push(open(keyring, row.webhook_secret_previous_sealed, previousContext(row.id, 'webhook')));
-      return {
+      const profile: CallbackProfile = {
         channelId: row.id,
         status: row.status,
         callbackUrl: row.callback_url,
-        settings: view(row, clock.now()).callbacks,
+        settings: view(row, now).callbacks,
         webhookSecrets: secrets,
       };
+      if (from === db && credentialsTtlMs > 0) {
+        if (profiles.size >= CREDENTIALS_CACHE_MAX) profiles.clear();
+        // A previous secret stops signing when its overlap ends, not a second later.
+        const until = row.webhook_secret_previous_until;
+        if (secrets.length === 1 || until === null || until - now > credentialsTtlMs)
+          profiles.set(id, { profile, at: now });
+      }
+      return profile;
     },
 
     /**

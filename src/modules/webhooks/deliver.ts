@@ -8,6 +8,7 @@ import type { Committer } from '../../storage/group-commit.js';
 import type { Database } from '../../storage/schema.js';
 import type { CallbackProfile, ChannelService } from '../channels/index.js';
 import { eventView, type StoredEvent } from '../events/index.js';
+import { type CircuitOptions, EndpointCircuits } from './circuit.js';
 import { classicBody, classicFields } from './classic.js';
 import { type AttemptError, DELIVER, DISABLE_AFTER_FAILING_MS, RETRY_SCHEDULE_MS } from './model.js';
 import { webhookHeaders } from './signing.js';
@@ -34,11 +35,13 @@ export interface DeliverDeps {
   eventAt(position: number): Promise<StoredEvent | undefined>;
   /** Writes the admin event that says an endpoint was disabled, in the disabling transaction. */
   endpointDisabled(trx: Transaction<Database>, endpoint: EndpointRow, reason: string): Promise<void>;
-  /** Deliveries to one endpoint one process runs at once: a dead endpoint cannot take every slot. */
-  perEndpointConcurrency?: number;
+  /** Per-endpoint slow cap and circuit (circuit.ts); tests shorten it. */
+  circuit?: CircuitOptions;
 }
 
 const RESPONSE_HEAD_BYTES = 1024;
+const SKIPPED =
+  'Not sent: the endpoint timed out or refused its last attempts; Recard tries it again at most every 15 s to 5 min.';
 
 export interface Request {
   headers: Record<string, string>;
@@ -78,7 +81,7 @@ export function callbackRequest(
 
 /** What the answer means under the channel's convention. */
 export function judge(
-  r: OutboundAttempt,
+  r: OutboundAttempt | { ok: false; code: 'endpoint_unavailable'; message: string; latencyMs: number },
   ack: CallbackProfile['settings']['ack'],
 ): { ok: true } | { ok: false; code: AttemptError; message: string } {
   if (!r.ok) return { ok: false, code: r.code, message: r.message };
@@ -95,8 +98,7 @@ export function judge(
  * last attempt, which leaves the delivery `failed` (and resendable).
  */
 export function deliverHandler(deps: DeliverDeps): JobHandler<{ delivery_id: string }> {
-  const inFlight = new Map<string, number>();
-  const perEndpoint = deps.perEndpointConcurrency ?? 8;
+  const circuits = new EndpointCircuits(deps.circuit);
   return {
     spec: DELIVER,
     async handle({ delivery_id }, ctx) {
@@ -116,18 +118,23 @@ export function deliverHandler(deps: DeliverDeps): JobHandler<{ delivery_id: str
       if (event.sequence === null) throw new DeferJob(100, 'event not numbered yet');
 
       const key = d.endpoint_id ?? d.url;
-      const busy = inFlight.get(key) ?? 0;
-      if (busy >= perEndpoint) throw new DeferJob(250, 'endpoint has its share of slots busy');
-      inFlight.set(key, busy + 1);
-      let result: OutboundAttempt;
       const at = deps.clock.now();
-      try {
-        const req = callbackRequest(event, profile, at, deps.userAgent);
-        result = await deps.guard.post(d.url, req.headers, req.body);
-      } finally {
-        const left = (inFlight.get(key) ?? 1) - 1;
-        if (left === 0) inFlight.delete(key);
-        else inFlight.set(key, left);
+      const admission = circuits.admit(key, performance.now());
+      if (admission.kind === 'wait') throw new DeferJob(500, 'endpoint is slow and has its share of slots');
+      let result:
+        | OutboundAttempt
+        | { ok: false; code: 'endpoint_unavailable'; message: string; latencyMs: number };
+      if (admission.kind === 'skip') {
+        result = { ok: false, code: 'endpoint_unavailable', message: SKIPPED, latencyMs: 0 };
+      } else {
+        let unreachable = true;
+        try {
+          const req = callbackRequest(event, profile, at, deps.userAgent);
+          result = await deps.guard.post(d.url, req.headers, req.body);
+          unreachable = !result.ok && (result.code === 'timeout' || result.code === 'connection_failed');
+        } finally {
+          circuits.done(key, admission.ticket, admission.probe, unreachable, performance.now());
+        }
       }
       const verdict = judge(result, profile.settings.ack);
       const attempt: AttemptRow = {
@@ -143,7 +150,9 @@ export function deliverHandler(deps: DeliverDeps): JobHandler<{ delivery_id: str
       if (verdict.ok) {
         return async (trx) => {
           await recordDeliveryAttempt(trx, { attempt, status: 'succeeded', nextAttemptAt: null });
-          if (endpoint) await endpointAnswered(trx, endpoint.id);
+          // Only an endpoint that was failing has anything to clear (read at the start of the attempt;
+          // one that started failing since is cleared by its next success).
+          if (endpoint && endpoint.failing_since !== null) await endpointAnswered(trx, endpoint.id);
         };
       }
       const waitMs = RETRY_SCHEDULE_MS[ctx.attempt - 1];

@@ -80,7 +80,9 @@ export const DELIVER = defineJobKind<{ delivery_id: string }>({
   maxAttempts: RETRY_SCHEDULE_MS.length + 1,
   timeoutMs: 30_000,
   backoff: { baseMs: 15_000, capMs: 6 * 3_600_000, scheduleMs: RETRY_SCHEDULE_MS },
-  concurrency: 64,
+  // Attempts mostly wait on the network: many slots are cheap, and the circuit keeps one endpoint
+  // from holding them all.
+  concurrency: 256,
 });
 
 const EventTypeName = Type.String({ pattern: '^(\\*|[a-z][a-z_]*\\.[a-z_]+)$', maxLength: 40 });
@@ -149,6 +151,7 @@ export const ATTEMPT_ERRORS = [
   'url_invalid',
   'http_status',
   'not_acknowledged',
+  'endpoint_unavailable',
 ] as const;
 export type AttemptError = (typeof ATTEMPT_ERRORS)[number];
 

@@ -1,4 +1,5 @@
 import type { Db } from '../../storage/database.js';
+import { prepared, preparedInsert } from '../../storage/prepared.js';
 import type {
   CallbackTestsTable,
   WebhookAttemptsTable,
@@ -56,8 +57,13 @@ export function insertEndpoint(db: Db, row: EndpointRow): Promise<unknown> {
   return db.insertInto('webhook_endpoints').values(row).execute();
 }
 
-export function findEndpoint(db: Db, id: string): Promise<EndpointRow | undefined> {
-  return db.selectFrom('webhook_endpoints').selectAll().where('id', '=', id).executeTakeFirst();
+// The statements every delivery runs are prepared (decision 0016): built and compiled once.
+const endpointById = prepared<{ id: string }>((db, p) =>
+  db.selectFrom('webhook_endpoints').selectAll().where('id', '=', p.id),
+);
+
+export async function findEndpoint(db: Db, id: string): Promise<EndpointRow | undefined> {
+  return (await endpointById.run<EndpointRow>(db, { id })).rows[0];
 }
 
 export function listEndpoints(db: Db, channelId?: string): Promise<EndpointRow[]> {
@@ -66,13 +72,16 @@ export function listEndpoints(db: Db, channelId?: string): Promise<EndpointRow[]
   return q.orderBy('id').limit(1000).execute();
 }
 
-export function enabledEndpoints(db: Db, channelId: string): Promise<EndpointRow[]> {
-  return db
+const enabledOf = prepared<{ channelId: string }>((db, p) =>
+  db
     .selectFrom('webhook_endpoints')
     .selectAll()
-    .where('channel_id', '=', channelId)
-    .where('enabled', '=', 1)
-    .execute();
+    .where('channel_id', '=', p.channelId)
+    .where('enabled', '=', 1),
+);
+
+export async function enabledEndpoints(db: Db, channelId: string): Promise<EndpointRow[]> {
+  return (await enabledOf.run<EndpointRow>(db, { channelId })).rows;
 }
 
 export async function updateEndpoint(db: Db, id: string, set: Partial<EndpointRow>): Promise<boolean> {
@@ -119,12 +128,19 @@ export async function disableEndpoint(db: Db, id: string, reason: string, nowMs:
 
 // --- deliveries and attempts
 
+const deliveryInsert = preparedInsert('webhook_deliveries');
+const attemptInsert = preparedInsert('webhook_attempts');
+
 export function insertDelivery(db: Db, row: DeliveryRow): Promise<unknown> {
-  return db.insertInto('webhook_deliveries').values(row).execute();
+  return deliveryInsert(db, row);
 }
 
-export function findDelivery(db: Db, id: string): Promise<DeliveryRow | undefined> {
-  return db.selectFrom('webhook_deliveries').selectAll().where('id', '=', id).executeTakeFirst();
+const deliveryById = prepared<{ id: string }>((db, p) =>
+  db.selectFrom('webhook_deliveries').selectAll().where('id', '=', p.id),
+);
+
+export async function findDelivery(db: Db, id: string): Promise<DeliveryRow | undefined> {
+  return (await deliveryById.run<DeliveryRow>(db, { id })).rows[0];
 }
 
 export interface DeliveryFilter {
@@ -167,27 +183,45 @@ export interface AttemptOutcome {
  * Logs an attempt and moves its delivery, only while the delivery is pending: an attempt that
  * comes late (a lost lease's twin) can never record a second success.
  */
-export async function recordDeliveryAttempt(db: Db, o: AttemptOutcome): Promise<boolean> {
-  const r = await db
+const attemptRecorded = prepared<{
+  id: string;
+  status: string;
+  attempts: number;
+  next: number | null;
+  code: number | null;
+  error: string | null;
+  at: number;
+  succeededAt: number | null;
+}>((db, p) =>
+  db
     .updateTable('webhook_deliveries')
     .set({
-      status: o.status,
-      attempts: o.attempt.attempt,
-      next_attempt_at: o.nextAttemptAt,
-      last_status_code: o.attempt.status_code,
-      last_error_code: o.attempt.error_code,
-      updated_at: o.attempt.at,
-      succeeded_at: o.status === 'succeeded' ? o.attempt.at : null,
+      status: p.status as DeliveryRow['status'],
+      attempts: p.attempts,
+      next_attempt_at: p.next,
+      last_status_code: p.code,
+      last_error_code: p.error,
+      updated_at: p.at,
+      succeeded_at: p.succeededAt,
     })
-    .where('id', '=', o.attempt.delivery_id)
-    .where('status', '=', 'pending')
-    .executeTakeFirst();
-  if (r.numUpdatedRows !== 1n) return false;
-  await db
-    .insertInto('webhook_attempts')
-    .values(o.attempt)
-    .onConflict((oc) => oc.columns(['delivery_id', 'attempt']).doNothing())
-    .execute();
+    .where('id', '=', p.id)
+    .where('status', '=', 'pending'),
+);
+
+export async function recordDeliveryAttempt(db: Db, o: AttemptOutcome): Promise<boolean> {
+  const r = await attemptRecorded.run(db, {
+    id: o.attempt.delivery_id,
+    status: o.status,
+    attempts: o.attempt.attempt,
+    next: o.nextAttemptAt,
+    code: o.attempt.status_code,
+    error: o.attempt.error_code,
+    at: o.attempt.at,
+    succeededAt: o.status === 'succeeded' ? o.attempt.at : null,
+  });
+  if (r.changed !== 1) return false;
+  // The delivery moved with this attempt, so its number is new: a plain insert.
+  await attemptInsert(db, o.attempt);
   return true;
 }
 

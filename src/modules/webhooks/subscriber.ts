@@ -22,10 +22,10 @@ export function callbackSubscriber(deps: CallbackSubscriberDeps): Subscriber {
   return {
     name: 'callbacks',
     types: deps.types,
-    concurrency: 8,
+    concurrency: 32,
     async handle(event, trx) {
       if (event.channel_id === null) return;
-      const profile = await deps.channels.callbackProfile(event.channel_id, trx);
+      const profile = await deps.channels.callbackTarget(event.channel_id, trx);
       if (!profile) return;
       const endpoints = await enabledEndpoints(trx, event.channel_id);
       const now = deps.clock.now();

@@ -78,6 +78,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint('webhook_attempts_pk', ['delivery_id', 'attempt'])
     .execute();
 
+  // Claims are per kind (decision 0018): with a backlog of one kind (thousands of deliveries), a
+  // claim of another must not walk past it.
+  await db.schema.createIndex('jobs_kind_due').on('jobs').columns(['kind', 'state', 'run_at']).execute();
+
   const channels = db.schema.alterTable('channels');
   await channels.addColumn('secret_previous_sealed', 'text').execute();
   await channels.addColumn('secret_previous_until', 'bigint').execute();
