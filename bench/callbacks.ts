@@ -103,7 +103,6 @@ try {
 
   // 1. Throughput.
   const throughput = await withServer(async (ctx) => {
-    const profiling = process.env.RECARD_BENCH_PROFILE_CB === '1';
     const ch = await channelWithEndpoint(ctx, 'bulk', `${rx}/ok/bulk`);
     await appendRedeemed(ctx, ch, 500); // warm-up
     while ((await succeeded(ctx)) < 500) await sleep(50);

@@ -10,7 +10,8 @@ describe('endpoint circuits', () => {
     const fail = () => {
       const a = c.admit('we_1', t);
       if (a.kind !== 'send') throw new Error(`expected to send, got ${a.kind}`);
-      c.done('we_1', a.ticket, a.probe, true, (t += 5000));
+      t += 5000;
+      c.done('we_1', a.ticket, a.probe, true, t);
     };
     fail();
     fail();
@@ -22,14 +23,16 @@ describe('endpoint circuits', () => {
     expect(probe).toMatchObject({ kind: 'send', probe: true });
     expect(c.admit('we_1', t).kind).toBe('skip'); // one probe at a time
     if (probe.kind !== 'send') throw new Error('no probe');
-    c.done('we_1', probe.ticket, true, true, (t += 5000));
+    t += 5000;
+    c.done('we_1', probe.ticket, true, true, t);
     // The probe failed: open twice as long.
     t += 29_000;
     expect(c.admit('we_1', t).kind).toBe('skip');
     t += 1_000;
     const second = c.admit('we_1', t);
     if (second.kind !== 'send') throw new Error('no second probe');
-    c.done('we_1', second.ticket, true, false, (t += 50));
+    t += 50;
+    c.done('we_1', second.ticket, true, false, t);
     expect(c.admit('we_1', t)).toMatchObject({ kind: 'send', probe: false });
   });
 
