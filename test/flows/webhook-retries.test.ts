@@ -219,8 +219,16 @@ describe.each(storageTargets())('callback retries and conventions on $name', (ta
       'the endpoint disabled',
     );
     expect(off.disabled_reason).toMatch(/^every delivery failed since /);
-    const events = await server.ctx.eventQueries.listAll({ type: 'webhook_endpoint.disabled', limit: 10 });
-    expect(events.ok && events.value.data.map((e) => e.subject_id)).toEqual([ep.body.id]);
+    // Listed once numbered (on PostgreSQL the sequencer does it just after commit).
+    const events = await waitFor(
+      async () => {
+        const r = await server.ctx.eventQueries.listAll({ type: 'webhook_endpoint.disabled', limit: 10 });
+        return r.ok && r.value.data.length > 0 ? r.value.data : undefined;
+      },
+      5000,
+      'the admin event',
+    );
+    expect(events.map((e) => e.subject_id)).toEqual([ep.body.id]);
     // The channel does not get the admin event.
     expect(server.ctx.eventQueries.channelTypes).not.toContain('webhook_endpoint.disabled');
 

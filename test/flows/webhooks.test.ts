@@ -61,7 +61,7 @@ describe.each(storageTargets())('order callbacks on $name', (target) => {
     await sims.close();
   });
 
-  it("every terminal state reaches the endpoint and the order's callback_url, verified, echoing attach, one success each", async () => {
+  it("redeemed, invalid and review orders reach the endpoint and the order's callback_url, verified, echoing attach, one success each", async () => {
     const endpoint = await startWebhookReceiver({ secrets: [ch.webhookSecret] });
     const perOrder = await startWebhookReceiver({ secrets: [ch.webhookSecret] });
     try {
@@ -75,13 +75,16 @@ describe.each(storageTargets())('order callbacks on $name', (target) => {
 
       const redeemed = await submit(take('cmcc_national', 'valid'), { callback_url: perOrder.url });
       const invalid = await submit(take('telecom_guangdong', 'used'), { callback_url: perOrder.url });
+      // The channel's face-value policy is review: a card worth another value waits for a person.
+      const review = await submit(take('cmcc_national', 'wrong_face_value'), { callback_url: perOrder.url });
       await settledOrder(ch.client, redeemed, 'redeemed');
       await settledOrder(ch.client, invalid, 'invalid');
+      await settledOrder(ch.client, review, 'review');
       const bodies = (r: typeof endpoint) =>
         waitFor(
-          async () => (r.got.length >= 2 ? r.got.map((g) => JSON.parse(g.body) as EventBody) : undefined),
+          async () => (r.got.length >= 3 ? r.got.map((g) => JSON.parse(g.body) as EventBody) : undefined),
           10_000,
-          'two callbacks',
+          'three callbacks',
         );
       for (const receiver of [endpoint, perOrder]) {
         const got = await bodies(receiver);
@@ -90,6 +93,10 @@ describe.each(storageTargets())('order callbacks on $name', (target) => {
         expect(byOrder.get(redeemed)).toMatchObject({
           type: 'order.redeemed',
           data: { order: { status: 'redeemed', attach: expect.stringMatching(/^basket-/) } },
+        });
+        expect(byOrder.get(review)).toMatchObject({
+          type: 'order.review',
+          data: { order: { status: 'review', reason: 'face_value_mismatch' } },
         });
         expect(byOrder.get(invalid)).toMatchObject({
           type: 'order.invalid',
