@@ -139,10 +139,11 @@ try {
     }
     return sent;
   };
-  const latency = async (withHanging: boolean) =>
+  const latency = async (neighbour: 'none' | 'ok' | 'hang') =>
     withServer(async (ctx) => {
       const healthy = await channelWithEndpoint(ctx, 'healthy', `${rx}/ok/healthy`);
-      const hanging = withHanging ? await channelWithEndpoint(ctx, 'hanging', `${rx}/hang/hanging`) : null;
+      const hanging =
+        neighbour === 'none' ? null : await channelWithEndpoint(ctx, 'other', `${rx}/${neighbour}/other`);
       await paced(ctx, [healthy, hanging]);
       await reset();
       const rss0 = process.memoryUsage().rss;
@@ -151,9 +152,11 @@ try {
       const s = (await stats()).healthy;
       return { sent, ...s, rssMiB: Math.round((process.memoryUsage().rss - rss0) / 2 ** 20) };
     });
-  const alone = await latency(false);
+  const alone = await latency('none');
   process.stderr.write(`alone: ${JSON.stringify(alone)}\n`);
-  const beside = await latency(true);
+  const besideOk = await latency('ok');
+  process.stderr.write(`beside a healthy channel: ${JSON.stringify(besideOk)}\n`);
+  const beside = await latency('hang');
   process.stderr.write(`beside a timing-out channel: ${JSON.stringify(beside)}\n`);
 
   process.stdout.write(
@@ -167,6 +170,7 @@ try {
       `| healthy channel at ${RATE / 2} events/s for ${SECONDS} s | callbacks received | p50 ms | p95 ms | p99 ms | max ms |`,
       '|---|---|---|---|---|---|',
       `| alone | ${alone.n} | ${alone.p50} | ${alone.p95} | ${alone.p99} | ${alone.max} |`,
+      `| beside a channel at ${RATE / 2} events/s whose endpoint answers | ${besideOk.n} | ${besideOk.p50} | ${besideOk.p95} | ${besideOk.p99} | ${besideOk.max} |`,
       `| beside a channel at ${RATE / 2} events/s whose endpoint never answers | ${beside.n} | ${beside.p50} | ${beside.p95} | ${beside.p99} | ${beside.max} |`,
       '',
     ].join('\n'),

@@ -3,6 +3,8 @@
  * simulated issuers (own process, 20 ms latency) → `redeemed`. Reports the time from submission to
  * the `redeem` event (both written by the server, same clock) and the throughput.
  * RECARD_BENCH_E2E_RATE (default 500 orders/s), RECARD_BENCH_E2E_DURATION_S (default 60).
+ * RECARD_BENCH_E2E_CALLBACKS=1: the channel also has a webhook endpoint at a receiver in its own
+ * process, and the run reports redeemed → callback received (the event's time to the receiver's).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -22,6 +24,8 @@ const LATENCY_MS = 20;
 const WARMUP_S = Number(process.env.RECARD_BENCH_E2E_WARMUP_S ?? 15);
 const SEED = 'bench-e2e';
 const SIM_PORT = 4300 + Math.floor(Math.random() * 500);
+const CALLBACKS = process.env.RECARD_BENCH_E2E_CALLBACKS === '1';
+const RECEIVER_PORT = 4850 + Math.floor(Math.random() * 100);
 /** Instant issuers only: the batch-file issuer confirms at its next file, by design not in seconds. */
 const CARD_TYPES = ['cmcc_national', 'telecom_national', 'jd_ecard'];
 /** As `npm start` runs the server: a larger young generation (fewer scavenges under load; docs/benchmarks.md). */
@@ -54,6 +58,7 @@ const env = {
   RECARD_ADMIN_TOKEN: adminToken,
   RECARD_WORKER_CONCURRENCY: '128',
   RECARD_WORKER_POLL_MS: '20',
+  RECARD_OUTBOUND_ALLOWLIST: '127.0.0.1',
 };
 
 try {
@@ -89,6 +94,30 @@ try {
     /running at (\S+)/,
   );
   const serverPid = children.at(-1)?.pid ?? 0;
+  if (CALLBACKS) {
+    await startProcess(
+      ['--import', 'tsx', 'bench/receiver.ts'],
+      { RECEIVER_PORT: String(RECEIVER_PORT) },
+      /receiver listening on (\d+)/,
+    );
+    const body = JSON.stringify({
+      url: `http://127.0.0.1:${RECEIVER_PORT}/ok/e2e`,
+      event_types: ['order.redeemed'],
+    });
+    const headers = signedHeaders(channelId, secret, {
+      timestamp: Math.floor(Date.now() / 1000),
+      nonce: randomBytes(16).toString('base64url'),
+      method: 'POST',
+      pathWithQuery: '/v1/webhook-endpoints',
+      body,
+    });
+    const res = await fetch(`${url}/v1/webhook-endpoints`, {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body,
+    });
+    if (res.status !== 201) throw new Error(`endpoint: ${res.status} ${await res.text()}`);
+  }
 
   // Route the card types to the simulators' process, as an operator would (admin API).
   const issuers = Object.keys(SIM_ISSUERS);
@@ -180,6 +209,10 @@ try {
   };
   // Warm-up at the same rate (JIT, connection pools, route set-up), left out of the figures.
   await pace(WARMUP_S);
+  if (CALLBACKS) {
+    await new Promise((r) => setTimeout(r, 2000)); // the warm-up's callbacks land before the reset
+    await fetch(`http://127.0.0.1:${RECEIVER_PORT}/reset`, { method: 'POST' });
+  }
   phase = 'e2e';
   const cpuBefore = cpuMs(serverPid);
   intakeMs.length = 0;
@@ -234,6 +267,18 @@ try {
   const q = (p: number) => times[Math.min(times.length - 1, Math.floor(p * times.length))] ?? Number.NaN;
   const redeemedPerS = times.length / ((Number(span.last) - Number(span.first)) / 1000 || 1);
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
+  let callbackLine = '';
+  if (CALLBACKS) {
+    await new Promise((r) => setTimeout(r, 3000));
+    const stats = (await (await fetch(`http://127.0.0.1:${RECEIVER_PORT}/stats`)).json()) as Record<
+      string,
+      { n: number; p50: number; p95: number; p99: number; max: number }
+    >;
+    const e = stats.e2e;
+    callbackLine = e
+      ? `redeemed → callback received: ${e.n} callbacks, p50 ${e.p50} ms, p95 ${e.p95} ms, p99 ${e.p99} ms, max ${e.max} ms.\n`
+      : 'no callbacks received\n';
+  }
   process.stdout.write(
     [
       `Machine: ${cpus().length} cores (${cpu}), ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
@@ -249,6 +294,7 @@ try {
           .join(', ') || 'none'
       } |`,
       '',
+      callbackLine,
     ].join('\n'),
   );
 } finally {

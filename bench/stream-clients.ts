@@ -21,7 +21,10 @@ let open = 0;
 
 async function one(): Promise<void> {
   const path = '/v1/events/stream';
-  const res = await request(new URL(path, url), { headers: client.headersFor('GET', path), dispatcher: agent });
+  const res = await request(new URL(path, url), {
+    headers: client.headersFor('GET', path),
+    dispatcher: agent,
+  });
   if (res.statusCode !== 200) throw new Error(`stream answered ${res.statusCode}`);
   open++;
   if (open === count) process.stdout.write(`connected ${count}\n`);
@@ -44,7 +47,9 @@ async function one(): Promise<void> {
 function report(): void {
   const s = latencies.sort((a, b) => a - b);
   const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))];
-  process.stdout.write(`${JSON.stringify({ n: s.length, p50: q(0.5), p95: q(0.95), p99: q(0.99), max: s.at(-1) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ n: s.length, p50: q(0.5), p95: q(0.95), p99: q(0.99), max: s.at(-1) })}\n`,
+  );
   process.exit(0);
 }
 

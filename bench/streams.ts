@@ -81,7 +81,13 @@ try {
     );
     await new Promise((r) => setTimeout(r, 100));
   }
-  const fanout = JSON.parse(await figures) as { n: number; p50: number; p95: number; p99: number; max: number };
+  const fanout = JSON.parse(await figures) as {
+    n: number;
+    p50: number;
+    p95: number;
+    p99: number;
+    max: number;
+  };
   const perClient = (k: 'rss' | 'heapUsed') => ((after[k] - before[k]) / CLIENTS / 1024).toFixed(1);
   process.stdout.write(
     [

@@ -363,7 +363,11 @@ export class JobRuntime {
       return finish('dead');
     }
     const delay = backoffDelayMs(handler.spec.backoff, job.attempt, this.random());
-    log.warn({ err: error.message, retry_in_ms: delay }, 'job failed; will retry');
+    // A typed failure is an outcome the handler expected and recorded itself (a callback endpoint
+    // that did not answer): info, not a warning per attempt. Anything else is worth a look.
+    if (failure instanceof JobFailure)
+      log.info({ err: error.message, code: error.code, retry_in_ms: delay }, 'job failed; will retry');
+    else log.warn({ err: error.message, retry_in_ms: delay }, 'job failed; will retry');
     await scheduleRetry(this.o.db, held, error, now + delay, now);
     return finish('retried');
   }

@@ -78,6 +78,13 @@ export class EndpointCircuits {
       this.states.delete(key);
   }
 
+  /** An admitted attempt that sent nothing (it was deferred): forgotten, counting neither way. */
+  release(key: string, ticket: number, probe: boolean): void {
+    const s = this.state(key);
+    s.running.delete(ticket);
+    if (probe) s.probing = false;
+  }
+
   private isSlow(s: State, nowMs: number): boolean {
     if (s.lastLatencyMs >= this.o.slowMs && nowMs - s.lastAt < 60_000) return true;
     for (const started of s.running.values()) if (nowMs - started >= this.o.slowMs) return true;

@@ -81,7 +81,7 @@ export function callbackRequest(
 
 /** What the answer means under the channel's convention. */
 export function judge(
-  r: OutboundAttempt | { ok: false; code: 'endpoint_unavailable'; message: string; latencyMs: number },
+  r: OutboundAttempt,
   ack: CallbackProfile['settings']['ack'],
 ): { ok: true } | { ok: false; code: AttemptError; message: string } {
   if (!r.ok) return { ok: false, code: r.code, message: r.message };
@@ -110,42 +110,54 @@ export function deliverHandler(deps: DeliverDeps): JobHandler<{ delivery_id: str
         await deps.committer.run((trx) => failDelivery(trx, d.id, 'endpoint_disabled', deps.clock.now()));
         return;
       }
-      const profile = await deps.channels.callbackProfile(d.channel_id);
-      if (!profile) throw new PermanentJobError(`channel ${d.channel_id} does not exist`);
-      const event = await deps.eventAt(d.event_position);
-      if (!event) throw new PermanentJobError(`event ${d.event_id} does not exist`);
-      // On PostgreSQL an event is numbered just after commit; the callback shows its number.
-      if (event.sequence === null) throw new DeferJob(100, 'event not numbered yet');
-
+      // Asked before anything else is read: a skipped or waiting attempt should cost next to nothing.
       const key = d.endpoint_id ?? d.url;
       const at = deps.clock.now();
       const admission = circuits.admit(key, performance.now());
       if (admission.kind === 'wait') throw new DeferJob(500, 'endpoint is slow and has its share of slots');
-      let result:
-        | OutboundAttempt
-        | { ok: false; code: 'endpoint_unavailable'; message: string; latencyMs: number };
-      if (admission.kind === 'skip') {
-        result = { ok: false, code: 'endpoint_unavailable', message: SKIPPED, latencyMs: 0 };
-      } else {
-        let unreachable = true;
+      let result: OutboundAttempt | undefined;
+      let ack: CallbackProfile['settings']['ack'] = 'any_2xx';
+      if (admission.kind === 'send') {
+        let outcome: 'none' | 'reached' | 'unreachable' = 'none';
         try {
+          const profile = await deps.channels.callbackProfile(d.channel_id);
+          if (!profile) throw new PermanentJobError(`channel ${d.channel_id} does not exist`);
+          ack = profile.settings.ack;
+          const event = await deps.eventAt(d.event_position);
+          if (!event) throw new PermanentJobError(`event ${d.event_id} does not exist`);
+          // On PostgreSQL an event is numbered just after commit; the callback shows its number.
+          if (event.sequence === null) throw new DeferJob(100, 'event not numbered yet');
           const req = callbackRequest(event, profile, at, deps.userAgent);
+          outcome = 'unreachable';
           result = await deps.guard.post(d.url, req.headers, req.body);
-          unreachable = !result.ok && (result.code === 'timeout' || result.code === 'connection_failed');
+          outcome =
+            !result.ok && (result.code === 'timeout' || result.code === 'connection_failed')
+              ? 'unreachable'
+              : 'reached';
         } finally {
-          circuits.done(key, admission.ticket, admission.probe, unreachable, performance.now());
+          if (outcome === 'none') circuits.release(key, admission.ticket, admission.probe);
+          else
+            circuits.done(
+              key,
+              admission.ticket,
+              admission.probe,
+              outcome === 'unreachable',
+              performance.now(),
+            );
         }
       }
-      const verdict = judge(result, profile.settings.ack);
+      const verdict = result
+        ? judge(result, ack)
+        : { ok: false as const, code: 'endpoint_unavailable' as const, message: SKIPPED };
       const attempt: AttemptRow = {
         delivery_id: d.id,
         attempt: ctx.attempt,
         at,
-        status_code: result.ok ? result.status : null,
-        latency_ms: result.latencyMs,
+        status_code: result?.ok ? result.status : null,
+        latency_ms: result?.latencyMs ?? 0,
         error_code: verdict.ok ? null : verdict.code,
         error: verdict.ok ? null : verdict.message,
-        response_head: result.ok ? result.body.subarray(0, RESPONSE_HEAD_BYTES).toString('utf8') : null,
+        response_head: result?.ok ? result.body.subarray(0, RESPONSE_HEAD_BYTES).toString('utf8') : null,
       };
       if (verdict.ok) {
         return async (trx) => {
@@ -163,7 +175,12 @@ export function deliverHandler(deps: DeliverDeps): JobHandler<{ delivery_id: str
           status: last ? 'failed' : 'pending',
           nextAttemptAt: last ? null : deps.clock.now() + waitMs,
         });
-        if (endpoint) await noteEndpointFailure(trx, endpoint.id, deps);
+        // The failing period is only started or checked when that can change something.
+        if (
+          endpoint &&
+          (endpoint.failing_since === null || at - endpoint.failing_since >= DISABLE_AFTER_FAILING_MS)
+        )
+          await noteEndpointFailure(trx, endpoint.id, deps);
       });
       if (!last)
         throw new JobFailure(verdict.code, `delivery attempt ${ctx.attempt} failed: ${verdict.message}`);
