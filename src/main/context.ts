@@ -252,7 +252,13 @@ export async function createContext(config: Config, options: ContextOptions = {}
     onJobQueued: () => ctx.wakeWorker([VERIFY_ORDER.kind]),
   });
   const eventQueries = createEventService({ db, catalogue: events.catalogue });
-  const endpoints = createEndpointService({ db, clock, guard: outbound, channelTypes: CHANNEL_EVENT_TYPES });
+  const endpoints = createEndpointService({
+    db,
+    clock,
+    guard: outbound,
+    channelTypes: CHANNEL_EVENT_TYPES,
+    channelExists: async (id) => (await channels.get(id)) !== undefined,
+  });
   const deliveries = createDeliveryService({
     db,
     committer,

@@ -89,6 +89,21 @@ describe.each(storageTargets())('event stream on $name', (target) => {
     resumed.close();
   });
 
+  it('a client that leaves while its backlog is read is not kept', async () => {
+    await redeem();
+    const before = t.ctx.streams.clients;
+    for (let i = 0; i < 5; i++) {
+      const c = await openSse(t.url, ch.client, '/v1/events/stream', { 'last-event-id': '0' });
+      c.close();
+    }
+    const { waitFor } = await import('../harness/wait.js');
+    await waitFor(
+      async () => (t.ctx.streams.clients === before ? true : undefined),
+      5000,
+      'the clients to be gone',
+    );
+  });
+
   it('refuses a Last-Event-ID that is not a sequence', async () => {
     const bad = await openSse(t.url, ch.client, '/v1/events/stream', { 'last-event-id': 'evt_x' });
     expect(bad.status).toBe(400);

@@ -261,6 +261,25 @@ describe.each(storageTargets())('order callbacks on $name', (target) => {
         'until',
       );
 
+      // The endpoint moves: a resend of an old delivery goes where it points now.
+      const moved = await startWebhookReceiver({ secrets: [ch.webhookSecret] });
+      try {
+        await ch.client.patch(`/v1/webhook-endpoints/${id}`, { url: moved.url });
+        await ch.client.post(`/v1/webhook-deliveries/${delivery?.id}/resend`, {});
+        await waitFor(async () => moved.got.length >= 1 || undefined, 10_000, 'the resend to the new URL');
+        await quiet();
+      } finally {
+        await moved.close();
+      }
+      // An admin cannot make an endpoint for a channel that does not exist.
+      const orphan = await t.admin('POST', '/admin/v1/webhook-endpoints', {
+        channel_id: 'ch_00000000000000000000000000',
+        url: receiver.url,
+        event_types: ['*'],
+      });
+      expect(orphan.status).toBe(400);
+      expect(orphan.body.error).toMatchObject({ code: 'unknown_reference', field: 'channel_id' });
+
       expect((await ch.client.delete(`/v1/webhook-endpoints/${id}`)).status).toBe(200);
       await refused(() => ch.client.get(`/v1/webhook-endpoints/${id}`), 404, 'resource_not_found');
     } finally {

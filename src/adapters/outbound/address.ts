@@ -12,6 +12,9 @@ export function classifyAddress(address: string): AddressVerdict {
   if (!ipaddr.isValid(address)) return { allowed: false, range: 'invalid' };
   const parsed = ipaddr.parse(address);
   const range = parsed.range();
+  // ::/96 ("IPv4-compatible", deprecated) carries an IPv4 address that ipaddr.js calls unicast.
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).parts.slice(0, 6).every((p) => p === 0))
+    return { allowed: false, range: 'ipv4Compatible' };
   return range === 'unicast' ? { allowed: true } : { allowed: false, range };
 }
 

@@ -29,6 +29,7 @@ const INTERNAL_HOSTS = [
   '[64:ff9b::a00:1]',
   '[2002:7f00:1::]',
   '255.255.255.255',
+  '[::7f00:1]',
 ];
 
 describe('outbound guard', () => {

@@ -125,7 +125,12 @@ export class OutboundGuard {
    * POSTs once: no redirects (a 3xx is an answer like any other), `timeoutMs` for the whole call,
    * and at most `maxResponseBytes` of the body read.
    */
-  async post(text: string, headers: Record<string, string>, body: string): Promise<OutboundAttempt> {
+  async post(
+    text: string,
+    headers: Record<string, string>,
+    body: string,
+    abort?: AbortSignal,
+  ): Promise<OutboundAttempt> {
     const started = performance.now();
     const took = () => Math.round(performance.now() - started);
     const url = this.checkUrl(text);
@@ -133,7 +138,9 @@ export class OutboundGuard {
       const code = url.code === 'host_unresolvable' ? 'connection_failed' : url.code;
       return { ok: false, code, message: url.message, latencyMs: 0 };
     }
-    const signal = AbortSignal.timeout(this.o.timeoutMs);
+    const timeout = AbortSignal.timeout(this.o.timeoutMs);
+    // The caller's signal too (a job aborted at shutdown stops its call rather than outliving it).
+    const signal = abort ? AbortSignal.any([timeout, abort]) : timeout;
     try {
       const res = await request(url, {
         method: 'POST',
@@ -165,7 +172,7 @@ export class OutboundGuard {
     } catch (err) {
       if (hasCause(err, AddressRefused))
         return { ok: false, code: 'address_refused', message: REFUSED_MESSAGE, latencyMs: took() };
-      if (signal.aborted || isTimeout(err))
+      if (timeout.aborted || isTimeout(err))
         return {
           ok: false,
           code: 'timeout',
@@ -192,9 +199,11 @@ export class OutboundGuard {
     options: { all?: boolean },
     callback: (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void,
   ): void => {
+    // A host on the allowlist may resolve anywhere: the operator named it.
+    const named = hostAllowed(this.o.allowlist, hostname);
     this.resolve(hostname).then(
       (addresses) => {
-        const usable = addresses.filter((a) => this.permits(a.address));
+        const usable = addresses.filter((a) => named || this.permits(a.address));
         if (usable.length === 0 || usable.length < addresses.length) {
           callback(new AddressRefused(`${hostname} resolves to a refused address`), '');
           return;

@@ -85,12 +85,19 @@ export function eventStreamRoutes(hub: EventStreamHub): FastifyPluginAsyncTypebo
         });
         res.write(': connected\n\n');
         const sink = sseSink(channel.id, reply);
-        const detach = await hub.attach(sink, after).catch((err: unknown) => {
+        // Listened for before the backlog is read: a peer gone meanwhile must not stay counted.
+        let gone = false;
+        let detach: (() => void) | null = null;
+        res.on('close', () => {
+          gone = true;
+          detach?.();
+        });
+        detach = await hub.attach(sink, after).catch((err: unknown) => {
           request.log.warn({ err }, 'stream could not start');
           res.end();
           return null;
         });
-        if (detach) res.on('close', detach);
+        if (gone || res.destroyed) detach?.();
       },
     );
 
@@ -135,10 +142,16 @@ export function eventStreamRoutes(hub: EventStreamHub): FastifyPluginAsyncTypebo
             setTimeout(() => socket.terminate(), 5_000).unref();
           },
         };
+        let gone = false;
+        let detach: (() => void) | null = null;
+        socket.on('close', () => {
+          gone = true;
+          detach?.();
+        });
         hub.attach(sink, after).then(
-          (detach) => {
-            if (socket.readyState !== socket.OPEN) detach();
-            else socket.on('close', detach);
+          (d) => {
+            detach = d;
+            if (gone || socket.readyState !== socket.OPEN) d();
           },
           (err: unknown) => {
             request.log.warn({ err }, 'stream could not start');

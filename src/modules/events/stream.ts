@@ -56,6 +56,8 @@ export class EventStreamHub {
   private poller: NodeJS.Timeout | undefined;
   private beater: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Bumped when the hub goes idle: a read begun before must not set the position after. */
+  private generation = 0;
 
   constructor(private readonly o: StreamHubOptions) {}
 
@@ -118,6 +120,7 @@ export class EventStreamHub {
   }
 
   private idle(): void {
+    this.generation++;
     clearInterval(this.poller);
     clearInterval(this.beater);
     this.poller = undefined;
@@ -128,8 +131,10 @@ export class EventStreamHub {
 
   private async ensureHead(): Promise<void> {
     if (this.head < 0) {
+      const generation = this.generation;
       const seq = await lastSequence(this.o.db);
-      if (this.head < 0) this.head = seq;
+      if (this.head < 0 && generation === this.generation) this.head = seq;
+      else if (this.head < 0) await this.ensureHead();
     }
   }
 
@@ -184,6 +189,7 @@ export class EventStreamHub {
     }
     this.reading = (async () => {
       try {
+        const generation = this.generation;
         do {
           this.again = false;
           await this.ensureHead();
@@ -193,6 +199,8 @@ export class EventStreamHub {
               types: this.o.channelTypes,
               limit: PAGE,
             });
+            // Gone idle meanwhile: the next first client reads its own position.
+            if (generation !== this.generation) return;
             for (const row of rows) {
               const event = storedEvent(row);
               this.head = event.sequence ?? this.head;

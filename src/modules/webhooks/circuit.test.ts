@@ -36,6 +36,18 @@ describe('endpoint circuits', () => {
     expect(c.admit('we_1', t)).toMatchObject({ kind: 'send', probe: false });
   });
 
+  it('attempts still in flight when it opened do not lengthen the open period', () => {
+    const c = new EndpointCircuits({ ...options, slowCap: 10 });
+    const flying = Array.from({ length: 6 }, () => c.admit('we_1', 0));
+    flying.forEach((a, i) => {
+      if (a.kind !== 'send') throw new Error('expected to send');
+      c.done('we_1', a.ticket, a.probe, true, 5000 + i);
+    });
+    // Opened at the third failure (5002 + 15 s); the three after it changed nothing.
+    expect(c.admit('we_1', 20_001).kind).toBe('skip');
+    expect(c.admit('we_1', 20_002)).toMatchObject({ kind: 'send', probe: true });
+  });
+
   it('caps the attempts of a slow endpoint only', () => {
     const c = new EndpointCircuits(options);
     const fast = [c.admit('fast', 0), c.admit('fast', 0), c.admit('fast', 0)];

@@ -70,9 +70,15 @@ export class EndpointCircuits {
       s.failuresInRow = 0;
       s.openUntil = 0;
       s.openMs = 0;
-    } else if (++s.failuresInRow >= this.o.openAfter || probe) {
-      s.openMs = s.openMs === 0 ? this.o.firstOpenMs : Math.min(this.o.maxOpenMs, s.openMs * 2);
-      s.openUntil = nowMs + s.openMs;
+    } else {
+      s.failuresInRow++;
+      // The open period grows when it opens or a probe fails; attempts still in flight when it
+      // opened change nothing (else 16 of them would take it straight to the maximum).
+      const opening = s.openUntil === 0 && s.failuresInRow >= this.o.openAfter;
+      if (opening || probe) {
+        s.openMs = s.openMs === 0 ? this.o.firstOpenMs : Math.min(this.o.maxOpenMs, s.openMs * 2);
+        s.openUntil = nowMs + s.openMs;
+      }
     }
     if (s.running.size === 0 && s.openUntil === 0 && s.failuresInRow === 0 && !this.isSlow(s, nowMs))
       this.states.delete(key);

@@ -40,6 +40,14 @@ export interface DeliverDeps {
 }
 
 const RESPONSE_HEAD_BYTES = 1024;
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
 const SKIPPED =
   'Not sent: the endpoint timed out or refused its last attempts; Recard tries it again at most every 15 s to 5 min.';
 
@@ -111,7 +119,10 @@ export function deliverHandler(deps: DeliverDeps): JobHandler<{ delivery_id: str
         return;
       }
       // Asked before anything else is read: a skipped or waiting attempt should cost next to nothing.
-      const key = d.endpoint_id ?? d.url;
+      // An endpoint's deliveries go where it points now (a changed URL applies to retries too).
+      const url = endpoint ? endpoint.url : d.url;
+      // One circuit per endpoint, or per host for order callback URLs (which differ per order).
+      const key = d.endpoint_id ?? `host:${hostOf(url)}`;
       const at = deps.clock.now();
       const admission = circuits.admit(key, performance.now());
       if (admission.kind === 'wait') throw new DeferJob(500, 'endpoint is slow and has its share of slots');
@@ -129,7 +140,7 @@ export function deliverHandler(deps: DeliverDeps): JobHandler<{ delivery_id: str
           if (event.sequence === null) throw new DeferJob(100, 'event not numbered yet');
           const req = callbackRequest(event, profile, at, deps.userAgent);
           outcome = 'unreachable';
-          result = await deps.guard.post(d.url, req.headers, req.body);
+          result = await deps.guard.post(url, req.headers, req.body, ctx.signal);
           outcome =
             !result.ok && (result.code === 'timeout' || result.code === 'connection_failed')
               ? 'unreachable'

@@ -83,9 +83,19 @@ export function createDeliveryService(deps: DeliveryServiceDeps) {
       const event = await deps.events.byPosition(row.event_position);
       if (!event)
         return fail('resource_not_found', `The event of delivery ${id} is gone.`, { field: 'params.id' });
+      // To where the endpoint points now, if it still exists (its URL may have changed since).
+      const endpoint =
+        row.endpoint_id === null ? undefined : await deps.endpoints.owned(row.channel_id, row.endpoint_id);
       const now = clock.now();
       const newId = await committer.run((trx) =>
-        queueDelivery(trx, row.channel_id, event, { endpointId: row.endpoint_id, url: row.url }, now, row.id),
+        queueDelivery(
+          trx,
+          row.channel_id,
+          event,
+          { endpointId: row.endpoint_id, url: endpoint?.url ?? row.url },
+          now,
+          row.id,
+        ),
       );
       deps.onQueued?.();
       return get(channelId, newId);

@@ -22,6 +22,8 @@ export interface EndpointServiceDeps {
   guard: OutboundGuard;
   /** Event types a channel sees: the only ones an endpoint may ask for (besides `*`). */
   channelTypes: readonly string[];
+  /** Whether a channel exists (an admin names one when creating an endpoint for it). */
+  channelExists: (id: string) => Promise<boolean>;
 }
 
 type Answer<T> = Promise<Result<T, WebhookError['code']>>;
@@ -30,7 +32,13 @@ type Answer<T> = Promise<Result<T, WebhookError['code']>>;
  * A channel's webhook endpoints. `channelId` scopes every call to one channel (the channel API);
  * admins pass undefined and reach every endpoint. Another channel's endpoint is "not found".
  */
-export function createEndpointService({ db, clock, guard, channelTypes }: EndpointServiceDeps) {
+export function createEndpointService({
+  db,
+  clock,
+  guard,
+  channelTypes,
+  channelExists,
+}: EndpointServiceDeps) {
   const notFound = (id: string) =>
     fail('resource_not_found', `No webhook endpoint ${id}.`, { field: 'params.id' });
 
@@ -53,6 +61,8 @@ export function createEndpointService({ db, clock, guard, channelTypes }: Endpoi
 
   return {
     async create(channelId: string, input: EndpointInput): Answer<EndpointView> {
+      if (!(await channelExists(channelId)))
+        return fail('unknown_reference', `No channel ${channelId}.`, { field: 'channel_id' });
       const bad = checkTypes(input.event_types) ?? (await checkDestination(guard, input.url, 'url'));
       if (bad) return bad;
       const now = clock.now();

@@ -17,4 +17,4 @@ export type UrlError = Failure<
 /** Why an endpoint, a delivery or a replay cannot be made or shown. */
 export type WebhookError =
   | UrlError
-  | Failure<'resource_not_found' | 'unknown_event_type' | 'invalid_request'>;
+  | Failure<'resource_not_found' | 'unknown_event_type' | 'invalid_request' | 'unknown_reference'>;

@@ -78,7 +78,9 @@ export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 export const DELIVER = defineJobKind<{ delivery_id: string }>({
   kind: 'webhooks.deliver',
   maxAttempts: RETRY_SCHEDULE_MS.length + 1,
-  timeoutMs: 30_000,
+  // Above the longest callback timeout allowed (RECARD_CALLBACK_TIMEOUT_MS ≤ 60 s): an answer that
+  // comes in time is never dropped by the job's own timeout.
+  timeoutMs: 75_000,
   backoff: { baseMs: 15_000, capMs: 6 * 3_600_000, scheduleMs: RETRY_SCHEDULE_MS },
   // Attempts mostly wait on the network: many slots are cheap, and the circuit keeps one endpoint
   // from holding them all.

@@ -129,7 +129,22 @@ export async function disableEndpoint(db: Db, id: string, reason: string, nowMs:
 // --- deliveries and attempts
 
 const deliveryInsert = preparedInsert('webhook_deliveries');
-const attemptInsert = preparedInsert('webhook_attempts');
+const attemptInsert = prepared<AttemptRow & Record<string, unknown>>((db, p) =>
+  db
+    .insertInto('webhook_attempts')
+    .values({
+      delivery_id: p.delivery_id,
+      attempt: p.attempt,
+      at: p.at,
+      status_code: p.status_code,
+      latency_ms: p.latency_ms,
+      error_code: p.error_code,
+      error: p.error,
+      response_head: p.response_head,
+    })
+    // A run handed back at shutdown may still finish and log its number, which the next claim reuses.
+    .onConflict((oc) => oc.columns(['delivery_id', 'attempt']).doNothing()),
+);
 
 export function insertDelivery(db: Db, row: DeliveryRow): Promise<unknown> {
   return deliveryInsert(db, row);
@@ -220,8 +235,7 @@ export async function recordDeliveryAttempt(db: Db, o: AttemptOutcome): Promise<
     succeededAt: o.status === 'succeeded' ? o.attempt.at : null,
   });
   if (r.changed !== 1) return false;
-  // The delivery moved with this attempt, so its number is new: a plain insert.
-  await attemptInsert(db, o.attempt);
+  await attemptInsert.run(db, { ...o.attempt });
   return true;
 }
 
