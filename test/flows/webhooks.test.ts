@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeCardTypesTo } from '../../src/main/demo.js';
-import type { OrderView } from '../../src/modules/orders/index.js';
+import { type OrderView, VERIFY_ORDER } from '../../src/modules/orders/index.js';
 import type { DeliveryView, EndpointView } from '../../src/modules/webhooks/index.js';
 import type { SimCard } from '../../src/simulators/card-base.js';
+import { NO_FAULTS } from '../../src/simulators/faults.js';
 import { type SimulatorSet, startSimulators } from '../../src/simulators/index.js';
 import { expectRefusal } from '../harness/refusal.js';
 import { startTestServer, type TestServer } from '../harness/server.js';
@@ -134,6 +135,60 @@ describe.each(storageTargets())('order callbacks on $name', (target) => {
       await perOrder.close();
       await quiet();
       await t.ctx.storage.db.deleteFrom('webhook_endpoints').execute();
+    }
+  });
+
+  it('an order that fails (the issuer never answered) reaches its callback_url as order.failed, verified', async () => {
+    const perOrder = await startWebhookReceiver({ secrets: [ch.webhookSecret] });
+    const sim = sims.byIssuer.get('sinopec');
+    sim?.setFaults({ errorRate: 1 });
+    try {
+      const id = await submit(take('sinopec_fuel', 'valid'), { callback_url: perOrder.url });
+      // The verify job's backoff is seconds to minutes: its remaining attempts are run at once.
+      const db = t.ctx.storage.db;
+      await waitFor(
+        async () => {
+          const waiting = await db
+            .selectFrom('jobs')
+            .selectAll()
+            .where('kind', '=', VERIFY_ORDER.kind)
+            .where('payload', '=', JSON.stringify({ order_id: id }))
+            .where('state', '=', 'available')
+            .where('attempt', '>=', 1)
+            .executeTakeFirst();
+          if (!waiting) return undefined;
+          const r = await db
+            .updateTable('jobs')
+            .set({ attempt: waiting.max_attempts - 1, run_at: 0 })
+            .where('id', '=', waiting.id)
+            .where('state', '=', 'available')
+            .where('attempt', '=', waiting.attempt)
+            .executeTakeFirst();
+          return r.numUpdatedRows === 1n || undefined;
+        },
+        15_000,
+        'a failed verify attempt waiting for its retry',
+      );
+      t.ctx.wakeWorker();
+      await settledOrder(ch.client, id, 'failed');
+      await waitFor(async () => perOrder.got.length >= 1 || undefined, 10_000, 'the failed callback');
+      const body = JSON.parse(perOrder.got[0]?.body ?? '{}') as EventBody;
+      expect(body).toMatchObject({
+        type: 'order.failed',
+        data: {
+          order: {
+            id,
+            status: 'failed',
+            reason: 'issuer_unavailable',
+            attach: expect.stringMatching(/^basket-/),
+          },
+        },
+      });
+      expect(perOrder.got[0]?.verifiedBy).toEqual([0]);
+      await quiet();
+    } finally {
+      sim?.setFaults(NO_FAULTS);
+      await perOrder.close();
     }
   });
 
