@@ -222,17 +222,22 @@ function bareHost(url: URL): string {
   return h.startsWith('[') && h.endsWith(']') ? h.slice(1, -1) : h;
 }
 
-function hasCause(err: unknown, type: new (...a: never[]) => Error): boolean {
+/** The error and its causes, a few deep (undici wraps the socket's error). */
+function* causes(err: unknown): Generator<Error> {
   let e: unknown = err;
   for (let depth = 0; e instanceof Error && depth < 5; depth++) {
-    if (e instanceof type) return true;
-    e = (e as Error).cause;
+    yield e;
+    e = e.cause;
   }
+}
+
+function hasCause(err: unknown, type: new (...a: never[]) => Error): boolean {
+  for (const e of causes(err)) if (e instanceof type) return true;
   return false;
 }
 
 function isTimeout(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+  for (const e of causes(err)) {
     const code = (e as { code?: string }).code;
     if (e.name === 'TimeoutError' || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
       return true;

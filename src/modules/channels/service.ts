@@ -260,11 +260,11 @@ export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_
      * Where and how to call the channel back, with its webhook secrets opened. Held for as long as
      * credentials are (a change in this process applies at once, one made in another within that).
      */
-    async callbackProfile(id: string, from: Db = db): Promise<CallbackProfile | undefined> {
+    async callbackProfile(id: string): Promise<CallbackProfile | undefined> {
       const now = clock.now();
-      const hit = from === db ? profiles.get(id) : undefined;
+      const hit = profiles.get(id);
       if (hit && now - hit.at < credentialsTtlMs) return hit.profile;
-      const row = await findChannel(from, id);
+      const row = await findChannel(db, id);
       if (!row) return undefined;
       const secrets = [open(keyring, row.webhook_secret_sealed, webhookContext(row.id))];
       if (
@@ -280,7 +280,7 @@ export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_
         settings: view(row, now).callbacks,
         webhookSecrets: secrets,
       };
-      if (from === db && credentialsTtlMs > 0) {
+      if (credentialsTtlMs > 0) {
         if (profiles.size >= CREDENTIALS_CACHE_MAX) profiles.clear();
         // A previous secret stops signing when its overlap ends, not a second later.
         const until = row.webhook_secret_previous_until;

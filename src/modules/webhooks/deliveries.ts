@@ -118,8 +118,8 @@ export function createDeliveryService(deps: DeliveryServiceDeps) {
           return fail('resource_not_found', `No webhook endpoint ${endpointId}.`, { field: 'endpoint_id' });
         to = [{ endpointId: ep.id, url: ep.url }];
       } else {
-        const profile = await deps.channels.callbackProfile(owner);
-        to = destinationsOf(event, profile?.callbackUrl ?? null, await enabledEndpoints(db, owner));
+        const target = await deps.channels.callbackTarget(owner);
+        to = destinationsOf(event, target?.callbackUrl ?? null, await enabledEndpoints(db, owner));
       }
       const now = clock.now();
       const ids = await committer.run(async (trx) => {
