@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MEASURED_INTERNAL_HOSTS } from '../fixtures/internal-hosts.js';
 import { expectRefusal } from '../harness/refusal.js';
 import { startTestServer, type TestServer } from '../harness/server.js';
 import { storageTargets } from '../harness/storage.js';
@@ -31,19 +32,7 @@ describe.each(storageTargets())('outbound safety on $name', (target) => {
     await new Promise<void>((r) => listener.close(() => r()));
   });
 
-  const hosts = () => [
-    '169.254.169.254',
-    '100.100.100.200',
-    '[fd00:ec2::254]',
-    '10.0.0.1',
-    '127.1',
-    '2130706433',
-    '0x7f000001',
-    '[::1]',
-    '[::ffff:127.0.0.1]',
-    'localhost',
-    '0.0.0.0',
-  ];
+  const hosts = () => MEASURED_INTERNAL_HOSTS;
 
   it('refuses every internal address as an endpoint and as a test callback; nothing is sent', async () => {
     for (const host of hosts()) {

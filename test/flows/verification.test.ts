@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeCardTypesTo } from '../../src/main/demo.js';
-import { type OrderView, VERIFY_ORDER } from '../../src/modules/orders/model.js';
+import type { OrderView } from '../../src/modules/orders/model.js';
 import { SWEEP_VERIFYING } from '../../src/modules/verification/model.js';
 import type { SimCard, SimCardLabel } from '../../src/simulators/card-base.js';
 import { NO_FAULTS } from '../../src/simulators/faults.js';
 import { type SimulatorSet, startSimulators } from '../../src/simulators/index.js';
 import { startTestServer, type TestServer } from '../harness/server.js';
 import { storageTargets } from '../harness/storage.js';
+import { exhaustVerifyAttempts } from '../harness/verify-jobs.js';
 import { waitFor } from '../harness/wait.js';
 
 /**
@@ -288,30 +289,7 @@ describe.each(storageTargets())('verification on $name', (target) => {
   /** Runs the verify job's remaining attempts at once (its backoff is seconds to minutes). */
   const exhaustAttempts = async (orderId: string) => {
     const db = t.ctx.storage.db;
-    // Between attempts the job waits "available"; catch it there (retrying if a worker takes it first).
-    const job = await waitFor(
-      async () => {
-        const waiting = await db
-          .selectFrom('jobs')
-          .selectAll()
-          .where('kind', '=', VERIFY_ORDER.kind)
-          .where('payload', '=', JSON.stringify({ order_id: orderId }))
-          .where('state', '=', 'available')
-          .where('attempt', '>=', 1)
-          .executeTakeFirst();
-        if (!waiting) return undefined;
-        const r = await db
-          .updateTable('jobs')
-          .set({ attempt: waiting.max_attempts - 1, run_at: 0 })
-          .where('id', '=', waiting.id)
-          .where('state', '=', 'available')
-          .where('attempt', '=', waiting.attempt)
-          .executeTakeFirst();
-        return r.numUpdatedRows === 1n ? waiting : undefined;
-      },
-      15_000,
-      'a failed attempt waiting for its retry',
-    );
+    const job = await exhaustVerifyAttempts(db, orderId);
     // The reason is a typed code beside the message, not something to parse out of it.
     expect(job.last_error).toMatch(/^IssuerTrouble: /);
     expect(job.last_error_code).toBe('issuer_unavailable');

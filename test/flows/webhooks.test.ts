@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeCardTypesTo } from '../../src/main/demo.js';
-import { type OrderView, VERIFY_ORDER } from '../../src/modules/orders/index.js';
+import type { OrderView } from '../../src/modules/orders/index.js';
 import type { DeliveryView, EndpointView } from '../../src/modules/webhooks/index.js';
 import type { SimCard } from '../../src/simulators/card-base.js';
 import { NO_FAULTS } from '../../src/simulators/faults.js';
@@ -9,6 +9,7 @@ import { expectRefusal } from '../harness/refusal.js';
 import { startTestServer, type TestServer } from '../harness/server.js';
 import { cardTaker, settledOrder, submitCard } from '../harness/sim-orders.js';
 import { storageTargets } from '../harness/storage.js';
+import { exhaustVerifyAttempts } from '../harness/verify-jobs.js';
 import { waitFor } from '../harness/wait.js';
 import { startWebhookReceiver } from '../harness/webhook-receiver.js';
 
@@ -145,30 +146,7 @@ describe.each(storageTargets())('order callbacks on $name', (target) => {
     try {
       const id = await submit(take('sinopec_fuel', 'valid'), { callback_url: perOrder.url });
       // The verify job's backoff is seconds to minutes: its remaining attempts are run at once.
-      const db = t.ctx.storage.db;
-      await waitFor(
-        async () => {
-          const waiting = await db
-            .selectFrom('jobs')
-            .selectAll()
-            .where('kind', '=', VERIFY_ORDER.kind)
-            .where('payload', '=', JSON.stringify({ order_id: id }))
-            .where('state', '=', 'available')
-            .where('attempt', '>=', 1)
-            .executeTakeFirst();
-          if (!waiting) return undefined;
-          const r = await db
-            .updateTable('jobs')
-            .set({ attempt: waiting.max_attempts - 1, run_at: 0 })
-            .where('id', '=', waiting.id)
-            .where('state', '=', 'available')
-            .where('attempt', '=', waiting.attempt)
-            .executeTakeFirst();
-          return r.numUpdatedRows === 1n || undefined;
-        },
-        15_000,
-        'a failed verify attempt waiting for its retry',
-      );
+      await exhaustVerifyAttempts(t.ctx.storage.db, id);
       t.ctx.wakeWorker();
       await settledOrder(ch.client, id, 'failed');
       await waitFor(async () => perOrder.got.length >= 1 || undefined, 10_000, 'the failed callback');

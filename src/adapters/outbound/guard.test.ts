@@ -1,25 +1,16 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MEASURED_INTERNAL_HOSTS } from '../../../test/fixtures/internal-hosts.js';
 import { classifyAddress, parseAllowlist } from './address.js';
 import { OutboundGuard, type Resolver } from './guard.js';
 
 /** Every spelling of an internal address found reaching the network before this guard existed. */
 const INTERNAL_HOSTS = [
-  '169.254.169.254',
-  '100.100.100.200',
-  '[fd00:ec2::254]',
-  '10.0.0.1',
-  '127.1',
-  '2130706433',
-  '0x7f000001',
+  ...MEASURED_INTERNAL_HOSTS,
   '017700000001',
-  '[::1]',
-  '[::ffff:127.0.0.1]',
-  'localhost',
   'LocalHost.',
   'api.localhost',
-  '0.0.0.0',
   '[::]',
   '192.168.1.1',
   '172.16.0.1',
