@@ -139,10 +139,11 @@ export interface ChannelCredentials {
 
 export const SECRET_KINDS = ['api', 'webhook'] as const;
 export type SecretKind = (typeof SECRET_KINDS)[number];
+const SecretKindSchema = Type.Union(SECRET_KINDS.map((k) => Type.Literal(k)));
 
 export const RotateSecretRequest = Type.Object(
   {
-    kind: Type.Union(SECRET_KINDS.map((k) => Type.Literal(k))),
+    kind: SecretKindSchema,
     overlap_s: Type.Optional(
       Type.Integer({
         minimum: 0,
@@ -157,7 +158,7 @@ export type RotateSecretRequest = Static<typeof RotateSecretRequest>;
 
 export const RotatedSecret = Type.Object(
   {
-    kind: Type.Union(SECRET_KINDS.map((k) => Type.Literal(k))),
+    kind: SecretKindSchema,
     secret: Type.String({ description: 'Shown once. Store it before the overlap ends.' }),
     previous_valid_until: Type.String({ format: 'date-time' }),
   },

@@ -130,11 +130,11 @@ export class EventStreamHub {
   }
 
   private async ensureHead(): Promise<void> {
-    if (this.head < 0) {
+    // Read again if the hub went idle meanwhile: that read's position may already be old.
+    while (this.head < 0) {
       const generation = this.generation;
       const seq = await lastSequence(this.o.db);
       if (this.head < 0 && generation === this.generation) this.head = seq;
-      else if (this.head < 0) await this.ensureHead();
     }
   }
 

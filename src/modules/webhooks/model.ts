@@ -73,6 +73,7 @@ export const DISABLE_AFTER_FAILING_MS = 3 * 24 * 3_600_000;
 
 export const DELIVERY_STATUSES = ['pending', 'succeeded', 'failed'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+const DeliveryStatusSchema = Type.Union(DELIVERY_STATUSES.map((s) => Type.Literal(s)));
 
 /** One attempt at a delivery; runs the HTTP call, so it is a plain job with the schedule above. */
 export const DELIVER = defineJobKind<{ delivery_id: string }>({
@@ -181,7 +182,7 @@ export const DeliveryView = Type.Object(
     url: Type.String(),
     event_id: Type.String(),
     event_type: Type.String(),
-    status: Type.Union(DELIVERY_STATUSES.map((s) => Type.Literal(s))),
+    status: DeliveryStatusSchema,
     attempts: Type.Integer(),
     next_attempt_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     resend_of: Type.Union([Type.String(), Type.Null()]),
@@ -198,7 +199,7 @@ export const DeliveryListQuery = Type.Object(
   {
     endpoint_id: Type.Optional(Type.String({ pattern: '^we_[0-9a-z]{26}$' })),
     event_id: Type.Optional(Type.String({ pattern: '^evt_[0-9a-z]{26}$' })),
-    status: Type.Optional(Type.Union(DELIVERY_STATUSES.map((s) => Type.Literal(s)))),
+    status: Type.Optional(DeliveryStatusSchema),
     limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
     cursor: Type.Optional(
       Type.String({ pattern: '^whd_[0-9a-z]{26}$', description: 'next_cursor of the previous page.' }),
