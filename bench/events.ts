@@ -87,6 +87,13 @@ async function measure(name: string, storage: Storage, mode: 'no event' | 'event
       callback_sign_type: 'HMAC-SHA256',
       callback_hosts: '[]',
       settlement_currency: null,
+      settlement_cycle: 'T0',
+      settlement_cutoff: '00:00',
+      settlement_time_zone: 'Asia/Shanghai',
+      escrow: 0,
+      min_payout: 0,
+      payout_fee: 0,
+      seller_daily_payout_cap: null,
       created_at: now,
       updated_at: now,
     })

@@ -17,7 +17,11 @@ export type IdPrefix =
   | 'adj'
   | 'fxr'
   | 'we'
-  | 'whd';
+  | 'whd'
+  | 'ent'
+  | 'dst'
+  | 'po'
+  | 'stb';
 
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
 

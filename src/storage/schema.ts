@@ -38,6 +38,15 @@ export interface ChannelsTable {
   webhook_secret_previous_sealed: string | null;
   webhook_secret_previous_until: number | null;
   callback_format: CallbackFormat;
+  settlement_cycle: 'T0' | 'T1' | 'T3';
+  /** HH:MM in settlement_time_zone: orders settled before it belong to that day's batch. */
+  settlement_cutoff: string;
+  settlement_time_zone: string;
+  /** E-commerce flow: the seller's amount is held (pending) from intake until the issuer answers. */
+  escrow: number;
+  min_payout: number;
+  payout_fee: number;
+  seller_daily_payout_cap: number | null;
   callback_ack: CallbackAck;
   callback_sign_type: CallbackSignType;
   /** JSON array of host names. */
@@ -322,6 +331,120 @@ export interface Database {
   webhook_endpoints: WebhookEndpointsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
+  ledger_accounts: LedgerAccountsTable;
+  ledger_transfers: LedgerTransfersTable;
+  sellers: SellersTable;
+  payout_destinations: PayoutDestinationsTable;
+  settlement_items: SettlementItemsTable;
+  settlement_batches: SettlementBatchesTable;
+  payouts: PayoutsTable;
+}
+
+export interface LedgerAccountsTable {
+  id: string;
+  kind: string;
+  currency: string;
+  owner: string;
+  /** Bit set: 1 debits must not exceed credits, 2 credits must not exceed debits. */
+  flags: number;
+  debits_pending: number;
+  debits_posted: number;
+  credits_pending: number;
+  credits_posted: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface LedgerTransfersTable {
+  id: string;
+  entry: string;
+  kind: string;
+  debit_account_id: string;
+  credit_account_id: string;
+  amount: number;
+  currency: string;
+  code: number;
+  pending_id: string | null;
+  timeout_s: number | null;
+  expires_at: number | null;
+  pending_state: string | null;
+  ref_type: string | null;
+  ref_id: string | null;
+  created_at: number;
+}
+
+export interface SellersTable {
+  channel_id: string;
+  id: string;
+  name: string | null;
+  verified_name: string | null;
+  verified: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface PayoutDestinationsTable {
+  id: string;
+  channel_id: string;
+  seller_id: string;
+  kind: string;
+  account: string;
+  network: string | null;
+  holder_name: string;
+  is_default: number;
+  status: 'active' | 'removed';
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SettlementItemsTable {
+  order_id: string;
+  channel_id: string;
+  seller_id: string;
+  amount: number;
+  currency: string;
+  settled_at: number;
+  batch_id: string | null;
+  payout_id: string | null;
+  paid_at: number | null;
+}
+
+export interface SettlementBatchesTable {
+  id: string;
+  channel_id: string;
+  cycle: string;
+  business_date: string;
+  status: string;
+  due_at: number;
+  order_count: number;
+  amount: number;
+  currency: string;
+  approved_by: string | null;
+  approved_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface PayoutsTable {
+  id: string;
+  channel_id: string;
+  seller_id: string;
+  destination_id: string;
+  provider: string;
+  amount: number;
+  fee: number;
+  currency: string;
+  status: string;
+  batch_id: string | null;
+  order_count: number;
+  attempts: number;
+  provider_ref: string | null;
+  raw_code: string | null;
+  reason: string | null;
+  created_at: number;
+  updated_at: number;
+  sent_at: number | null;
+  finished_at: number | null;
 }
 
 export interface WebhookEndpointsTable {

@@ -67,6 +67,36 @@ export const CallbackSettings = Type.Object(
 );
 export type CallbackSettings = Static<typeof CallbackSettings>;
 
+/** How and when the channel's sellers are paid (docs/settlement.md). */
+export const SETTLEMENT_CYCLES = ['T0', 'T1', 'T3'] as const;
+export type SettlementCycle = (typeof SETTLEMENT_CYCLES)[number];
+const MinorUnits = (description: string) =>
+  Type.Integer({ minimum: 0, maximum: 1_000_000_000_000, description });
+export const SettlementSettings = Type.Object(
+  {
+    cycle: Type.Union(
+      SETTLEMENT_CYCLES.map((c) => Type.Literal(c)),
+      {
+        description:
+          '`T0`: paid as soon as credited; `T1`: one batch a day after the cut-off; `T3`: a batch on day +3, paid once finance approves it.',
+      },
+    ),
+    cutoff: Type.String({
+      pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$',
+      description: 'HH:MM in time_zone: orders credited before it belong to that business day.',
+    }),
+    time_zone: Type.String({ minLength: 1, maxLength: 64, description: 'IANA zone, e.g. Asia/Shanghai.' }),
+    escrow: Type.Boolean({
+      description: "Hold the seller's amount from intake until the issuer answers (e-commerce flow).",
+    }),
+    min_payout: MinorUnits('A payout waits until the seller is owed at least this much.'),
+    payout_fee: MinorUnits("Taken from each payout, in the payout's currency."),
+    seller_daily_payout_cap: Type.Union([MinorUnits('Most paid to one seller per business day.'), Type.Null()]),
+  },
+  { title: 'SettlementSettings' },
+);
+export type SettlementSettings = Static<typeof SettlementSettings>;
+
 export const ChannelView = Type.Object(
   {
     id: Type.String({ examples: ['ch_01jq3v6y0k8w5m2d9c4f7h1r3t'] }),
@@ -78,6 +108,7 @@ export const ChannelView = Type.Object(
     group_id: GroupRef,
     settlement_currency: SettlementCurrency,
     callbacks: CallbackSettings,
+    settlement: SettlementSettings,
     previous_secret_valid_until: Type.Object(
       {
         api: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
@@ -101,6 +132,7 @@ export const NewChannel = Type.Object({
   face_value_policy: Type.Optional(FaceValuePolicySchema),
   group_id: Type.Optional(GroupRef),
   settlement_currency: Type.Optional(SettlementCurrency),
+  settlement: Type.Optional(Type.Partial(SettlementSettings, { additionalProperties: false })),
 });
 export type NewChannel = Static<typeof NewChannel>;
 
@@ -120,6 +152,13 @@ export const ChannelPatch = Type.Object(
         additionalProperties: false,
         minProperties: 1,
         title: 'CallbackSettingsPatch',
+      }),
+    ),
+    settlement: Type.Optional(
+      Type.Partial(SettlementSettings, {
+        additionalProperties: false,
+        minProperties: 1,
+        title: 'SettlementSettingsPatch',
       }),
     ),
   },

@@ -17,6 +17,7 @@ import type {
   NewChannel,
   RotatedSecret,
   SecretKind,
+  SettlementSettings,
 } from './model.js';
 import {
   type ChannelRow,
@@ -53,6 +54,50 @@ export interface CreatedChannel {
 
 export type ChannelService = ReturnType<typeof createChannelService>;
 
+const DEFAULT_SETTLEMENT: SettlementSettings = {
+  cycle: 'T0',
+  cutoff: '00:00',
+  time_zone: 'Asia/Shanghai',
+  escrow: false,
+  min_payout: 0,
+  payout_fee: 0,
+  seller_daily_payout_cap: null,
+};
+
+function allSettlementColumns(s: SettlementSettings) {
+  return {
+    settlement_cycle: s.cycle,
+    settlement_cutoff: s.cutoff,
+    settlement_time_zone: s.time_zone,
+    escrow: s.escrow ? 1 : 0,
+    min_payout: s.min_payout,
+    payout_fee: s.payout_fee,
+    seller_daily_payout_cap: s.seller_daily_payout_cap,
+  };
+}
+
+function settlementColumns(s: Partial<SettlementSettings>): Partial<ChannelRow> {
+  const out: Partial<ChannelRow> = {};
+  if (s.cycle !== undefined) out.settlement_cycle = s.cycle;
+  if (s.cutoff !== undefined) out.settlement_cutoff = s.cutoff;
+  if (s.time_zone !== undefined) out.settlement_time_zone = s.time_zone;
+  if (s.escrow !== undefined) out.escrow = s.escrow ? 1 : 0;
+  if (s.min_payout !== undefined) out.min_payout = s.min_payout;
+  if (s.payout_fee !== undefined) out.payout_fee = s.payout_fee;
+  if (s.seller_daily_payout_cap !== undefined) out.seller_daily_payout_cap = s.seller_daily_payout_cap;
+  return out;
+}
+
+/** Whether the zone is one the runtime knows (an unknown one would make every batch date wrong). */
+export function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function view(row: ChannelRow, nowMs: number): ChannelView {
   return {
     id: row.id,
@@ -68,6 +113,15 @@ function view(row: ChannelRow, nowMs: number): ChannelView {
       ack: row.callback_ack,
       sign_type: row.callback_sign_type,
       allowed_hosts: JSON.parse(row.callback_hosts) as string[],
+    },
+    settlement: {
+      cycle: row.settlement_cycle,
+      cutoff: row.settlement_cutoff,
+      time_zone: row.settlement_time_zone,
+      escrow: row.escrow === 1,
+      min_payout: row.min_payout,
+      payout_fee: row.payout_fee,
+      seller_daily_payout_cap: row.seller_daily_payout_cap,
     },
     previous_secret_valid_until: {
       api: stillValid(row.secret_previous_sealed, row.secret_previous_until, nowMs),
@@ -118,6 +172,10 @@ export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_
       input: NewChannel,
       options: { id?: string } = {},
     ): Promise<Result<CreatedChannel, ChannelError['code']>> {
+      if (input.settlement?.time_zone && !isTimeZone(input.settlement.time_zone))
+        return fail('invalid_request', `Unknown time zone ${input.settlement.time_zone}.`, {
+          field: 'settlement.time_zone',
+        });
       if (input.group_id && !(await findGroup(db, input.group_id)))
         return fail('unknown_reference', `No channel group ${input.group_id}.`, { field: 'group_id' });
       const now = clock.now();
@@ -145,6 +203,7 @@ export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_
         callback_ack: 'any_2xx',
         callback_sign_type: 'HMAC-SHA256',
         callback_hosts: '[]',
+        ...allSettlementColumns({ ...DEFAULT_SETTLEMENT, ...input.settlement } as SettlementSettings),
       };
       await insertChannel(db, row);
       return ok({ channel: view(row, now), secret, webhookSecret });
@@ -177,10 +236,14 @@ export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_
 
     /** Changes commercial settings. */
     async update(id: string, patch: ChannelPatch): Promise<Result<ChannelView, ChannelError['code']>> {
+      if (patch.settlement?.time_zone && !isTimeZone(patch.settlement.time_zone))
+        return fail('invalid_request', `Unknown time zone ${patch.settlement.time_zone}.`, {
+          field: 'settlement.time_zone',
+        });
       if (patch.group_id && !(await findGroup(db, patch.group_id)))
         return fail('unknown_reference', `No channel group ${patch.group_id}.`, { field: 'group_id' });
-      const { callbacks, ...plain } = patch;
-      const set: Partial<ChannelRow> = { ...plain, updated_at: clock.now() };
+      const { callbacks, settlement, ...plain } = patch;
+      const set: Partial<ChannelRow> = { ...plain, ...settlementColumns(settlement ?? {}), updated_at: clock.now() };
       if (callbacks?.format) set.callback_format = callbacks.format;
       if (callbacks?.ack) set.callback_ack = callbacks.ack;
       if (callbacks?.sign_type) set.callback_sign_type = callbacks.sign_type;

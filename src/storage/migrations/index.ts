@@ -6,6 +6,7 @@ import * as m0004 from './0004_verification.js';
 import * as m0005 from './0005_pricing.js';
 import * as m0006 from './0006_events.js';
 import * as m0007 from './0007_webhooks.js';
+import * as m0008 from './0008_money.js';
 
 /** Every migration, in order. Names sort in application order; never rename or edit a shipped one. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0005_pricing': m0005,
   '0006_events': m0006,
   '0007_webhooks': m0007,
+  '0008_money': m0008,
 };
