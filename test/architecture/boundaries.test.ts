@@ -29,6 +29,13 @@ const OWNER: Record<string, string> = {
   webhook_endpoints: 'webhooks',
   webhook_deliveries: 'webhooks',
   webhook_attempts: 'webhooks',
+  ledger_accounts: 'ledger',
+  ledger_transfers: 'ledger',
+  sellers: 'sellers',
+  payout_destinations: 'sellers',
+  settlement_items: 'settlement',
+  settlement_batches: 'settlement',
+  payouts: 'settlement',
   // Infrastructure, not a module: the job runtime's own table.
   jobs: 'jobs',
 };
@@ -74,8 +81,11 @@ describe('module boundaries', () => {
       'cards',
       'channels',
       'events',
+      'ledger',
       'orders',
       'pricing',
+      'sellers',
+      'settlement',
       'verification',
       'webhooks',
     ]);

@@ -66,6 +66,9 @@ export function createLedger(deps: LedgerDeps) {
   return {
     accountId,
 
+    /** Makes sure these accounts exist (an existing one is left as it is). */
+    open: (trx: Trx, keys: readonly AccountKey[]) => insertAccounts(trx, keys, clock.now()),
+
     /** Creates transfers (linked by default: all or none). Refusals come back as results. */
     create,
 

@@ -46,13 +46,15 @@ export async function readForPlan(
     ids.add(t.id);
     if (t.pending_id) ids.add(t.pending_id);
   }
-  let tq = trx
-    .selectFrom('ledger_transfers')
-    .selectAll()
-    .where('id', 'in', [...ids].sort());
-  if (dialect === 'postgres') tq = tq.orderBy('id').forUpdate();
   const transfers = new Map<string, TransferRecord>();
-  for (const row of await tq.execute()) transfers.set(row.id, toRecord(row));
+  if (ids.size > 0) {
+    let tq = trx
+      .selectFrom('ledger_transfers')
+      .selectAll()
+      .where('id', 'in', [...ids].sort());
+    if (dialect === 'postgres') tq = tq.orderBy('id').forUpdate();
+    for (const row of await tq.execute()) transfers.set(row.id, toRecord(row));
+  }
 
   const accountIds = new Set<string>();
   for (const t of inputs) {
