@@ -134,6 +134,16 @@ export const SETTINGS = {
     Type.Integer({ minimum: 0, maximum: 604800, default: 86400 }),
     'After a secret rotation, how long the replaced API secret still verifies and the replaced webhook secret still signs.',
   ),
+  settlementSweepMs: setting(
+    'RECARD_SETTLEMENT_SWEEP_MS',
+    Type.Integer({ minimum: 100, maximum: 3600000, default: 30000 }),
+    'How often finished business days are closed into settlement batches and due payouts are made (T+0 payouts go out at once regardless).',
+  ),
+  cardRetentionDays: setting(
+    'RECARD_CARD_RETENTION_DAYS',
+    Type.Integer({ minimum: 0, maximum: 3650, default: 30 }),
+    "Days after an order is paid until its card's data key is deleted (crypto-shredding): the secret becomes unreadable, the duplicate hash stays.",
+  ),
   streamHeartbeatMs: setting(
     'RECARD_STREAM_HEARTBEAT_MS',
     Type.Integer({ minimum: 100, maximum: 300000, default: 15000 }),

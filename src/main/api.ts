@@ -8,8 +8,11 @@ import type { JobRuntime } from '../jobs/runtime.js';
 import { cardTypeAdminRoutes, cardTypeRoutes } from '../modules/cards/index.js';
 import { channelAdminRoutes, channelRoutes } from '../modules/channels/index.js';
 import { eventAdminRoutes, eventRoutes, eventStreamRoutes, eventWebhooks } from '../modules/events/index.js';
+import { ledgerRoutes } from '../modules/ledger/index.js';
 import { orderRoutes } from '../modules/orders/index.js';
 import { pricingAdminRoutes, quoteRoutes } from '../modules/pricing/index.js';
+import { sellerRoutes } from '../modules/sellers/index.js';
+import { settlementAdminRoutes, settlementRoutes } from '../modules/settlement/index.js';
 import { issuerAdminRoutes } from '../modules/verification/index.js';
 import { adminWebhookRoutes, callbackTestRoutes, channelWebhookRoutes } from '../modules/webhooks/index.js';
 import { schemaStatus } from '../storage/migrate.js';
@@ -70,6 +73,8 @@ export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promis
         eventRoutes(ctx.eventQueries, ctx.events.catalogue),
         eventStreamRoutes(ctx.streams),
         channelWebhookRoutes(ctx.webhooks),
+        sellerRoutes(ctx.sellers),
+        settlementRoutes(ctx.settlement),
       ]),
       adminApi(ctx.adminToken, [
         cardTypeAdminRoutes(ctx.cardTypes),
@@ -78,6 +83,8 @@ export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promis
         pricingAdminRoutes(ctx.pricingAdmin),
         eventAdminRoutes(ctx.eventQueries, ctx.events.catalogue),
         adminWebhookRoutes(ctx.webhooks),
+        ledgerRoutes(ctx.ledger, ctx.storage.db),
+        settlementAdminRoutes(ctx.settlement),
       ]),
     ],
   });

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { jsonFeedSource } from '../adapters/fx/json-feed.js';
 import type { FxRateSource } from '../adapters/fx/port.js';
 import { OutboundGuard, parseAllowlist } from '../adapters/outbound/index.js';
+import type { PayoutProvider } from '../adapters/payouts/port.js';
 import { loadSecrets } from '../config/keys.js';
 import type { Config } from '../config/schema.js';
 import { createMetrics, type Metrics } from '../http/metrics.js';
@@ -27,6 +28,7 @@ import {
   Sequencer,
   type Subscriber,
 } from '../modules/events/index.js';
+import { createLedger, EXPIRE_PENDING, type Ledger, ledgerSubscriber } from '../modules/ledger/index.js';
 import {
   createOrderService,
   createOrderTransitions,
@@ -47,6 +49,18 @@ import {
   REFRESH_FX,
   refreshFxHandler,
 } from '../modules/pricing/index.js';
+import { createSellerService, type SellerService } from '../modules/sellers/index.js';
+import {
+  createSettlementService,
+  PAYOUT_EVENT_TYPES,
+  type PayoutDeps,
+  SEND_PAYOUT,
+  type SettlementService,
+  SWEEP_SETTLEMENT,
+  sendPayoutHandler,
+  settlementSubscriber,
+  sweepSettlementHandler,
+} from '../modules/settlement/index.js';
 import {
   CodeBook,
   createIssuerAdminService,
@@ -121,6 +135,11 @@ export interface Context {
   eventQueries: EventService;
   /** Numbers committed events in commit order on PostgreSQL; started with a worker. */
   sequencer: Sequencer;
+  ledger: Ledger;
+  sellers: SellerService;
+  settlement: SettlementService;
+  /** Payout providers by name (`serve --demo` and tests set the simulators'). */
+  payoutProviders: Map<string, PayoutProvider>;
   jobHandlers: AnyJobHandler[];
   schedules: Schedule[];
   /** Set by whoever starts an in-process worker, so that new work is picked up at once. */
@@ -138,7 +157,7 @@ export interface ContextOptions {
 }
 
 /** Every event type of this build. */
-const EVENT_TYPES = [...ORDER_EVENT_TYPES, ...WEBHOOK_EVENT_TYPES];
+const EVENT_TYPES = [...ORDER_EVENT_TYPES, ...WEBHOOK_EVENT_TYPES, ...PAYOUT_EVENT_TYPES];
 const CHANNEL_EVENT_TYPES = EVENT_TYPES.filter((t) => t.visibility === 'channel').map((t) => t.type);
 
 export async function createContext(config: Config, options: ContextOptions = {}): Promise<Context> {
@@ -202,9 +221,29 @@ export async function createContext(config: Config, options: ContextOptions = {}
     maxResponseBytes: config.callbackMaxResponseBytes,
   });
   const wakeSoon = (kinds: string[]) => setTimeout(() => ctx.wakeWorker(kinds), AFTER_COMMIT_MS);
-  // The subscribers of this build: each capability (callbacks now; ledger, risk next) adds its own.
+  const ledger = createLedger({ db, dialect: storage.dialect, clock });
+  const sellers = createSellerService({ db, clock });
+  const now = () => clock.now();
+  // Orders' face is made after the event log (it writes events); these reach it when they run.
+  const orderChange: PayoutDeps['orders'] = { change: (trx, id, c) => transitions.change(trx, id, c) };
+  const payoutDeps: PayoutDeps = {
+    ledger,
+    sellers,
+    orders: orderChange,
+    events: { append: (trx, e) => events.append(trx, e) } as PayoutDeps['events'],
+    now,
+  };
+  const policyOf = (id: string, from: typeof db) => channels.settlementOf(id, from);
+  // The subscribers of this build: each capability adds its own (risk next).
   const builtInSubscribers: Subscriber[] = [
     callbackSubscriber({ channels, clock, types: CHANNEL_EVENT_TYPES, onQueued: wakeSoon }),
+    ledgerSubscriber({
+      ledger,
+      orders: orderChange,
+      escrowOf: async (id, from) => (await policyOf(id, from))?.escrow === true,
+      now,
+    }),
+    settlementSubscriber({ ...payoutDeps, policyOf, onPayoutMade: () => wakeSoon([SEND_PAYOUT.kind]) }),
   ];
   const streams = new EventStreamHub({
     db,
@@ -268,7 +307,14 @@ export async function createContext(config: Config, options: ContextOptions = {}
     endpoints,
     onQueued: () => ctx.wakeWorker([DELIVER.kind]),
   });
+  const payoutProviders = new Map<string, PayoutProvider>();
+  const wakePayouts = () => ctx.wakeWorker([SEND_PAYOUT.kind, SWEEP_SETTLEMENT.kind]);
+  const settlement = createSettlementService({ ...payoutDeps, db, onChanged: wakePayouts });
   const ctx: Context = {
+    ledger,
+    sellers,
+    settlement,
+    payoutProviders,
     config,
     adminToken: secrets.adminToken,
     logger,
@@ -349,6 +395,14 @@ export async function createContext(config: Config, options: ContextOptions = {}
         },
       }),
       ...events.handlers(),
+      sendPayoutHandler({ ...payoutDeps, db, provider: (name) => payoutProviders.get(name) }),
+      sweepSettlementHandler({ ...payoutDeps, db, policyOf }, () => ctx.wakeWorker([SEND_PAYOUT.kind])),
+      {
+        spec: EXPIRE_PENDING,
+        async handle() {
+          await ledger.expireDue();
+        },
+      },
       // The source is looked up at every run: `serve --demo` sets it after the context is built.
       refreshFxHandler(
         pricingAdmin,
@@ -368,6 +422,8 @@ export async function createContext(config: Config, options: ContextOptions = {}
       { spec: REFRESH_FX, everyMs: config.fxPollMs, payload: {} },
       { spec: ADJUST_RATES, everyMs: 60_000, payload: {} },
       { spec: PRUNE_PRICING, everyMs: TEN_MINUTES, payload: { keep_ms: KEEP_UNUSED_PRICING_MS } },
+      { spec: SWEEP_SETTLEMENT, everyMs: config.settlementSweepMs, payload: {} },
+      { spec: EXPIRE_PENDING, everyMs: 5_000, payload: {} },
     ],
     wakeWorker: () => undefined,
     close: async () => {

@@ -19,6 +19,9 @@ export const ERROR_STATUS = {
   url_host_unresolvable: 400,
   callback_host_not_allowed: 400,
   unknown_event_type: 400,
+  destination_invalid: 400,
+  holder_name_mismatch: 400,
+  seller_name_required: 400,
   // 401 — who is calling could not be established
   auth_header_invalid: 401,
   timestamp_out_of_window: 401,
@@ -40,6 +43,8 @@ export const ERROR_STATUS = {
   quote_expired: 409,
   quote_mismatch: 409,
   rotation_conflict: 409,
+  already_approved: 409,
+  payout_not_unknown: 409,
   // 422 — the card is refused
   no_offer: 422,
   // 413 / 415

@@ -1,7 +1,9 @@
 import type { Failure } from '../../shared/result.js';
 
 /** Why a change to a channel is refused. */
-export type ChannelError = Failure<'unknown_reference' | 'channel_not_found' | 'rotation_conflict' | 'invalid_request'>;
+export type ChannelError = Failure<
+  'unknown_reference' | 'channel_not_found' | 'rotation_conflict' | 'invalid_request'
+>;
 
 /** Why a signed request is not accepted (each has its own 401 code, docs/signing.md). */
 export type AuthError = Failure<

@@ -18,7 +18,10 @@ export {
   RotatedSecret,
   RotateSecretRequest,
   SECRET_KINDS,
+  SETTLEMENT_CYCLES,
   type SecretKind,
+  type SettlementCycle,
+  type SettlementSettings,
 } from './model.js';
 export { channelAdminRoutes, channelRoutes } from './routes.js';
 export { type CallbackProfile, type ChannelService, createChannelService } from './service.js';

@@ -91,7 +91,10 @@ export const SettlementSettings = Type.Object(
     }),
     min_payout: MinorUnits('A payout waits until the seller is owed at least this much.'),
     payout_fee: MinorUnits("Taken from each payout, in the payout's currency."),
-    seller_daily_payout_cap: Type.Union([MinorUnits('Most paid to one seller per business day.'), Type.Null()]),
+    seller_daily_payout_cap: Type.Union([
+      MinorUnits('Most paid to one seller per business day.'),
+      Type.Null(),
+    ]),
   },
   { title: 'SettlementSettings' },
 );

@@ -243,7 +243,11 @@ export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_
       if (patch.group_id && !(await findGroup(db, patch.group_id)))
         return fail('unknown_reference', `No channel group ${patch.group_id}.`, { field: 'group_id' });
       const { callbacks, settlement, ...plain } = patch;
-      const set: Partial<ChannelRow> = { ...plain, ...settlementColumns(settlement ?? {}), updated_at: clock.now() };
+      const set: Partial<ChannelRow> = {
+        ...plain,
+        ...settlementColumns(settlement ?? {}),
+        updated_at: clock.now(),
+      };
       if (callbacks?.format) set.callback_format = callbacks.format;
       if (callbacks?.ack) set.callback_ack = callbacks.ack;
       if (callbacks?.sign_type) set.callback_sign_type = callbacks.sign_type;
@@ -314,6 +318,15 @@ export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_
     },
 
     /** Where an event of the channel goes besides its endpoints (no secret opened): for the subscriber. */
+    /**
+     * How the channel's sellers are paid, read with the caller's connection (a subscriber's
+     * transaction: on SQLite another read would wait for it).
+     */
+    async settlementOf(id: string, from: Db = db): Promise<SettlementSettings | undefined> {
+      const row = await findChannel(from, id);
+      return row && view(row, clock.now()).settlement;
+    },
+
     async callbackTarget(id: string, from: Db = db): Promise<{ callbackUrl: string | null } | undefined> {
       const [row] = (await callbackUrlOf.run<{ callback_url: string | null }>(from, { id })).rows;
       return row && { callbackUrl: row.callback_url };

@@ -15,7 +15,10 @@ export const ACCOUNT_KINDS = {
   provider_cash: { normal: 'debit', owner: 'provider', flags: [] },
   fees: { normal: 'credit', owner: null, flags: [] },
   fx_difference: { normal: 'credit', owner: null, flags: [] },
-} as const satisfies Record<string, { normal: 'debit' | 'credit'; owner: string | null; flags: readonly Flag[] }>;
+} as const satisfies Record<
+  string,
+  { normal: 'debit' | 'credit'; owner: string | null; flags: readonly Flag[] }
+>;
 
 export type AccountKind = keyof typeof ACCOUNT_KINDS;
 export const ACCOUNT_KIND_NAMES = Object.keys(ACCOUNT_KINDS) as AccountKind[];

@@ -50,13 +50,19 @@ export async function checkLedgerRules(db: Db): Promise<Violation[]> {
 
   const accounts = await db.selectFrom('ledger_accounts').selectAll().execute();
   for (const a of accounts) {
-    if (a.flags & FLAG_BITS.debits_must_not_exceed_credits && a.debits_posted + a.debits_pending > a.credits_posted)
+    if (
+      a.flags & FLAG_BITS.debits_must_not_exceed_credits &&
+      a.debits_posted + a.debits_pending > a.credits_posted
+    )
       out.push({
         rule: 'flagged_account_overdrawn',
         subject: a.id,
         detail: `${a.kind} ${a.owner}: debits ${a.debits_posted}+${a.debits_pending} pending exceed credits ${a.credits_posted}`,
       });
-    if (a.flags & FLAG_BITS.credits_must_not_exceed_debits && a.credits_posted + a.credits_pending > a.debits_posted)
+    if (
+      a.flags & FLAG_BITS.credits_must_not_exceed_debits &&
+      a.credits_posted + a.credits_pending > a.debits_posted
+    )
       out.push({
         rule: 'flagged_account_overdrawn',
         subject: a.id,
@@ -105,7 +111,11 @@ export async function checkLedgerRules(db: Db): Promise<Violation[]> {
     expected.delete(a.id);
   }
   for (const id of expected.keys())
-    out.push({ rule: 'balance_differs_from_transfers', subject: id, detail: 'transfers name an account that does not exist' });
+    out.push({
+      rule: 'balance_differs_from_transfers',
+      subject: id,
+      detail: 'transfers name an account that does not exist',
+    });
 
   const twice = await db
     .selectFrom('ledger_transfers')
@@ -133,7 +143,11 @@ export async function checkLedgerRules(db: Db): Promise<Violation[]> {
         detail: `state ${s.pending_state} but ${s.resolution ? `resolved by ${s.resolution}` : 'never resolved'}`,
       });
     if (s.resolution === 'post' && n(s.resolved_amount) > s.amount)
-      out.push({ rule: 'post_exceeds_pending', subject: s.id, detail: `posted ${s.resolved_amount} of ${s.amount}` });
+      out.push({
+        rule: 'post_exceeds_pending',
+        subject: s.id,
+        detail: `posted ${s.resolved_amount} of ${s.amount}`,
+      });
   }
   return out;
 }

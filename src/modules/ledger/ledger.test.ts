@@ -54,16 +54,17 @@ interface Real {
 
 function freshModel(now: number): Model {
   const accounts = new Map<string, ModelAccount>();
-  KEYS.forEach((k, i) =>
-    accounts.set(IDS[i] as string, { currency: k.currency, flagged: i === 0, dp: 0, dq: 0, cp: 0, cq: 0 }),
-  );
+  KEYS.forEach((k, i) => {
+    accounts.set(IDS[i] as string, { currency: k.currency, flagged: i === 0, dp: 0, dq: 0, cp: 0, cq: 0 });
+  });
   return { accounts, transfers: new Map(), pendings: [], now, next: 0 };
 }
 
 /** The model's answer to one transfer, applied to a draft (the caller keeps it only if all succeed). */
 function modelApply(m: Model, t: TransferInput): TransferResult {
   const known = m.transfers.get(t.id);
-  if (known) return JSON.stringify(known.input) === JSON.stringify(t) ? 'exists' : 'exists_with_different_fields';
+  if (known)
+    return JSON.stringify(known.input) === JSON.stringify(t) ? 'exists' : 'exists_with_different_fields';
   if (t.kind === 'single' || t.kind === 'pending') {
     const dr = m.accounts.get(t.debit_account_id as string);
     const cr = m.accounts.get(t.credit_account_id as string);
@@ -81,7 +82,12 @@ function modelApply(m: Model, t: TransferInput): TransferResult {
       dr.dp += a;
       cr.cp += a;
     }
-    const rec: ModelTransfer = { input: t, amount: a, dr: t.debit_account_id as string, cr: t.credit_account_id as string };
+    const rec: ModelTransfer = {
+      input: t,
+      amount: a,
+      dr: t.debit_account_id as string,
+      cr: t.credit_account_id as string,
+    };
     if (t.kind === 'pending') {
       rec.state = 'pending';
       if (t.timeout_s) rec.expiresAt = m.now + t.timeout_s * 1000;
@@ -122,7 +128,11 @@ function cloneModel(m: Model): Model {
 }
 
 /** Applies a batch to the model: linked means all or none. */
-function modelBatch(m: Model, batch: TransferInput[], linked: boolean): { model: Model; results: TransferResult[] } {
+function modelBatch(
+  m: Model,
+  batch: TransferInput[],
+  linked: boolean,
+): { model: Model; results: TransferResult[] } {
   const draft = cloneModel(m);
   const results: TransferResult[] = [];
   for (const t of batch) {
@@ -141,7 +151,13 @@ async function expectAgrees(m: Model, r: Real) {
   for (const [id, a] of m.accounts) {
     const got = await r.ledger.account(id, r.storage.db);
     if (!got.ok) throw new Error(`account ${id} missing`);
-    expect({ id, dp: got.value.debits_posted, dq: got.value.debits_pending, cp: got.value.credits_posted, cq: got.value.credits_pending }).toEqual({
+    expect({
+      id,
+      dp: got.value.debits_posted,
+      dq: got.value.debits_pending,
+      cp: got.value.credits_posted,
+      cq: got.value.credits_pending,
+    }).toEqual({
       id,
       dp: a.dp,
       dq: a.dq,
@@ -185,7 +201,9 @@ class Transfer implements Cmd {
       return t;
     });
     const expected = modelBatch(m, batch, this.linked);
-    const got = await r.storage.db.transaction().execute((trx) => r.ledger.create(trx, batch, { linked: this.linked }));
+    const got = await r.storage.db
+      .transaction()
+      .execute((trx) => r.ledger.create(trx, batch, { linked: this.linked }));
     expect(got.results).toEqual(expected.results);
     for (const x of got.results) SEEN.set(x, (SEEN.get(x) ?? 0) + 1);
     holder.m = expected.model;
@@ -225,21 +243,28 @@ class Tick implements Cmd {
  * wins), and N equal debits of the flagged account (exactly as many win as its balance allows).
  */
 class Concurrent implements Cmd {
-  constructor(readonly n: number, readonly amount: number) {}
+  constructor(
+    readonly n: number,
+    readonly amount: number,
+  ) {}
   check() {
     return true;
   }
   async run(holder: { m: Model }, r: Real) {
     const m = holder.m;
     const tag = m.next++;
-    const open = m.pendings.filter((id) => m.transfers.get(id)?.state === 'pending' && m.transfers.get(id)?.expiresAt === undefined);
+    const open = m.pendings.filter(
+      (id) => m.transfers.get(id)?.state === 'pending' && m.transfers.get(id)?.expiresAt === undefined,
+    );
     if (open.length > 0) {
       const target = open[0] as string;
       const outs = await Promise.all(
         Array.from({ length: this.n }, (_, i) =>
-          r.storage.db.transaction().execute((trx) =>
-            r.ledger.create(trx, [{ id: `c${tag}-post-${i}`, kind: 'post', pending_id: target, code: 9 }]),
-          ),
+          r.storage.db
+            .transaction()
+            .execute((trx) =>
+              r.ledger.create(trx, [{ id: `c${tag}-post-${i}`, kind: 'post', pending_id: target, code: 9 }]),
+            ),
         ),
       );
       const winners = outs.map((o, i) => (o.ok ? i : -1)).filter((i) => i >= 0);
@@ -252,7 +277,14 @@ class Concurrent implements Cmd {
       Array.from({ length: this.n }, (_, i) =>
         r.storage.db.transaction().execute((trx) =>
           r.ledger.create(trx, [
-            { id: `c${tag}-debit-${i}`, kind: 'single', debit_account_id: FLAGGED, credit_account_id: IDS[1] as string, amount: this.amount, code: 8 },
+            {
+              id: `c${tag}-debit-${i}`,
+              kind: 'single',
+              debit_account_id: FLAGGED,
+              credit_account_id: IDS[1] as string,
+              amount: this.amount,
+              code: 8,
+            },
           ]),
         ),
       ),
@@ -260,7 +292,14 @@ class Concurrent implements Cmd {
     const won = outs.map((o, i) => (o.ok ? i : -1)).filter((i) => i >= 0);
     expect(won).toHaveLength(Math.min(this.n, Math.floor(room / this.amount)));
     for (const i of won)
-      modelApply(m, { id: `c${tag}-debit-${i}`, kind: 'single', debit_account_id: FLAGGED, credit_account_id: IDS[1] as string, amount: this.amount, code: 8 });
+      modelApply(m, {
+        id: `c${tag}-debit-${i}`,
+        kind: 'single',
+        debit_account_id: FLAGGED,
+        credit_account_id: IDS[1] as string,
+        amount: this.amount,
+        code: 8,
+      });
     expect(outs.filter((o) => !o.ok).every((o) => o.results[0] === 'exceeds_credits')).toBe(true);
     await expectAgrees(m, r);
   }
@@ -269,31 +308,33 @@ class Concurrent implements Cmd {
   }
 }
 
-const transferArb = fc.record(
-  {
-    kind: fc.constantFrom('single', 'single', 'pending', 'post', 'void'),
-    pair: fc.oneof(
-      { weight: 8, arbitrary: fc.constantFrom(...CNY_PAIRS) },
-      { weight: 1, arbitrary: fc.tuple(accountArb, accountArb) },
-    ),
-    amount: amountArb,
-    code: fc.integer({ min: 1, max: 20 }),
-    timeout_s: fc.option(fc.integer({ min: 1, max: 30 }), { nil: undefined }),
-    reuse: fc.option(fc.nat(50), { nil: undefined, freq: 8 }),
-  },
-  { requiredKeys: ['kind', 'code', 'pair', 'amount'] },
-).map((t) => {
-  const out: Omit<TransferInput, 'id'> & { reuse?: number } = { kind: t.kind, code: t.code };
-  if (t.reuse !== undefined) out.reuse = t.reuse;
-  if (t.kind === 'single' || t.kind === 'pending') {
-    out.debit_account_id = t.pair[0];
-    out.credit_account_id = t.pair[1];
-    out.amount = t.amount;
-    if (t.kind === 'pending' && t.timeout_s !== undefined) out.timeout_s = t.timeout_s;
-  }
-  if (t.kind === 'post' && t.amount !== undefined && t.amount % 3 === 0) out.amount = t.amount;
-  return out;
-});
+const transferArb = fc
+  .record(
+    {
+      kind: fc.constantFrom('single', 'single', 'pending', 'post', 'void'),
+      pair: fc.oneof(
+        { weight: 8, arbitrary: fc.constantFrom(...CNY_PAIRS) },
+        { weight: 1, arbitrary: fc.tuple(accountArb, accountArb) },
+      ),
+      amount: amountArb,
+      code: fc.integer({ min: 1, max: 20 }),
+      timeout_s: fc.option(fc.integer({ min: 1, max: 30 }), { nil: undefined }),
+      reuse: fc.option(fc.nat(50), { nil: undefined, freq: 8 }),
+    },
+    { requiredKeys: ['kind', 'code', 'pair', 'amount'] },
+  )
+  .map((t) => {
+    const out: Omit<TransferInput, 'id'> & { reuse?: number } = { kind: t.kind, code: t.code };
+    if (t.reuse !== undefined) out.reuse = t.reuse;
+    if (t.kind === 'single' || t.kind === 'pending') {
+      out.debit_account_id = t.pair[0];
+      out.credit_account_id = t.pair[1];
+      out.amount = t.amount;
+      if (t.kind === 'pending' && t.timeout_s !== undefined) out.timeout_s = t.timeout_s;
+    }
+    if (t.kind === 'post' && t.amount !== undefined && t.amount % 3 === 0) out.amount = t.amount;
+    return out;
+  });
 
 describe.each(storageTargets())('ledger against its model on $name', (target) => {
   let loc: TestLocation;
@@ -305,11 +346,25 @@ describe.each(storageTargets())('ledger against its model on $name', (target) =>
   it('random sequences of transfers keep every balance and invariant', async () => {
     const storage = await loc.open();
     const commands = [
-      fc.tuple(fc.array(transferArb, { minLength: 1, maxLength: 4 }), fc.boolean()).map(([b, linked]) => new Transfer(b, linked)),
+      fc
+        .tuple(fc.array(transferArb, { minLength: 1, maxLength: 4 }), fc.boolean())
+        .map(([b, linked]) => new Transfer(b, linked)),
       fc.integer({ min: 1, max: 20_000 }).map((ms) => new Tick(ms)),
       // Fund the flagged account now and then, so its limit is met both ways.
       amountArb.map(
-        (a) => new Transfer([{ kind: 'single', debit_account_id: IDS[2] as string, credit_account_id: FLAGGED, amount: a * 4, code: 1 }], true),
+        (a) =>
+          new Transfer(
+            [
+              {
+                kind: 'single',
+                debit_account_id: IDS[2] as string,
+                credit_account_id: FLAGGED,
+                amount: a * 4,
+                code: 1,
+              },
+            ],
+            true,
+          ),
       ),
       ...(target.name === 'postgres'
         ? [fc.tuple(fc.integer({ min: 2, max: 8 }), amountArb).map(([n, a]) => new Concurrent(n, a))]
@@ -326,15 +381,31 @@ describe.each(storageTargets())('ledger against its model on $name', (target) =>
         const clock = { now: () => now };
         const ledger = createLedger({ db: storage.db, dialect: storage.dialect, clock });
         await storage.db.transaction().execute((trx) => ledger.open(trx, KEYS));
-        const real = { ledger, storage, clock, advance: (ms: number) => { now += ms; } };
+        const real = {
+          ledger,
+          storage,
+          clock,
+          advance: (ms: number) => {
+            now += ms;
+          },
+        };
         await fc.asyncModelRun(() => ({ model: { m: freshModel(now) }, real }), cmds);
       }),
       { numRuns: target.name === 'postgres' ? 60 : 100 },
     );
     expect(run).toBeGreaterThan(0);
     // The generator reaches every kind of answer, or the run proved less than it claims.
-    for (const r of ['created', 'exists', 'exists_with_different_fields', 'linked_event_failed', 'exceeds_credits', 'pending_transfer_expired'])
+    for (const r of [
+      'created',
+      'exists',
+      'exists_with_different_fields',
+      'linked_event_failed',
+      'exceeds_credits',
+      'pending_transfer_expired',
+    ])
       expect(SEEN.get(r) ?? 0, r).toBeGreaterThan(0);
-    expect((SEEN.get('pending_transfer_already_posted') ?? 0) + (SEEN.get('pending_transfer_already_voided') ?? 0)).toBeGreaterThan(0);
+    expect(
+      (SEEN.get('pending_transfer_already_posted') ?? 0) + (SEEN.get('pending_transfer_already_voided') ?? 0),
+    ).toBeGreaterThan(0);
   }, 240_000);
 });

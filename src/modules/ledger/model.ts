@@ -12,7 +12,9 @@ export const AccountView = Type.Object(
     id: Type.String({ examples: ['acc_5k2m9q0x7c4v1b8n3z6h0d2f4g'] }),
     kind: AccountKindSchema,
     currency: Type.String(),
-    owner: Nullable(Type.String({ description: 'Issuer, channel, channel/seller or provider; null for the platform.' })),
+    owner: Nullable(
+      Type.String({ description: 'Issuer, channel, channel/seller or provider; null for the platform.' }),
+    ),
     flags: Type.Array(Type.String()),
     normal_side: Type.Union([Type.Literal('debit'), Type.Literal('credit')]),
     debits_pending: Type.Integer(),
@@ -50,7 +52,9 @@ export const EntryView = Type.Object(
     currency: Type.String(),
     counter_account_id: Type.String(),
     pending_id: Nullable(Type.String()),
-    pending_state: Nullable(Type.String({ description: 'pending transfers: pending, posted, voided or expired.' })),
+    pending_state: Nullable(
+      Type.String({ description: 'pending transfers: pending, posted, voided or expired.' }),
+    ),
     ref_type: Nullable(Type.String()),
     ref_id: Nullable(Type.String()),
     created_at: Time,
@@ -63,7 +67,9 @@ export type EntryView = Static<typeof EntryView>;
 
 export const EntryListQuery = Type.Object(
   {
-    after: Type.Optional(Type.String({ pattern: '^ent_[0-9a-z]{26}$', description: 'next_cursor of the previous page.' })),
+    after: Type.Optional(
+      Type.String({ pattern: '^ent_[0-9a-z]{26}$', description: 'next_cursor of the previous page.' }),
+    ),
     limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
   },
   { additionalProperties: false },

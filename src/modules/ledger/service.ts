@@ -31,9 +31,7 @@ export class LedgerRefusal extends Error {
     readonly inputs: readonly TransferInput[],
     readonly results: readonly TransferResult[],
   ) {
-    super(
-      `ledger refused: ${inputs.map((t, i) => `${t.id}=${results[i]}`).join(', ')}`,
-    );
+    super(`ledger refused: ${inputs.map((t, i) => `${t.id}=${results[i]}`).join(', ')}`);
   }
 }
 
@@ -79,6 +77,17 @@ export function createLedger(deps: LedgerDeps) {
       if (!out.ok) throw new LedgerRefusal(inputs, out.results);
     },
 
+    /** Stored transfers by id (missing ones are left out). */
+    async transfersById(from: Db, ids: readonly string[]) {
+      if (ids.length === 0) return [];
+      const rows = await from
+        .selectFrom('ledger_transfers')
+        .selectAll()
+        .where('id', 'in', [...ids])
+        .execute();
+      return rows.map(toRecord);
+    },
+
     /** Transfers caused by one thing (an order, a payout), oldest first. */
     async transfersOf(from: Db, refType: string, refId: string) {
       const rows = await from
@@ -102,7 +111,7 @@ export function createLedger(deps: LedgerDeps) {
             { id: `${held.id}:expired`, kind: 'void', pending_id: held.id, code: held.code },
           ]);
           const now = transfers.get(held.id);
-          if (!now || now.pending_state !== 'pending' || transfers.has(`${held.id}:expired`)) return false;
+          if (now?.pending_state !== 'pending' || transfers.has(`${held.id}:expired`)) return false;
           const row = expiryOf(now, clock.now());
           await applyPlan(
             trx,
@@ -132,16 +141,31 @@ export function createLedger(deps: LedgerDeps) {
     },
 
     async account(id: string, from: Db = db): Promise<Result<AccountView, LedgerError['code']>> {
-      const row = await from.selectFrom('ledger_accounts').selectAll().where('id', '=', id).executeTakeFirst();
+      const row = await from
+        .selectFrom('ledger_accounts')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirst();
       if (!row) return fail('resource_not_found', `no account ${id}`, { field: 'id' });
       return ok(accountView(row));
     },
 
-    async accounts(filter: { kind?: AccountKind; currency?: string; owner?: string }, from: Db = db) {
-      let q = from.selectFrom('ledger_accounts').selectAll().orderBy('kind').orderBy('currency').orderBy('owner');
+    async accounts(
+      filter: { kind?: AccountKind; currency?: string; owner?: string; ownerPrefix?: string },
+      from: Db = db,
+    ) {
+      let q = from
+        .selectFrom('ledger_accounts')
+        .selectAll()
+        .orderBy('kind')
+        .orderBy('currency')
+        .orderBy('owner');
       if (filter.kind) q = q.where('kind', '=', filter.kind);
       if (filter.currency) q = q.where('currency', '=', filter.currency);
       if (filter.owner !== undefined) q = q.where('owner', '=', filter.owner);
+      // A range rather than LIKE: the index serves it and no character of an id is special.
+      if (filter.ownerPrefix !== undefined)
+        q = q.where('owner', '>=', filter.ownerPrefix).where('owner', '<', `${filter.ownerPrefix}\uffff`);
       return (await q.limit(1000).execute()).map(accountView);
     },
 
@@ -218,7 +242,11 @@ export function createLedger(deps: LedgerDeps) {
 
   /** The account's balances after every entry up to `entry`, from the stored transfers. */
   async function balanceBefore(id: string, entry: string) {
-    const acct = await db.selectFrom('ledger_accounts').select('kind').where('id', '=', id).executeTakeFirstOrThrow();
+    const acct = await db
+      .selectFrom('ledger_accounts')
+      .select('kind')
+      .where('id', '=', id)
+      .executeTakeFirstOrThrow();
     const sign = ACCOUNT_KINDS[acct.kind as AccountKind].normal === 'credit' ? 1 : -1;
     const rows = await db
       .selectFrom('ledger_transfers as t')

@@ -119,7 +119,8 @@ function sameFields(input: TransferInput, stored: TransferRecord): boolean {
   if (input.code !== stored.code) return false;
   if ((input.pending_id ?? null) !== stored.pending_id) return false;
   if ((input.ref_type ?? null) !== stored.ref_type || (input.ref_id ?? null) !== stored.ref_id) return false;
-  if (input.debit_account_id !== undefined && input.debit_account_id !== stored.debit_account_id) return false;
+  if (input.debit_account_id !== undefined && input.debit_account_id !== stored.debit_account_id)
+    return false;
   if (input.credit_account_id !== undefined && input.credit_account_id !== stored.credit_account_id)
     return false;
   if (input.amount !== undefined && input.amount !== stored.amount) return false;
@@ -176,7 +177,10 @@ export function plan(p: PlanInput): Plan {
   function applyNew(t: TransferInput): TransferResult {
     if (t.pending_id !== undefined) return 'pending_id_must_be_absent';
     if (t.kind === 'single' && t.timeout_s !== undefined) return 'timeout_reserved_for_pending';
-    if (t.timeout_s !== undefined && (!Number.isInteger(t.timeout_s) || t.timeout_s < 1 || t.timeout_s > MAX_TIMEOUT_S))
+    if (
+      t.timeout_s !== undefined &&
+      (!Number.isInteger(t.timeout_s) || t.timeout_s < 1 || t.timeout_s > MAX_TIMEOUT_S)
+    )
       return 'timeout_invalid';
     if (!isAmount(t.amount)) return 'amount_invalid';
     if (t.debit_account_id === t.credit_account_id) return 'accounts_must_be_different';
@@ -242,7 +246,8 @@ export function plan(p: PlanInput): Plan {
       if (t.amount > held.amount) return 'exceeds_pending_transfer_amount';
       amount = t.amount;
     }
-    if (t.kind === 'void' && t.amount !== undefined && t.amount !== held.amount) return 'pending_amount_mismatch';
+    if (t.kind === 'void' && t.amount !== undefined && t.amount !== held.amount)
+      return 'pending_amount_mismatch';
     const dr = { ...(accounts.get(held.debit_account_id) as AccountState) };
     const cr = { ...(accounts.get(held.credit_account_id) as AccountState) };
     dr.debits_pending -= held.amount;
@@ -275,8 +280,10 @@ export function plan(p: PlanInput): Plan {
   }
 
   function checkFlags(dr: AccountState, cr: AccountState): TransferResult | undefined {
-    for (const f of flagsOf(dr.flags)) if (f === 'debits_must_not_exceed_credits' && exceeds(dr, f)) return 'exceeds_credits';
-    for (const f of flagsOf(cr.flags)) if (f === 'credits_must_not_exceed_debits' && exceeds(cr, f)) return 'exceeds_debits';
+    for (const f of flagsOf(dr.flags))
+      if (f === 'debits_must_not_exceed_credits' && exceeds(dr, f)) return 'exceeds_credits';
+    for (const f of flagsOf(cr.flags))
+      if (f === 'credits_must_not_exceed_debits' && exceeds(cr, f)) return 'exceeds_debits';
     return undefined;
   }
 

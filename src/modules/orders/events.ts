@@ -110,6 +110,19 @@ export const ORDER_FROZEN = orderEvent(
   'Risk froze the order until a person looks at it.',
 );
 
+export const ORDER_SETTLED = orderEvent(
+  'order.settled',
+  'settled',
+  'redeemed',
+  "The card is booked: the seller is owed `order.price.payout_amount` (docs/ledger.md). Paid on the channel's settlement cycle.",
+);
+export const ORDER_PAID = orderEvent(
+  'order.paid',
+  'paid',
+  'settled',
+  'The payout that carried this order reached the seller (`payout.paid` has the payout).',
+);
+
 export const ORDER_EVENT_TYPES: readonly EventTypeSpec[] = [
   ORDER_SUBMITTED,
   ORDER_REDEEMED,
@@ -118,6 +131,8 @@ export const ORDER_EVENT_TYPES: readonly EventTypeSpec[] = [
   ORDER_REVIEW,
   ORDER_REJECTED,
   ORDER_FROZEN,
+  ORDER_SETTLED,
+  ORDER_PAID,
 ];
 
 /** The event a step into `to` announces; none for steps within verification (`verifying`). */
@@ -137,10 +152,11 @@ export function eventTypeFor(to: OrderStatus): EventTypeSpec<typeof OrderEventDa
       return ORDER_REJECTED;
     case 'frozen':
       return ORDER_FROZEN;
-    case 'verifying':
     case 'settled':
+      return ORDER_SETTLED;
     case 'paid':
-      // settled and paid get their events with the ledger and payouts.
+      return ORDER_PAID;
+    case 'verifying':
       return undefined;
   }
 }

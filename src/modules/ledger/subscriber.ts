@@ -1,0 +1,81 @@
+import type { Static } from '@sinclair/typebox';
+import type { Db } from '../../storage/database.js';
+import type { Subscriber } from '../events/index.js';
+import type { OrderEventData, OrderService } from '../orders/index.js';
+import { escrowHold, escrowRefund, type OrderMoney, redemption } from './postings.js';
+import type { Ledger } from './service.js';
+
+export interface LedgerSubscriberDeps {
+  ledger: Ledger;
+  orders: Pick<OrderService, 'change'>;
+  /** Whether the channel holds the seller's amount from intake (escrow). */
+  escrowOf(channelId: string, from: Db): Promise<boolean>;
+  now(): number;
+}
+
+type OrderData = Static<typeof OrderEventData>;
+type EventOrder = OrderData['order'];
+
+function moneyOf(order: EventOrder, channelId: string): OrderMoney | undefined {
+  const p = order.price;
+  if (!p) return undefined;
+  return {
+    orderId: order.id,
+    channelId,
+    sellerId: order.seller.id,
+    issuer: order.issuer ?? order.card_type,
+    face: p.face_value,
+    currency: p.currency,
+    seller: p.seller_amount,
+    commission: p.commission_amount,
+    payout: p.payout_amount,
+    payoutCurrency: p.payout_currency,
+  };
+}
+
+/**
+ * Books orders as they move (docs/ledger.md#postings-of-the-flow): a redeemed card is posted and the
+ * order moves to `settled` in the same transaction; an escrow channel's hold is made at intake and
+ * released or voided with the issuer's answer. Transfer ids come from the order id: a repeat books
+ * nothing twice.
+ */
+export function ledgerSubscriber(deps: LedgerSubscriberDeps): Subscriber {
+  return {
+    name: 'ledger',
+    types: ['order.submitted', 'order.redeemed', 'order.invalid', 'order.failed', 'order.rejected'],
+    concurrency: 16,
+    async handle(event, trx) {
+      const { order } = event.data as OrderData;
+      const channelId = event.channel_id;
+      if (channelId === null) return;
+      const hold = async () => {
+        const [h] = await deps.ledger.transfersById(trx, [`${order.id}:hold`]);
+        return h?.pending_state === 'pending' ? h : undefined;
+      };
+      if (event.type === 'order.submitted') {
+        const money = moneyOf(order, channelId);
+        if (!money || !(await deps.escrowOf(channelId, trx))) return;
+        const b = escrowHold(money);
+        await deps.ledger.post(trx, b.transfers, b.open);
+        return;
+      }
+      if (event.type === 'order.redeemed') {
+        const money = moneyOf(order, channelId);
+        if (!money) throw new Error(`order ${order.id} was redeemed without a price`);
+        const held = await hold();
+        const b = redemption(money, held?.amount);
+        await deps.ledger.post(trx, b.transfers, b.open);
+        const moved = await deps.orders.change(trx, order.id, {
+          event: 'settle',
+          from: 'redeemed',
+          nowMs: deps.now(),
+        });
+        if (!moved.ok && moved.why === 'refused')
+          throw new Error(`order ${order.id} cannot settle: ${moved.detail}`);
+        return;
+      }
+      // invalid, failed, rejected: nothing was bought; an escrow hold goes back.
+      if (await hold()) await deps.ledger.post(trx, [escrowRefund(order.id)]);
+    },
+  };
+}
