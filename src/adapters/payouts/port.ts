@@ -52,6 +52,11 @@ export interface PayoutProvider {
   /** Stable provider name, e.g. `alipay`; names its payout clearing account. */
   readonly name: string;
   readonly kinds: readonly DestinationKind[];
-  pay(payoutId: string, destination: PayoutDestination, amount: PayoutAmount, signal?: AbortSignal): Promise<PayoutAnswer>;
+  pay(
+    payoutId: string,
+    destination: PayoutDestination,
+    amount: PayoutAmount,
+    signal?: AbortSignal,
+  ): Promise<PayoutAnswer>;
   lookup(payoutId: string, signal?: AbortSignal): Promise<PayoutAnswer<LookupState>>;
 }
