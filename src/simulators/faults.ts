@@ -3,8 +3,9 @@ import { type Static, Type } from '@sinclair/typebox';
 /**
  * Switchable trouble for a simulated issuer. Rates are probabilities per call; a call meets at most
  * one fault. Latency applies to every answer. See docs/simulators.md.
+ * `pay` is the payout simulators' operation (docs/payouts.md); issuer simulators never see it.
  */
-export const SIM_OPERATIONS = ['inquire', 'redeem', 'lookup'] as const;
+export const SIM_OPERATIONS = ['inquire', 'redeem', 'lookup', 'pay'] as const;
 export type SimOperation = (typeof SIM_OPERATIONS)[number];
 
 const Rate = Type.Number({ minimum: 0, maximum: 1 });
@@ -16,8 +17,8 @@ export const FaultSettings = Type.Object(
     /** The issuer says it failed (HTTP 5xx, SOAP Server fault, JSON-RPC internal error); nothing is done. */
     errorRate: Rate,
     /**
-     * No answer within hangMs, then the connection is dropped. For redeem, half of these calls are
-     * carried out before the silence: the caller cannot know which.
+     * No answer within hangMs, then the connection is dropped. For redeem and pay, half of these calls
+     * are carried out before the silence: the caller cannot know which.
      */
     timeoutRate: Rate,
     /** The connection is reset before anything is done. */
@@ -26,6 +27,11 @@ export const FaultSettings = Type.Object(
     malformedRate: Rate,
     /** The issuer answers with its ambiguous code (one code, several meanings); nothing is done. */
     ambiguousRate: Rate,
+    /**
+     * Payout simulators that notify (WeChat style): the chance a notification is sent again (twice
+     * or more), as real providers do. Drawn apart from the call faults; issuer simulators ignore it.
+     */
+    duplicateRate: Rate,
     hangMs: Type.Integer({ minimum: 0, maximum: 600_000 }),
     /** Operations the rates apply to. */
     operations: Type.Array(Type.Union(SIM_OPERATIONS.map((o) => Type.Literal(o))), { uniqueItems: true }),
@@ -44,6 +50,7 @@ export const NO_FAULTS: FaultSettings = {
   resetRate: 0,
   malformedRate: 0,
   ambiguousRate: 0,
+  duplicateRate: 0,
   hangMs: 30_000,
   operations: [...SIM_OPERATIONS],
 };
