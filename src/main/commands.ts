@@ -30,8 +30,11 @@ import {
   DEMO_USDT_CHANNEL_ID,
   ensureDemoChannel,
   startDemoFxFeed,
+  ensureDemoSellers,
+  startDemoPayouts,
   startDemoIssuers,
 } from './demo.js';
+import { checkLedger } from './ledger-check.js';
 import { startWorker } from './worker.js';
 
 const out = (text: string) => process.stdout.write(`${text}\n`);
@@ -95,10 +98,12 @@ export function buildCli(): Command {
         async (ctx) => {
           const sims = opts.demo ? await startDemoIssuers(ctx) : undefined;
           const fxFeed = opts.demo ? await startDemoFxFeed(ctx) : undefined;
+          const payoutSims = opts.demo ? await startDemoPayouts(ctx) : undefined;
           const server = await startServer(ctx, { worker: opts.worker });
           if (opts.demo) {
             const demo = await ensureDemoChannel(ctx);
             const usdt = await ensureDemoChannel(ctx, DEMO_USDT_CHANNEL_ID, DEMO_USDT_CHANNEL);
+            await ensureDemoSellers(ctx);
             const card = sims?.cards.find((c) => c.cardType === 'cmcc_national' && c.label === 'valid');
             out(
               [
@@ -124,6 +129,8 @@ export function buildCli(): Command {
                   declared_face_value: card?.declaredFaceValue,
                   seller: { id: 'seller-1' },
                 })}'`,
+                '  Sellers s1 and seller-1 are verified with a simulated Alipay account: the card goes redeemed → settled → paid.',
+                '      node bin/recard.js call GET /v1/balance      node bin/recard.js call GET /v1/payouts',
                 '',
               ].join('\n'),
             );
@@ -135,6 +142,7 @@ export function buildCli(): Command {
           await server.stop();
           await sims?.close();
           await fxFeed?.close();
+          await payoutSims?.close();
         },
         { server: true },
       );
@@ -375,7 +383,37 @@ export function buildCli(): Command {
       });
     });
 
+  const ledgerCmd = program.command('ledger').description('The double-entry ledger');
+  ledgerCmd
+    .command('check')
+    .description(
+      'Check every ledger invariant and that orders and payouts match their entries; exits 1 with a report on any violation',
+    )
+    .action(async () => {
+      await withContext(async (ctx) => {
+        const report = await checkLedger(ctx);
+        for (const v of report.violations) out(`VIOLATION ${v.rule} ${v.subject}: ${v.detail}`);
+        out(
+          `checked ${report.orders} orders and ${report.payouts} payouts: ${report.violations.length === 0 ? 'clean' : `${report.violations.length} violation(s)`}`,
+        );
+        if (report.violations.length > 0) process.exitCode = 1;
+      });
+    });
+
   const keys = program.command('keys').description('Manage encryption keys');
+  keys
+    .command('shred')
+    .description(
+      'Delete the data keys of cards paid more than RECARD_CARD_RETENTION_DAYS ago (crypto-shredding; the scheduled job does it hourly)',
+    )
+    .option('--dry-run', 'only count what would be removed')
+    .action(async (opts: { dryRun?: boolean }) => {
+      await withContext(async (ctx) => {
+        const before = ctx.clock.now() - ctx.config.cardRetentionDays * 86_400_000;
+        const n = await ctx.orders.shredPaidCards(before, opts.dryRun === true, Number.MAX_SAFE_INTEGER);
+        out(opts.dryRun ? `would shred ${n} card data keys (orders paid before ${new Date(before).toISOString()})` : `shredded ${n} card data keys`);
+      });
+    });
   keys
     .command('rotate')
     .description(

@@ -34,6 +34,7 @@ import {
   createOrderTransitions,
   ORDER_EVENT_TYPES,
   type OrderService,
+  SHRED_CARDS,
   VERIFY_ORDER,
 } from '../modules/orders/index.js';
 import {
@@ -398,6 +399,13 @@ export async function createContext(config: Config, options: ContextOptions = {}
       sendPayoutHandler({ ...payoutDeps, db, provider: (name) => payoutProviders.get(name) }),
       sweepSettlementHandler({ ...payoutDeps, db, policyOf }, () => ctx.wakeWorker([SEND_PAYOUT.kind])),
       {
+        spec: SHRED_CARDS,
+        async handle(payload: { retention_days: number }, jc) {
+          const shredded = await orders.shredPaidCards(clock.now() - payload.retention_days * 86_400_000, false);
+          if (shredded > 0) jc.logger.info({ shredded }, 'card data keys of paid orders deleted');
+        },
+      },
+      {
         spec: EXPIRE_PENDING,
         async handle() {
           await ledger.expireDue();
@@ -424,6 +432,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       { spec: PRUNE_PRICING, everyMs: TEN_MINUTES, payload: { keep_ms: KEEP_UNUSED_PRICING_MS } },
       { spec: SWEEP_SETTLEMENT, everyMs: config.settlementSweepMs, payload: {} },
       { spec: EXPIRE_PENDING, everyMs: 5_000, payload: {} },
+      { spec: SHRED_CARDS, everyMs: 60 * 60_000, payload: { retention_days: config.cardRetentionDays } },
     ],
     wakeWorker: () => undefined,
     close: async () => {

@@ -11,6 +11,8 @@ import {
   simEndpoint,
   startSimulators,
 } from '../simulators/index.js';
+import { createPayoutProvider } from '../adapters/payouts/registry.js';
+import { type PayoutSimulatorSet, startPayoutSimulators } from '../simulators/payouts.js';
 import type { Context } from './context.js';
 
 /** Fixed ids, so the README and the docs can name them. */
@@ -103,4 +105,37 @@ export async function startDemoIssuers(ctx: Context): Promise<SimulatorSet> {
   const routed = await routeCardTypesTo(ctx, sims);
   ctx.logger.info({ issuers: [...sims.byIssuer.keys()], routes: routed }, 'demo issuer simulators started');
   return sims;
+}
+
+/** Uses the simulated payout providers: every destination kind is paid by its simulator. */
+export function usePayoutSimulators(ctx: Pick<Context, 'payoutProviders'>, sims: PayoutSimulatorSet): void {
+  for (const config of Object.values(sims.configs)) {
+    const provider = createPayoutProvider(config);
+    ctx.payoutProviders.set(provider.name, provider);
+  }
+}
+
+/** Starts the payout simulators in this process (the bank publishes and the chain mines every second). */
+export async function startDemoPayouts(ctx: Context): Promise<PayoutSimulatorSet> {
+  const sims = await startPayoutSimulators({ bankPublishEveryMs: 1000, usdtConfirmIntervalMs: 200 });
+  usePayoutSimulators(ctx, sims);
+  ctx.logger.info({ providers: [...ctx.payoutProviders.keys()] }, 'demo payout simulators started');
+  return sims;
+}
+
+/** The README's sellers: verified, each with a destination, so a demo card goes all the way to `paid`. */
+export async function ensureDemoSellers(ctx: Context): Promise<void> {
+  const sellers: [string, string, { kind: 'alipay' | 'usdt'; account: string }][] = [
+    [DEMO_CHANNEL_ID, 's1', { kind: 'alipay', account: '13800138000' }],
+    [DEMO_CHANNEL_ID, 'seller-1', { kind: 'alipay', account: '13900139000' }],
+    [DEMO_USDT_CHANNEL_ID, 's1', { kind: 'usdt', account: 'TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE' }],
+    [DEMO_USDT_CHANNEL_ID, 'seller-1', { kind: 'usdt', account: 'TQn9Y2khEsLJW1ChVWFMSMeRDow5KcbLSE' }],
+  ];
+  for (const [channel, seller, dest] of sellers) {
+    const existing = await ctx.sellers.destinations(channel, seller);
+    if (existing.ok && existing.value.length > 0) continue;
+    await ctx.sellers.put(channel, seller, { verified_name: 'Demo Seller', verified: true });
+    const added = await ctx.sellers.addDestination(channel, seller, { ...dest, holder_name: 'Demo Seller' });
+    if (!added.ok) throw new Error(`demo seller ${seller}: ${added.message}`);
+  }
 }

@@ -1,7 +1,7 @@
 /** Orders' face. Orders own order state: every change goes through `OrderService.change`. */
 export { ORDER_EVENT_TYPES, OrderEventData } from './events.js';
 export { ORDER_EVENTS, ORDER_STATUSES, type OrderEvent, type OrderStatus } from './lifecycle.js';
-export { type OrderList, OrderView, type SubmitOrder, VERIFY_ORDER } from './model.js';
+export { type OrderList, OrderView, SHRED_CARDS, type SubmitOrder, VERIFY_ORDER } from './model.js';
 export { orderRoutes } from './routes.js';
 export { createOrderService, type OrderService } from './service.js';
 export {

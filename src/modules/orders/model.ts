@@ -111,3 +111,12 @@ export const VERIFY_ORDER = defineJobKind<{ order_id: string }>({
   timeoutMs: 60_000,
   backoff: { baseMs: 1_000, capMs: 60_000 },
 });
+
+/** Deletes the data keys of cards paid longer ago than the retention window (crypto-shredding). */
+export const SHRED_CARDS = defineJobKind<{ retention_days: number }>({
+  kind: 'orders.shred_cards',
+  maxAttempts: 3,
+  timeoutMs: 300_000,
+  backoff: { baseMs: 10_000, capMs: 60_000 },
+  concurrency: 1,
+});

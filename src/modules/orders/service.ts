@@ -277,6 +277,43 @@ export function createOrderService(deps: OrderServiceDeps) {
     /** Which quotes orders settled at (pricing keeps those when it prunes). */
     quotesInUse: (from: Db, ids: readonly string[]) => quotesInUse(from, ids),
 
+    /** Orders with their prices, by id, for `recard ledger check` (every order, a page at a time). */
+    async forAudit(from: Db, afterId: string, limit: number) {
+      const rows = await from.selectFrom('orders').selectAll().where('id', '>', afterId).orderBy('id').limit(limit).execute();
+      const prices = await deps.pricing.findMany(
+        from,
+        rows.flatMap((r) => (r.price_id ? [r.price_id] : [])),
+      );
+      return rows.map((r) => ({
+        view: orderView(r, r.price_id ? prices.get(r.price_id) : undefined),
+        channelId: r.channel_id,
+      }));
+    },
+
+    /**
+     * Crypto-shredding (docs/ledger.md#shredding): deletes the wrapped data key of cards whose order
+     * was paid before `paidBeforeMs`. The ciphertext stays unreadable; the duplicate hash stays.
+     * `dryRun` counts what it would remove.
+     */
+    async shredPaidCards(paidBeforeMs: number, dryRun: boolean, limit = 10_000): Promise<number> {
+      const q = db
+        .selectFrom('orders')
+        .select('id')
+        .where('status', '=', 'paid')
+        .where('updated_at', '<', paidBeforeMs)
+        .where('card_wrapped_key', 'is not', null)
+        .limit(limit);
+      const ids = (await q.execute()).map((r) => r.id);
+      if (dryRun || ids.length === 0) return ids.length;
+      const r = await db
+        .updateTable('orders')
+        .set({ card_wrapped_key: null })
+        .where('id', 'in', ids)
+        .where('status', '=', 'paid')
+        .executeTakeFirst();
+      return Number(r.numUpdatedRows);
+    },
+
     /** The card in clear, for the issuer gateway only. Throws DecryptionError if it was altered. */
     async revealCard(orderId: string) {
       const row = await db.selectFrom('orders').selectAll().where('id', '=', orderId).executeTakeFirst();

@@ -25,7 +25,7 @@ export const UNVERIFIED_DAILY_LIMIT_CNY = 500_000;
 export const PROVIDER_OF: Record<string, string> = {
   alipay: 'alipay',
   wechat: 'wechat',
-  bank_card: 'bank',
+  bank_card: 'bank_file',
   usdt: 'usdt',
 };
 
