@@ -63,6 +63,10 @@ export class RecardClient {
     return this.request<T>('POST', path, body);
   }
 
+  put<T = unknown>(path: string, body: unknown) {
+    return this.request<T>('PUT', path, body);
+  }
+
   patch<T = unknown>(path: string, body: unknown) {
     return this.request<T>('PATCH', path, body);
   }

@@ -29,10 +29,10 @@ import {
   DEMO_USDT_CHANNEL,
   DEMO_USDT_CHANNEL_ID,
   ensureDemoChannel,
-  startDemoFxFeed,
   ensureDemoSellers,
-  startDemoPayouts,
+  startDemoFxFeed,
   startDemoIssuers,
+  startDemoPayouts,
 } from './demo.js';
 import { checkLedger } from './ledger-check.js';
 import { startWorker } from './worker.js';
@@ -411,7 +411,11 @@ export function buildCli(): Command {
       await withContext(async (ctx) => {
         const before = ctx.clock.now() - ctx.config.cardRetentionDays * 86_400_000;
         const n = await ctx.orders.shredPaidCards(before, opts.dryRun === true, Number.MAX_SAFE_INTEGER);
-        out(opts.dryRun ? `would shred ${n} card data keys (orders paid before ${new Date(before).toISOString()})` : `shredded ${n} card data keys`);
+        out(
+          opts.dryRun
+            ? `would shred ${n} card data keys (orders paid before ${new Date(before).toISOString()})`
+            : `shredded ${n} card data keys`,
+        );
       });
     });
   keys

@@ -401,7 +401,10 @@ export async function createContext(config: Config, options: ContextOptions = {}
       {
         spec: SHRED_CARDS,
         async handle(payload: { retention_days: number }, jc) {
-          const shredded = await orders.shredPaidCards(clock.now() - payload.retention_days * 86_400_000, false);
+          const shredded = await orders.shredPaidCards(
+            clock.now() - payload.retention_days * 86_400_000,
+            false,
+          );
           if (shredded > 0) jc.logger.info({ shredded }, 'card data keys of paid orders deleted');
         },
       },

@@ -1,5 +1,6 @@
 import { jsonFeedSource } from '../adapters/fx/json-feed.js';
 import type { IssuerProtocol } from '../adapters/issuers/port.js';
+import { createPayoutProvider } from '../adapters/payouts/registry.js';
 import type { NewChannel } from '../modules/channels/index.js';
 import { DEFAULT_SEED, SIM_FORMATS } from '../simulators/card-base.js';
 import { type FxFeedSimulator, startFxFeedSimulator } from '../simulators/fx-feed.js';
@@ -11,7 +12,6 @@ import {
   simEndpoint,
   startSimulators,
 } from '../simulators/index.js';
-import { createPayoutProvider } from '../adapters/payouts/registry.js';
 import { type PayoutSimulatorSet, startPayoutSimulators } from '../simulators/payouts.js';
 import type { Context } from './context.js';
 

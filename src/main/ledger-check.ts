@@ -10,7 +10,9 @@ const NOTHING_BOUGHT = new Set(['invalid', 'failed', 'rejected']);
  * agree — every order in `redeemed` or later has exactly its postings, every payout its clearing
  * entries (docs/ledger.md#invariants). Read only, through the modules' faces.
  */
-export async function checkLedger(ctx: Pick<Context, 'storage' | 'ledger' | 'orders' | 'settlement'>): Promise<{
+export async function checkLedger(
+  ctx: Pick<Context, 'storage' | 'ledger' | 'orders' | 'settlement'>,
+): Promise<{
   violations: Violation[];
   orders: number;
   payouts: number;
@@ -40,7 +42,8 @@ export async function checkLedger(ctx: Pick<Context, 'storage' | 'ledger' | 'ord
       const want = p.status === 'paid' ? 'posted' : p.status === 'failed' ? 'voided' : 'pending';
       let problem: string | undefined;
       if (!hold || hold.amount !== p.amount) problem = `no hold of ${p.amount} ${p.currency}`;
-      else if (hold.pending_state !== want) problem = `payout ${p.status} but its hold is ${hold.pending_state}`;
+      else if (hold.pending_state !== want)
+        problem = `payout ${p.status} but its hold is ${hold.pending_state}`;
       else if (p.status === 'paid' && t.get(`${p.id}:cash`)?.amount !== p.amount)
         problem = 'paid without its clearing → provider cash entry';
       else if (p.status !== 'paid' && t.has(`${p.id}:cash`)) problem = `${p.status} but money left clearing`;
@@ -56,7 +59,12 @@ function orderProblem(
   status: string,
   payout: number | null,
   transfers: TransferRecord[],
-  price: { face_value: number; seller_amount: number; commission_amount: number; payout_amount: number } | null,
+  price: {
+    face_value: number;
+    seller_amount: number;
+    commission_amount: number;
+    payout_amount: number;
+  } | null,
 ): string | undefined {
   const byId = new Map(transfers.map((t) => [t.id, t]));
   const posted = transfers.filter((t) => t.kind === 'single' || t.kind === 'post');
@@ -66,19 +74,26 @@ function orderProblem(
     const sellerLeg = posted.find((t) => t.id.endsWith(':seller'));
     if (!sellerLeg) return `${status} but the seller was never credited`;
     // Every posting of the order: the seller leg (P, or X after FX), commission C, margin F−P−C, and FX out P.
-    const sum = (suffix: string) => posted.filter((t) => t.id.endsWith(suffix)).reduce((a, t) => a + t.amount, 0);
+    const sum = (suffix: string) =>
+      posted.filter((t) => t.id.endsWith(suffix)).reduce((a, t) => a + t.amount, 0);
     const fx = posted.some((t) => t.id.endsWith(':fx_out'));
-    if (sum(':seller') !== (fx ? price.payout_amount : price.seller_amount)) return `seller leg ${sum(':seller')} ≠ price`;
-    if (sum(':commission') !== price.commission_amount) return `commission ${sum(':commission')} ≠ ${price.commission_amount}`;
+    if (sum(':seller') !== (fx ? price.payout_amount : price.seller_amount))
+      return `seller leg ${sum(':seller')} ≠ price`;
+    if (sum(':commission') !== price.commission_amount)
+      return `commission ${sum(':commission')} ≠ ${price.commission_amount}`;
     const margin = price.face_value - price.seller_amount - price.commission_amount;
     if (sum(':margin') !== margin) return `margin ${sum(':margin')} ≠ ${margin}`;
-    if (fx && sum(':fx_out') !== price.seller_amount) return `FX leg ${sum(':fx_out')} ≠ ${price.seller_amount}`;
+    if (fx && sum(':fx_out') !== price.seller_amount)
+      return `FX leg ${sum(':fx_out')} ≠ ${price.seller_amount}`;
     if (hold && hold.pending_state !== 'posted') return `escrow hold is ${hold.pending_state}, not posted`;
-    if (hold && sum(':hold:post') + sum(':hold:top_up') !== payout) return 'escrow hold posted for another amount';
+    if (hold && sum(':hold:post') + sum(':hold:top_up') !== payout)
+      return 'escrow hold posted for another amount';
     return undefined;
   }
-  if (posted.some((t) => !t.id.endsWith(':hold:post'))) return `${status} but booked (${posted.map((t) => t.id).join(', ')})`;
-  if (NOTHING_BOUGHT.has(status) && hold && hold.pending_state !== 'voided') return `${status} but its escrow hold is ${hold.pending_state}`;
+  if (posted.some((t) => !t.id.endsWith(':hold:post')))
+    return `${status} but booked (${posted.map((t) => t.id).join(', ')})`;
+  if (NOTHING_BOUGHT.has(status) && hold && hold.pending_state !== 'voided')
+    return `${status} but its escrow hold is ${hold.pending_state}`;
   if (!NOTHING_BOUGHT.has(status) && hold && hold.pending_state !== 'pending' && status !== 'redeemed')
     return `${status} with its escrow hold ${hold.pending_state}`;
   return undefined;

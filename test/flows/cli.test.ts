@@ -185,14 +185,22 @@ describe.each(storageTargets())('the recard command on $name', (target) => {
     const submitted = await recard(['call', 'POST', '/v1/orders', '--data', data], creds);
     expect(submitted.stdout).toContain('HTTP 201');
     const orderId = /"id": "(ord_[0-9a-z]+)"/.exec(submitted.stdout)?.[1] ?? '';
+    // The README's promise: the demo card goes redeemed → settled → paid within seconds (T+0, simulated Alipay).
     await waitFor(
       async () =>
-        (await recard(['call', 'GET', `/v1/orders/${orderId}`], creds)).stdout.includes(
-          '"status": "redeemed"',
-        ),
+        (await recard(['call', 'GET', `/v1/orders/${orderId}`], creds)).stdout.includes('"status": "paid"'),
       15_000,
-      'the demo order to be redeemed',
+      'the demo order to be paid',
     );
+    const history = (await recard(['call', 'GET', `/v1/events?after=0&subject_id=${orderId}`], creds)).stdout;
+    expect([...history.matchAll(/"type": "(order\.[a-z]+)"/g)].map((m) => m[1])).toEqual([
+      'order.redeemed',
+      'order.settled',
+      'order.paid',
+    ]);
+    const payoutsOut = (await recard(['call', 'GET', '/v1/payouts'], creds)).stdout;
+    expect(payoutsOut).toContain('"status": "paid"');
+    expect((await recard(['call', 'GET', '/v1/balance'], creds)).stdout).toContain('HTTP 200');
 
     // The USDT channel is quoted in USDT from the in-process exchange-rate feed, at once.
     const usdt = /USDT channel:\s+(ch_\S+)\s+secret (\S+)/.exec(stdout);

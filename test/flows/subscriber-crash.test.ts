@@ -86,7 +86,7 @@ describe.each(storageTargets())('a subscriber across kill -9 of its worker on $n
       await once(w, 'exit');
     }
     await worker(); // the last one is left to finish
-    const FINAL = ['redeemed', 'invalid', 'failed', 'review'];
+    const FINAL = ['redeemed', 'settled', 'paid', 'invalid', 'failed', 'review'];
     await waitFor(
       async () => {
         const rows = await db.selectFrom('orders').select('status').where('id', 'in', ids).execute();

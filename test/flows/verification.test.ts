@@ -14,7 +14,7 @@ import { waitFor } from '../harness/wait.js';
  * The issuer gateway end to end: signed intake → verify job → adapter → simulator (a real server)
  * → order state, on both databases.
  */
-const FINAL = ['redeemed', 'invalid', 'failed', 'review', 'rejected'];
+const FINAL = ['redeemed', 'settled', 'paid', 'invalid', 'failed', 'review', 'rejected'];
 
 describe.each(storageTargets())('verification on $name', (target) => {
   let t: TestServer;

@@ -172,9 +172,10 @@ describe.each(storageTargets())('callback retries and conventions on $name', (ta
     const { server, ch } = await setUp(clock);
     const opts = { secrets: [ch.webhookSecret], failFirst: 1_000, checkTimestamp: false };
     const rx = await receiver(opts);
+    // One event's delivery is followed (a redeemed card goes on to order.settled, a delivery of its own).
     const ep = await ch.client.post<EndpointView>('/v1/webhook-endpoints', {
       url: rx.url,
-      event_types: ['*'],
+      event_types: ['order.redeemed'],
     });
     const order = await submitCard(ch.client, take('cmcc_national', 'valid'), `rt-${++serial}`);
     await settledOrder(ch.client, order, 'redeemed');

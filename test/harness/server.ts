@@ -120,6 +120,13 @@ export async function startTestServer(
         'rate_adjustments',
         'fx_rates',
         'channel_groups',
+        'ledger_accounts',
+        'ledger_transfers',
+        'sellers',
+        'payout_destinations',
+        'settlement_items',
+        'settlement_batches',
+        'payouts',
       ]) {
         const r = await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(
           ctx.storage.db,

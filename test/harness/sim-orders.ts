@@ -38,12 +38,20 @@ export async function submitCard(
   return res.body.id;
 }
 
-/** Waits until the order has left submitted/verifying (or `status` when given) and returns it. */
+/** What counts as having reached a status: a redeemed card is booked (settled) and paid on its own. */
+const REACHED: Record<string, string[]> = {
+  redeemed: ['redeemed', 'settled', 'paid'],
+  settled: ['settled', 'paid'],
+};
+
+/** Waits until the order has left submitted/verifying (or reached `status` when given) and returns it. */
 export function settledOrder(client: RecardClient, id: string, status?: string, timeoutMs = 15_000) {
   return waitFor(
     async () => {
       const o = (await client.get<OrderView>(`/v1/orders/${id}`)).body;
-      const done = status ? o.status === status : o.status !== 'submitted' && o.status !== 'verifying';
+      const done = status
+        ? (REACHED[status] ?? [status]).includes(o.status)
+        : o.status !== 'submitted' && o.status !== 'verifying';
       return done ? o : undefined;
     },
     timeoutMs,

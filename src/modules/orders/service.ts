@@ -279,7 +279,13 @@ export function createOrderService(deps: OrderServiceDeps) {
 
     /** Orders with their prices, by id, for `recard ledger check` (every order, a page at a time). */
     async forAudit(from: Db, afterId: string, limit: number) {
-      const rows = await from.selectFrom('orders').selectAll().where('id', '>', afterId).orderBy('id').limit(limit).execute();
+      const rows = await from
+        .selectFrom('orders')
+        .selectAll()
+        .where('id', '>', afterId)
+        .orderBy('id')
+        .limit(limit)
+        .execute();
       const prices = await deps.pricing.findMany(
         from,
         rows.flatMap((r) => (r.price_id ? [r.price_id] : [])),
