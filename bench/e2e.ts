@@ -5,9 +5,11 @@
  * RECARD_BENCH_E2E_RATE (default 500 orders/s), RECARD_BENCH_E2E_DURATION_S (default 60).
  * RECARD_BENCH_E2E_CALLBACKS=1: the channel also has a webhook endpoint at a receiver in its own
  * process, and the run reports redeemed → callback received (the event's time to the receiver's).
+ * RECARD_BENCH_E2E_PAYOUTS=1: a T+0 channel with 500 verified sellers paid through the simulated
+ * payout providers (50 ms a call, in this process), and the run measures submit → paid instead.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -16,6 +18,7 @@ import type { IssuerProtocol } from '../src/adapters/issuers/port.js';
 import { signedHeaders } from '../src/client/signing.js';
 import { generateCardBase, SIM_FORMATS } from '../src/simulators/card-base.js';
 import { SIM_APP_ID, SIM_ISSUERS, simAppSecret, simEndpoint } from '../src/simulators/index.js';
+import { startPayoutSimulators } from '../src/simulators/payouts.js';
 import { children, createBenchChannel, startProcess } from './processes.js';
 
 const RATE = Number(process.env.RECARD_BENCH_E2E_RATE ?? 500);
@@ -25,6 +28,9 @@ const WARMUP_S = Number(process.env.RECARD_BENCH_E2E_WARMUP_S ?? 15);
 const SEED = 'bench-e2e';
 const SIM_PORT = 4300 + Math.floor(Math.random() * 500);
 const CALLBACKS = process.env.RECARD_BENCH_E2E_CALLBACKS === '1';
+const PAYOUTS = process.env.RECARD_BENCH_E2E_PAYOUTS === '1';
+const SELLERS = 500;
+const PAYOUT_LATENCY_MS = 50;
 const RECEIVER_PORT = 4850 + Math.floor(Math.random() * 100);
 /** Instant issuers only: the batch-file issuer confirms at its next file, by design not in seconds. */
 const CARD_TYPES = ['cmcc_national', 'telecom_national', 'jd_ecard'];
@@ -61,6 +67,7 @@ const env = {
   RECARD_OUTBOUND_ALLOWLIST: '127.0.0.1',
 };
 
+let payoutSims: Awaited<ReturnType<typeof startPayoutSimulators>> | undefined;
 try {
   process.stderr.write(`simulators: ${perType} valid cards per type, ${LATENCY_MS} ms latency\n`);
   await startProcess(
@@ -80,6 +87,14 @@ try {
     {},
     /(\d+) cards \(seed/,
   );
+  payoutSims = PAYOUTS
+    ? await startPayoutSimulators({ faults: { latencyMs: PAYOUT_LATENCY_MS, operations: ['pay', 'lookup'] } })
+    : undefined;
+  if (payoutSims) {
+    const file = join(dataDir, 'payout-providers.json');
+    writeFileSync(file, JSON.stringify({ providers: Object.values(payoutSims.configs) }));
+    Object.assign(env, { RECARD_PAYOUT_PROVIDERS_FILE: file });
+  }
   const { channelId, secret } = createBenchChannel(env);
   // One process, API and worker: SQLite has one writer, and group commit works within a process.
   const profile = process.env.RECARD_BENCH_PROFILE; // a folder: the server writes a CPU profile there
@@ -117,6 +132,34 @@ try {
       body,
     });
     if (res.status !== 201) throw new Error(`endpoint: ${res.status} ${await res.text()}`);
+  }
+
+  if (PAYOUTS) {
+    // Verified sellers with an Alipay account each, made as a channel would (signed calls).
+    const call = async (method: string, path: string, payload: unknown) => {
+      const body = JSON.stringify(payload);
+      const headers = signedHeaders(channelId, secret, {
+        timestamp: Math.floor(Date.now() / 1000),
+        nonce: randomBytes(16).toString('base64url'),
+        method,
+        pathWithQuery: path,
+        body,
+      });
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: { ...headers, 'content-type': 'application/json' },
+        body,
+      });
+      if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+    };
+    for (let i = 0; i < SELLERS; i++) {
+      await call('PUT', `/v1/sellers/seller-${i}`, { verified_name: 'Bench Seller', verified: true });
+      await call('POST', `/v1/sellers/seller-${i}/destinations`, {
+        kind: 'alipay',
+        account: `13${String(100_000_000 + i).slice(-9)}`,
+        holder_name: 'Bench Seller',
+      });
+    }
   }
 
   // Route the card types to the simulators' process, as an operator would (admin API).
@@ -163,7 +206,7 @@ try {
       card_number: card.number,
       card_secret: card.secret,
       declared_face_value: card.faceValue,
-      seller: { id: 'seller-bench' },
+      seller: { id: PAYOUTS ? `seller-${next % SELLERS}` : 'seller-bench' },
     });
     const headers = signedHeaders(channelId, secret, {
       timestamp: Math.floor(Date.now() / 1000),
@@ -229,7 +272,12 @@ try {
 
   // Wait for the worker to finish what was submitted.
   const db = new Database(join(dataDir, 'recard.db'), { readonly: true });
-  const pending = db.prepare("select count(*) as n from orders where status in ('submitted','verifying')");
+  const pending = db.prepare(
+    PAYOUTS
+      ? "select count(*) as n from orders where status in ('submitted','verifying','redeemed','settled')"
+      : "select count(*) as n from orders where status in ('submitted','verifying')",
+  );
+  const endEvent = PAYOUTS ? 'pay' : 'redeem';
   const measured = "o.merchant_order_id like 'e2e-%'";
   const deadline = Date.now() + 120_000;
   while ((pending.get() as { n: number }).n > 0 && Date.now() < deadline)
@@ -243,7 +291,7 @@ try {
   const times = (
     db
       .prepare(
-        `select e.created_at - o.created_at as ms from orders o join order_events e on e.order_id = o.id and e.event = 'redeem' where ${measured}`,
+        `select e.created_at - o.created_at as ms from orders o join order_events e on e.order_id = o.id and e.event = '${endEvent}' where ${measured}`,
       )
       .all() as { ms: number }[]
   )
@@ -252,15 +300,15 @@ try {
   const bySecond = db
     .prepare(
       `select (o.created_at - (select min(created_at) from orders o where ${measured})) / 1000 as sec, max(e.created_at - o.created_at) as worst, count(*) as n
-       from orders o join order_events e on e.order_id = o.id and e.event = 'redeem' where ${measured} group by sec order by sec`,
+       from orders o join order_events e on e.order_id = o.id and e.event = '${endEvent}' where ${measured} group by sec order by sec`,
     )
     .all() as { sec: number; worst: number; n: number }[];
   process.stderr.write(
-    `worst submit→redeemed by second: ${bySecond.map((b) => `${b.sec}:${b.worst}`).join(' ')}\n`,
+    `worst submit→${endEvent} by second: ${bySecond.map((b) => `${b.sec}:${b.worst}`).join(' ')}\n`,
   );
   const span = db
     .prepare(
-      `select min(e.created_at) as first, max(e.created_at) as last from orders o join order_events e on e.order_id = o.id and e.event = 'redeem' where ${measured}`,
+      `select min(e.created_at) as first, max(e.created_at) as last from orders o join order_events e on e.order_id = o.id and e.event = '${endEvent}' where ${measured}`,
     )
     .get() as { first: number; last: number };
   db.close();
@@ -285,11 +333,14 @@ try {
       `Load: ${RATE} signed submissions/s for ${DURATION_S} s (open loop, paced every 10 ms, 64 connections) over SOAP, JSON-RPC and REST`,
       `card types; simulators in their own process at ${LATENCY_MS} ms per call; \`recard serve\` (API + worker × 128) on SQLite FULL.`,
       '',
-      '| submitted/s | intake p99 ms | redeemed | redeemed/s | submit→redeemed p50 ms | p95 ms | p99 ms | max ms | server CPU ms/order | other statuses |',
+      PAYOUTS
+        ? `Payouts: T+0, ${SELLERS} verified sellers, simulated Alipay in the bench process at ${PAYOUT_LATENCY_MS} ms a call.\n`
+        : '',
+      `| submitted/s | intake p99 ms | ${PAYOUTS ? 'paid' : 'redeemed'} | ${PAYOUTS ? 'paid' : 'redeemed'}/s | submit→${PAYOUTS ? 'paid' : 'redeemed'} p50 ms | p95 ms | p99 ms | max ms | server CPU ms/order | other statuses |`,
       '|---|---|---|---|---|---|---|---|---|---|',
       `| ${Math.round(result['2xx'] / loadSeconds)} | ${intakeP99} | ${times.length} | ${Math.round(redeemedPerS)} | ${q(0.5)} | ${q(0.95)} | ${q(0.99)} | ${times.at(-1)} | ${(cpuDuring / ok).toFixed(2)} | ${
         statuses
-          .filter((s) => s.status !== 'redeemed')
+          .filter((s) => s.status !== (PAYOUTS ? 'paid' : 'redeemed'))
           .map((s) => `${s.status} ${s.n}`)
           .join(', ') || 'none'
       } |`,
@@ -298,6 +349,7 @@ try {
     ].join('\n'),
   );
 } finally {
+  await payoutSims?.close();
   for (const c of children) c.kill('SIGTERM');
   await new Promise((r) => setTimeout(r, 500));
   rmSync(dataDir, { recursive: true, force: true });

@@ -139,6 +139,11 @@ export const SETTINGS = {
     Type.Integer({ minimum: 100, maximum: 3600000, default: 30000 }),
     'How often finished business days are closed into settlement batches and due payouts are made (T+0 payouts go out at once regardless).',
   ),
+  payoutProvidersFile: setting(
+    'RECARD_PAYOUT_PROVIDERS_FILE',
+    Type.Optional(Type.String({ minLength: 1 })),
+    'A JSON file of payout provider settings (docs/payouts.md#configuration): endpoints, ids and keys of Alipay, WeChat Pay, the bank file drop and the USDT service. Unset: no provider (payouts wait), except `serve --demo`, which uses the simulators.',
+  ),
   cardRetentionDays: setting(
     'RECARD_CARD_RETENTION_DAYS',
     Type.Integer({ minimum: 0, maximum: 3650, default: 30 }),

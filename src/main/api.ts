@@ -12,7 +12,11 @@ import { ledgerRoutes } from '../modules/ledger/index.js';
 import { orderRoutes } from '../modules/orders/index.js';
 import { pricingAdminRoutes, quoteRoutes } from '../modules/pricing/index.js';
 import { sellerRoutes } from '../modules/sellers/index.js';
-import { settlementAdminRoutes, settlementRoutes } from '../modules/settlement/index.js';
+import {
+  payoutNotificationRoutes,
+  settlementAdminRoutes,
+  settlementRoutes,
+} from '../modules/settlement/index.js';
 import { issuerAdminRoutes } from '../modules/verification/index.js';
 import { adminWebhookRoutes, callbackTestRoutes, channelWebhookRoutes } from '../modules/webhooks/index.js';
 import { schemaStatus } from '../storage/migrate.js';
@@ -64,6 +68,7 @@ export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promis
     version: VERSION,
     webhooks: eventWebhooks(ctx.events.catalogue),
     apis: [
+      payoutNotificationRoutes(ctx.payoutNotifications),
       channelApi(ctx.authenticate, [
         channelRoutes(ctx.channels, ctx.config.secretOverlapS),
         cardTypeRoutes(ctx.cardTypes),

@@ -3,6 +3,7 @@ import { jsonFeedSource } from '../adapters/fx/json-feed.js';
 import type { FxRateSource } from '../adapters/fx/port.js';
 import { OutboundGuard, parseAllowlist } from '../adapters/outbound/index.js';
 import type { PayoutProvider } from '../adapters/payouts/port.js';
+import { type NotificationKeys, verifyNotification } from '../adapters/payouts/wechat/adapter.js';
 import { loadSecrets } from '../config/keys.js';
 import type { Config } from '../config/schema.js';
 import { createMetrics, type Metrics } from '../http/metrics.js';
@@ -53,6 +54,7 @@ import {
 import { createSellerService, type SellerService } from '../modules/sellers/index.js';
 import {
   createSettlementService,
+  type NotificationDeps,
   PAYOUT_EVENT_TYPES,
   type PayoutDeps,
   SEND_PAYOUT,
@@ -93,6 +95,7 @@ import { createLogger, type Logger } from '../shared/logger.js';
 import { openStorage, type Storage } from '../storage/database.js';
 import { type Committer, createCommitter } from '../storage/group-commit.js';
 import { migrateToLatest } from '../storage/migrate.js';
+import { loadPayoutProviders } from './payout-providers.js';
 
 export const VERSION: string = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -139,8 +142,12 @@ export interface Context {
   ledger: Ledger;
   sellers: SellerService;
   settlement: SettlementService;
-  /** Payout providers by name (`serve --demo` and tests set the simulators'). */
+  /** Payout providers by name (RECARD_PAYOUT_PROVIDERS_FILE; `serve --demo` and tests set the simulators'). */
   payoutProviders: Map<string, PayoutProvider>;
+  /** What checks WeChat Pay's notifications (its platform key and APIv3 key), when it is configured. */
+  wechatNotificationKeys: NotificationKeys | undefined;
+  /** Where providers' notifications are taken (`/notify/payouts/…`). */
+  payoutNotifications: NotificationDeps;
   jobHandlers: AnyJobHandler[];
   schedules: Schedule[];
   /** Set by whoever starts an in-process worker, so that new work is picked up at once. */
@@ -311,11 +318,21 @@ export async function createContext(config: Config, options: ContextOptions = {}
   const payoutProviders = new Map<string, PayoutProvider>();
   const wakePayouts = () => ctx.wakeWorker([SEND_PAYOUT.kind, SWEEP_SETTLEMENT.kind]);
   const settlement = createSettlementService({ ...payoutDeps, db, onChanged: wakePayouts });
+  const configured = config.payoutProvidersFile ? loadPayoutProviders(config.payoutProvidersFile) : undefined;
+  for (const p of configured?.providers ?? []) payoutProviders.set(p.name, p);
   const ctx: Context = {
     ledger,
     sellers,
     settlement,
     payoutProviders,
+    wechatNotificationKeys: configured?.wechatNotification,
+    payoutNotifications: {
+      ...payoutDeps,
+      db,
+      verifyWechat: (headers, raw) =>
+        ctx.wechatNotificationKeys ? verifyNotification(headers, raw, ctx.wechatNotificationKeys) : undefined,
+      onSettled: wakePayouts,
+    },
     config,
     adminToken: secrets.adminToken,
     logger,
@@ -444,6 +461,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       await outbound.close();
       await router.close();
       await ctx.fxSource?.close();
+      for (const p of payoutProviders.values()) await (p as { close?: () => Promise<void> }).close?.();
       await storage.close();
     },
   };

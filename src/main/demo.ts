@@ -108,11 +108,15 @@ export async function startDemoIssuers(ctx: Context): Promise<SimulatorSet> {
 }
 
 /** Uses the simulated payout providers: every destination kind is paid by its simulator. */
-export function usePayoutSimulators(ctx: Pick<Context, 'payoutProviders'>, sims: PayoutSimulatorSet): void {
+export function usePayoutSimulators(
+  ctx: Pick<Context, 'payoutProviders' | 'wechatNotificationKeys'>,
+  sims: PayoutSimulatorSet,
+): void {
   for (const config of Object.values(sims.configs)) {
     const provider = createPayoutProvider(config);
     ctx.payoutProviders.set(provider.name, provider);
   }
+  ctx.wechatNotificationKeys = { ...sims.wechat.notificationKeys, maxSkewS: 300 };
 }
 
 /** Starts the payout simulators in this process (the bank publishes and the chain mines every second). */

@@ -201,6 +201,23 @@ describe.each(storageTargets())('the recard command on $name', (target) => {
     const payoutsOut = (await recard(['call', 'GET', '/v1/payouts'], creds)).stdout;
     expect(payoutsOut).toContain('"status": "paid"');
     expect((await recard(['call', 'GET', '/v1/balance'], creds)).stdout).toContain('HTTP 200');
+    // The ledger check is clean, and finds a balance changed behind the ledger's back (exit 1).
+    const check = await recard(['ledger', 'check']);
+    expect([check.code, check.stdout]).toEqual([
+      0,
+      expect.stringMatching(/checked \d+ orders and 1 payouts: clean/),
+    ]);
+    const storage = await loc.open();
+    await sql`update ledger_accounts set credits_posted = credits_posted + 1 where kind = 'margin'`.execute(
+      storage.db,
+    );
+    const broken = await recard(['ledger', 'check']);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toMatch(/VIOLATION currency_does_not_balance CNY/);
+    await sql`update ledger_accounts set credits_posted = credits_posted - 1 where kind = 'margin'`.execute(
+      storage.db,
+    );
+    expect((await recard(['keys', 'shred', '--dry-run'])).stdout).toContain('would shred 0 card data keys');
 
     // The USDT channel is quoted in USDT from the in-process exchange-rate feed, at once.
     const usdt = /USDT channel:\s+(ch_\S+)\s+secret (\S+)/.exec(stdout);

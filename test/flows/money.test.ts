@@ -72,8 +72,12 @@ describe.each(storageTargets())('money on $name', (target) => {
 
   beforeAll(async () => {
     sims = await startSimulators({ seed: `money-${target.name}`, perLabel: { valid: 40, used: 5 } });
-    payouts = await startPayoutSimulators({ bankPublishEveryMs: 100, usdtConfirmIntervalMs: 20 });
     t = await startTestServer(target, { config: { settlementSweepMs: 200 } });
+    payouts = await startPayoutSimulators({
+      bankPublishEveryMs: 100,
+      usdtConfirmIntervalMs: 20,
+      wechatNotifyUrl: `${t.url}/notify/payouts/wechat`,
+    });
     usePayoutSimulators(t.ctx, payouts);
     await routeCardTypesTo(t.ctx, sims, { pollMs: 100, timeoutMs: 400 });
   });
@@ -190,6 +194,61 @@ describe.each(storageTargets())('money on $name', (target) => {
     await settledOrder(ch.client, id, 'paid', 20_000);
     const all = (await ch.client.get<{ data: Payout[] }>('/v1/payouts')).body.data;
     expect(all.map((p) => p.status).sort()).toEqual(['failed', 'paid']);
+    await clean();
+  });
+
+  it('WeChat Pay: a signed, encrypted notification settles the payout; duplicates change nothing; a forged one is 401', async () => {
+    const ch = await t.createChannel({ name: 'WeChat sellers' });
+    expect(
+      (await ch.client.put('/v1/sellers/seller-1', { verified_name: '张三', verified: true })).status,
+    ).toBe(200);
+    const openid = 'oUpF8uMuAJO_M2pxb1Q9zNjWeS6o';
+    expect(
+      (
+        await ch.client.post('/v1/sellers/seller-1/destinations', {
+          kind: 'wechat',
+          account: openid,
+          holder_name: '张三',
+        })
+      ).status,
+    ).toBe(201);
+    // Lookups fail and every notification comes three times: only the notification can tell, and only once.
+    payouts.wechat.setFaults({ errorRate: 1, operations: ['lookup'], duplicateRate: 1 });
+    try {
+      const before = payouts.wechat.notificationsSent();
+      const id = await submitCard(ch.client, take('cmcc_national', 'valid'), `m-${++serial}`);
+      await settledOrder(ch.client, id, 'paid', 20_000);
+      const payout = await payoutOf(ch.client, id);
+      expect(payout).toMatchObject({ status: 'paid', provider: 'wechat' });
+      expect(payouts.wechat.paid().filter((p) => p.payoutId === payout.id)).toHaveLength(1);
+      await waitFor(
+        async () => (payouts.wechat.notificationsSent() - before >= 3 ? true : undefined),
+        5_000,
+        'the duplicates',
+      );
+      // The notification decided it (lookups all failed), once; its duplicates were taken and did nothing.
+      const taken = t.logs.filter((l) => l.includes('"payout notification"') && l.includes(payout.id));
+      expect(taken.filter((l) => l.includes('"applied":true'))).toHaveLength(1);
+      expect(taken.filter((l) => l.includes('"applied":false')).length).toBeGreaterThanOrEqual(2);
+      const events = (
+        await ch.client.get<{ data: { type: string; subject_id: string }[] }>('/v1/events?after=0&limit=500')
+      ).body.data;
+      expect(events.filter((e) => e.type === 'payout.paid' && e.subject_id === payout.id)).toHaveLength(1);
+    } finally {
+      payouts.wechat.setFaults({ errorRate: 0, duplicateRate: 0, operations: ['pay', 'lookup'] });
+    }
+    const forged = await fetch(`${t.url}/notify/payouts/wechat`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'wechatpay-timestamp': String(Math.floor(Date.now() / 1000)),
+        'wechatpay-nonce': 'n',
+        'wechatpay-signature': Buffer.from('forged').toString('base64'),
+        'wechatpay-serial': payouts.wechat.notificationKeys.platformSerialNo,
+      },
+      body: JSON.stringify({ id: 'x', event_type: 'MCHTRANSFER.BILL.FINISHED', resource: {} }),
+    });
+    expect(forged.status).toBe(401);
     await clean();
   });
 

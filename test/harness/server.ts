@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { type RunningServer, startServer } from '../../src/main/api.js';
 import { type Context, createContext } from '../../src/main/context.js';
+import { checkLedger } from '../../src/main/ledger-check.js';
 import type { NewChannel } from '../../src/modules/channels/index.js';
 import type { Subscriber } from '../../src/modules/events/index.js';
 import type { Clock } from '../../src/shared/clock.js';
@@ -137,9 +138,17 @@ export async function startTestServer(
     },
     async stop() {
       await server.stop();
+      // Every suite leaves a ledger `recard ledger check` calls clean (docs/ledger.md#invariants).
+      const report = await checkLedger(ctx).catch((err: Error) => ({
+        violations: [{ rule: 'check_failed', subject: '', detail: err.message }],
+      }));
       await ctx.close();
       await loc.destroy();
       rmSync(dataDir, { recursive: true, force: true });
+      if (report.violations.length > 0)
+        throw new Error(
+          `ledger check after the suite: ${report.violations.map((v) => `${v.rule} ${v.subject}: ${v.detail}`).join('; ')}`,
+        );
     },
   };
 }

@@ -1,0 +1,34 @@
+/**
+ * `npm run drills`: the long drills, with the figures docs/reliability.md records. The suite runs
+ * the same drills small (test/flows/payout-drill.test.ts).
+ *
+ *   npm run drills                       # SQLite; PostgreSQL too when RECARD_TEST_DATABASE_URL is set
+ *   RECARD_DRILL_PAYOUTS=2000 npm run drills
+ */
+import { cpus } from 'node:os';
+import { runPayoutDrill } from '../test/drills/payout-drill.js';
+import { storageTargets } from '../test/harness/storage.js';
+
+const payouts = Number(process.env.RECARD_DRILL_PAYOUTS ?? 10_000);
+console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
+for (const target of storageTargets()) {
+  const f = await runPayoutDrill(target, {
+    payouts,
+    faultRate: 0.3,
+    killEveryMs: 3000,
+    timeoutMs: 60 * 60_000,
+    log: (line) => console.log(`  [${target.name}] ${line}`),
+  });
+  console.log(JSON.stringify(f));
+  const ok =
+    f.payouts === payouts &&
+    f.duplicatesAtProvider === 0 &&
+    f.doublePaysRefusedByProvider === 0 &&
+    f.providerPaidEqualsLedger &&
+    f.ordersPaidOnce &&
+    f.ledgerViolations === 0;
+  if (!ok) {
+    console.error(`drill on ${target.name} FAILED`);
+    process.exitCode = 1;
+  }
+}
