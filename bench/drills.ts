@@ -10,16 +10,16 @@ import { runPayoutDrill } from '../test/drills/payout-drill.js';
 import { storageTargets } from '../test/harness/storage.js';
 
 const payouts = Number(process.env.RECARD_DRILL_PAYOUTS ?? 10_000);
-console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}`);
+process.stdout.write(`machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}\n`);
 for (const target of storageTargets()) {
   const f = await runPayoutDrill(target, {
     payouts,
     faultRate: 0.3,
     killEveryMs: 3000,
     timeoutMs: 60 * 60_000,
-    log: (line) => console.log(`  [${target.name}] ${line}`),
+    log: (line) => process.stderr.write(`  [${target.name}] ${line}\n`),
   });
-  console.log(JSON.stringify(f));
+  process.stdout.write(`${JSON.stringify(f)}\n`);
   const ok =
     f.payouts === payouts &&
     f.duplicatesAtProvider === 0 &&
@@ -28,7 +28,7 @@ for (const target of storageTargets()) {
     f.ordersPaidOnce &&
     f.ledgerViolations === 0;
   if (!ok) {
-    console.error(`drill on ${target.name} FAILED`);
+    process.stderr.write(`drill on ${target.name} FAILED\n`);
     process.exitCode = 1;
   }
 }

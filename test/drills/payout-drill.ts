@@ -11,7 +11,7 @@ import { startPayoutSimulators } from '../../src/simulators/payouts.js';
 import { spawnReady } from '../harness/processes.js';
 import { startTestServer, TEST_ADMIN_TOKEN, TEST_CHANNEL_KEY } from '../harness/server.js';
 import type { StorageTarget } from '../harness/storage.js';
-import { sleep, waitFor } from '../harness/wait.js';
+import { sleep } from '../harness/wait.js';
 
 export interface DrillOptions {
   payouts: number;

@@ -62,7 +62,7 @@ describe.each(storageTargets())('money on $name', (target) => {
     expect(
       (await client.put(`/v1/sellers/${seller}`, { verified_name: '张三', verified: true })).status,
     ).toBe(200);
-    const d = await client.post('/v1/sellers/' + seller + '/destinations', {
+    const d = await client.post(`/v1/sellers/${seller}/destinations`, {
       kind: 'alipay',
       account,
       holder_name: '张三',

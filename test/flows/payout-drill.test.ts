@@ -16,7 +16,7 @@ describe.each(storageTargets())('payout drill on $name', (target) => {
       killEveryMs: 1500,
       timeoutMs: 180_000,
     });
-    console.info(`payout drill ${JSON.stringify(f)}`);
+    process.stdout.write(`payout drill ${JSON.stringify(f)}\n`);
     expect(f.kills).toBeGreaterThanOrEqual(2);
     expect(f.payCalls).toBeGreaterThan(f.payouts); // the faults made it send again (same ids)
     expect(f).toMatchObject({

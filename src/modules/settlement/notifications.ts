@@ -42,7 +42,7 @@ export function payoutNotificationRoutes(deps: NotificationDeps): FastifyPluginA
           return reply.status(401).send({ code: 'FAIL', message: check.code });
         }
         const payout = await findPayout(deps.db, check.payoutId);
-        if (!payout || payout.provider !== 'wechat') {
+        if (payout?.provider !== 'wechat') {
           // Signed by WeChat Pay but not about one of its payouts here: nothing to do, and it need not resend.
           request.log.warn({ payout_id: check.payoutId }, 'payout notification for no WeChat payout');
           return reply.status(204).send();
