@@ -17,10 +17,12 @@ describe.each(storageTargets())('event stream on $name', (target) => {
   const take = cardTaker(() => sims);
   const redeem = async (client = ch.client) => {
     const id = await submitCard(client, take('cmcc_national', 'valid'), `st-${++serial}`);
-    await settledOrder(client, id, 'redeemed');
+    // Booked too: each card gives two channel events, order.redeemed then order.settled.
+    await settledOrder(client, id, 'settled');
     return id;
   };
-  const subjects = (c: StreamConnection) => c.events.map((e) => e.subject_id);
+  const subjects = (c: StreamConnection) =>
+    c.events.filter((e) => e.type === 'order.redeemed').map((e) => e.subject_id);
 
   beforeAll(async () => {
     sims = await startSimulators({ seed: `stream-${target.name}`, perLabel: { valid: 30 } });
@@ -50,8 +52,9 @@ describe.each(storageTargets())('event stream on $name', (target) => {
     expect(live.status).toBe(200);
     const a = await redeem();
     await redeem(other.client);
-    await live.until(1);
+    await live.until(2);
     expect(live.events[0]).toMatchObject({ type: 'order.redeemed', subject_id: a, channel_id: ch.id });
+    expect(live.events[1]).toMatchObject({ type: 'order.settled', subject_id: a, channel_id: ch.id });
     await new Promise((r) => setTimeout(r, 450));
     expect(live.controls.some((c) => c.startsWith(': heartbeat'))).toBe(true);
     const last = live.events.at(-1)?.sequence ?? 0;
@@ -60,9 +63,9 @@ describe.each(storageTargets())('event stream on $name', (target) => {
     const b = await redeem();
     const c = await redeem();
     const resumed = await openSse(t.url, ch.client, '/v1/events/stream', { 'last-event-id': String(last) });
-    await resumed.until(2);
+    await resumed.until(4);
     const d = await redeem();
-    await resumed.until(3);
+    await resumed.until(6);
     expect(subjects(resumed)).toEqual([b, c, d]);
     const seqs = resumed.events.map((e) => e.sequence);
     expect([...seqs].sort((x, y) => x - y)).toEqual(seqs);
@@ -75,16 +78,16 @@ describe.each(storageTargets())('event stream on $name', (target) => {
     const live = await openWs(t.url, ch.client);
     expect(live.status).toBe(101);
     const a = await redeem();
-    await live.until(1);
+    await live.until(2);
     expect(subjects(live)).toEqual([a]);
     const last = live.events.at(-1)?.sequence ?? 0;
     live.close();
     await live.closed;
     const b = await redeem();
     const resumed = await openWs(t.url, ch.client, `/v1/events/ws?after=${last}`);
-    await resumed.until(1);
-    const c = await redeem();
     await resumed.until(2);
+    const c = await redeem();
+    await resumed.until(4);
     expect(subjects(resumed)).toEqual([b, c]);
     resumed.close();
   });

@@ -8,7 +8,7 @@ import { type SimulatorSet, startSimulators } from '../../src/simulators/index.j
 import { createProbeTable, probeRows, probeSubscriber } from '../fixtures/probe-subscriber.js';
 import { expectRefusal } from '../harness/refusal.js';
 import { startTestServer, TEST_ADMIN_TOKEN, type TestServer } from '../harness/server.js';
-import { cardTaker, submitCard } from '../harness/sim-orders.js';
+import { cardTaker, settledOrder, submitCard } from '../harness/sim-orders.js';
 import { storageTargets } from '../harness/storage.js';
 import { waitFor } from '../harness/wait.js';
 
@@ -78,9 +78,11 @@ describe.each(storageTargets())('events on $name', (target) => {
     const card = take('cmcc_national', 'valid');
     const id = await submit(card);
     const seen = await probeDone(id, 2);
-    const rows = await eventRows(id);
-    expect(rows.map((r) => r.type)).toEqual(['order.submitted', 'order.redeemed']);
-    expect(seen.map((s) => s.event_id)).toEqual(rows.map((r) => r.id));
+    // The ledger books the card as it is redeemed: order.settled follows (docs/ledger.md).
+    await settledOrder(ch.client, id, 'settled');
+    const rows = (await eventRows(id)).slice(0, 2);
+    expect((await eventRows(id)).map((r) => r.type)).toEqual(['order.submitted', 'order.redeemed', 'order.settled']);
+    expect(seen.slice(0, 2).map((s) => s.event_id)).toEqual(rows.map((r) => r.id));
     expect(rows[0]?.position ?? 0).toBeLessThan(rows[1]?.position ?? 0);
     const redeemed = JSON.parse(rows[1]?.payload ?? '{}');
     const validate = addFormats.default(new Ajv({ strict: false })).compile(OrderEventData);
@@ -131,6 +133,8 @@ describe.each(storageTargets())('events on $name', (target) => {
     const b = await submit(take('cmcc_national', 'valid'), other.client);
     await probeDone(a, 2);
     await probeDone(b, 2);
+    await settledOrder(ch.client, a, 'settled');
+    await settledOrder(other.client, b, 'settled');
     await allSequenced();
     const all: EventPage['data'] = [];
     let after = 0;
@@ -147,7 +151,7 @@ describe.each(storageTargets())('events on $name', (target) => {
     expect(new Set(seqs).size).toBe(seqs.length);
     expect(all.every((e) => e.channel_id === ch.id)).toBe(true);
     expect(all.some((e) => e.type === 'order.submitted')).toBe(false); // internal
-    expect(all.filter((e) => e.subject_id === a).map((e) => e.type)).toEqual(['order.redeemed']);
+    expect(all.filter((e) => e.subject_id === a).map((e) => e.type)).toEqual(['order.redeemed', 'order.settled']);
     expect(all.some((e) => e.subject_id === b)).toBe(false);
     // Caught up: asking again after the last one gives nothing and the same resume point.
     const tail = await ch.client.get<EventPage>(`/v1/events?after=${after}`);
@@ -162,7 +166,7 @@ describe.each(storageTargets())('events on $name', (target) => {
     const res = await t.admin('GET', `/admin/v1/events?channel_id=${other.id}`);
     expect(res.status).toBe(200);
     const page = res.body as unknown as EventPage;
-    expect(page.data.map((e) => e.type)).toEqual(['order.submitted', 'order.redeemed']);
+    expect(page.data.map((e) => e.type)).toEqual(['order.submitted', 'order.redeemed', 'order.settled']);
   });
 
   it('a listing query the feed cannot answer is refused, not answered with a wrong number or an empty page', async () => {
@@ -213,8 +217,9 @@ describe('docs/events.md', () => {
     const { readFileSync } = await import('node:fs');
     const { ORDER_EVENT_TYPES } = await import('../../src/modules/orders/index.js');
     const { WEBHOOK_EVENT_TYPES } = await import('../../src/modules/webhooks/index.js');
+    const { PAYOUT_EVENT_TYPES } = await import('../../src/modules/settlement/index.js');
     const doc = readFileSync(new URL('../../docs/events.md', import.meta.url), 'utf8');
-    for (const t of [...ORDER_EVENT_TYPES, ...WEBHOOK_EVENT_TYPES])
+    for (const t of [...ORDER_EVENT_TYPES, ...WEBHOOK_EVENT_TYPES, ...PAYOUT_EVENT_TYPES])
       expect(doc).toMatch(new RegExp(`\\| \`${t.type.replace('.', '\\.')}\` \\| ${t.version} \\|`));
   });
 });

@@ -14,7 +14,8 @@ import { waitFor } from '../harness/wait.js';
  * The issuer gateway end to end: signed intake → verify job → adapter → simulator (a real server)
  * → order state, on both databases.
  */
-const FINAL = ['redeemed', 'settled', 'paid', 'invalid', 'failed', 'review', 'rejected'];
+// A redeemed card is booked at once (docs/ledger.md): `settled` is where a redemption ends here.
+const FINAL = ['settled', 'paid', 'invalid', 'failed', 'review', 'rejected'];
 
 describe.each(storageTargets())('verification on $name', (target) => {
   let t: TestServer;
@@ -84,14 +85,14 @@ describe.each(storageTargets())('verification on $name', (target) => {
     const id = await submit(card);
     const o = await settled(id);
     expect(o).toMatchObject({
-      status: 'redeemed',
+      status: 'settled',
       actual_face_value: card.faceValue,
       reason: null,
       waiting_for: null,
     });
     expect(o.raw_code).toBeTruthy();
     expect(o.verified_at).not.toBeNull();
-    expect((await events(id)).map((e) => e.event)).toEqual(['submit', 'start_verification', 'redeem']);
+    expect((await events(id)).map((e) => e.event)).toEqual(['submit', 'start_verification', 'redeem', 'settle']);
     const sim = sims.byIssuer.get(o.issuer as string);
     expect(sim?.book.redemptionsPerCard().get(card.number)).toBe(1);
   });
@@ -109,7 +110,7 @@ describe.each(storageTargets())('verification on $name', (target) => {
     sim?.publish?.();
     const o = await settled(id);
     expect(o).toMatchObject({
-      status: 'redeemed',
+      status: 'settled',
       actual_face_value: card.faceValue,
       waiting_for: null,
       raw_code: 'USED',
@@ -186,7 +187,7 @@ describe.each(storageTargets())('verification on $name', (target) => {
       results[policy] = await settled(await submit(card, channel.client), channel.client);
     }
     expect(results.settle_actual).toMatchObject({
-      status: 'redeemed',
+      status: 'settled',
       actual_face_value: cards.settle_actual?.faceValue,
       reason: 'face_value_mismatch',
     });
@@ -234,7 +235,7 @@ describe.each(storageTargets())('verification on $name', (target) => {
       const cards = Array.from({ length: 30 }, () => take('telecom_national', 'valid'));
       const ids = await Promise.all(cards.map((c) => submit(c)));
       const done = await Promise.all(ids.map((id) => settled(id, ch.client, 40_000)));
-      expect(done.map((o) => o.status)).toEqual(ids.map(() => 'redeemed'));
+      expect(done.map((o) => o.status)).toEqual(ids.map(() => 'settled'));
       const per = sim.book.redemptionsPerCard();
       for (const c of cards) expect(per.get(c.number)).toBe(1);
       // Nothing was re-sent blindly: no redeem ever reached a consumed card or reused a spent id.
@@ -268,7 +269,7 @@ describe.each(storageTargets())('verification on $name', (target) => {
     await route('jiangsu_third', 3, `${sim?.url}/boss/CardService`, 1000);
     const first = await settled(await submit(take('cmcc_jiangsu', 'valid')));
     const second = await settled(await submit(take('cmcc_jiangsu', 'valid')));
-    expect([first.status, second.status]).toEqual(['redeemed', 'redeemed']);
+    expect([first.status, second.status]).toEqual(['settled', 'settled']);
     const rows = await t.ctx.storage.db
       .selectFrom('orders')
       .select(['id', 'route_id'])
@@ -388,7 +389,7 @@ describe.each(storageTargets())('verification on $name', (target) => {
   it('the sweeper hands a stuck order back; a redeem sent before a crash is settled by lookup, not re-sent', async () => {
     const { id, card, sim } = await crashAfterSend(true);
     const o = await settled(id);
-    expect(o).toMatchObject({ status: 'redeemed', actual_face_value: card.faceValue });
+    expect(o).toMatchObject({ status: 'settled', actual_face_value: card.faceValue });
     expect(sim?.book.redemptionsPerCard().get(card.number)).toBe(1);
     expect(sim?.book.stats.repeatedRedemptionIds).toBe(0);
   });
@@ -396,7 +397,7 @@ describe.each(storageTargets())('verification on $name', (target) => {
   it('a redeem left "sent" by a crash that the issuer never received is sent again, once, with its redemption id', async () => {
     const { id, card, sim } = await crashAfterSend(false);
     const o = await settled(id);
-    expect(o).toMatchObject({ status: 'redeemed', actual_face_value: card.faceValue });
+    expect(o).toMatchObject({ status: 'settled', actual_face_value: card.faceValue });
     expect(sim?.book.redemptionsPerCard().get(card.number)).toBe(1);
     expect(sim?.book.stats.repeatedRedemptionIds).toBe(0);
   });

@@ -82,15 +82,18 @@ describe.each(storageTargets())('order callbacks on $name', (target) => {
       await settledOrder(ch.client, redeemed, 'redeemed');
       await settledOrder(ch.client, invalid, 'invalid');
       await settledOrder(ch.client, review, 'review');
+      // Four events: the redeemed card is also booked (order.settled follows order.redeemed).
       const bodies = (r: typeof endpoint) =>
         waitFor(
-          async () => (r.got.length >= 3 ? r.got.map((g) => JSON.parse(g.body) as EventBody) : undefined),
+          async () => (r.got.length >= 4 ? r.got.map((g) => JSON.parse(g.body) as EventBody) : undefined),
           10_000,
-          'three callbacks',
+          'four callbacks',
         );
       for (const receiver of [endpoint, perOrder]) {
-        const got = await bodies(receiver);
+        const all = await bodies(receiver);
         expect(receiver.got.every((g) => g.verifiedBy.includes(0))).toBe(true);
+        expect(all.filter((b) => b.type === 'order.settled').map((b) => b.data.order.id)).toEqual([redeemed]);
+        const got = all.filter((b) => b.type !== 'order.settled');
         const byOrder = new Map(got.map((b) => [b.data.order.id, b]));
         expect(byOrder.get(redeemed)).toMatchObject({
           type: 'order.redeemed',
