@@ -230,7 +230,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
   });
   const wakeSoon = (kinds: string[]) => setTimeout(() => ctx.wakeWorker(kinds), AFTER_COMMIT_MS);
   const ledger = createLedger({ db, dialect: storage.dialect, clock });
-  const sellers = createSellerService({ db, clock });
+  const sellers = createSellerService({ db, dialect: storage.dialect, clock });
   const now = () => clock.now();
   // Orders' face is made after the event log (it writes events); these reach it when they run.
   const orderChange: PayoutDeps['orders'] = { change: (trx, id, c) => transitions.change(trx, id, c) };

@@ -31,6 +31,8 @@ export interface PayoutSimulator {
   paid(): PaidEntry[];
   /** Pay requests per payout id that reached the provider's logic. */
   payCalls(): Record<string, number>;
+  /** Pay requests that arrived for an id already paid (a caller that resent what had gone through). */
+  payRequestsAfterPaid(): number;
   close(): Promise<void>;
 }
 
@@ -137,6 +139,7 @@ export function payoutSimHandle(base: PayoutSimBase, provider: string, url: stri
     },
     paid: () => base.ledger.paid(),
     payCalls: () => base.ledger.payCalls(),
+    payRequestsAfterPaid: () => base.ledger.requestsAfterPaid(),
     close: () => base.app.close(),
   };
 }

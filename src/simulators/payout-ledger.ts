@@ -19,16 +19,28 @@ export interface LedgerView {
   payCalls: Record<string, number>;
   /** Attempts to pay an id already paid; the ledger refused each (always 0 for a correct simulator). */
   refusedDoubles: number;
+  /**
+   * Pay requests that arrived for an id this provider had already paid: the caller sent again what
+   * had gone through. A caller that asks (lookup) before it resends never does this.
+   */
+  payRequestsAfterPaid: number;
 }
 
 export class PayoutLedger {
   private readonly entries = new Map<string, PaidEntry>();
   private readonly calls = new Map<string, number>();
   private doubles = 0;
+  private afterPaid = 0;
 
-  /** Counts one pay request for this id. */
+  /** Counts one pay request for this id (and whether it came after the id was paid). */
   called(payoutId: string): void {
     this.calls.set(payoutId, (this.calls.get(payoutId) ?? 0) + 1);
+    if (this.entries.has(payoutId)) this.afterPaid++;
+  }
+
+  /** Pay requests for ids already paid when they arrived. */
+  requestsAfterPaid(): number {
+    return this.afterPaid;
   }
 
   /** Pays once: a second entry for the same id is refused and counted, and the first one kept. */
@@ -56,6 +68,11 @@ export class PayoutLedger {
   }
 
   view(): LedgerView {
-    return { paid: this.paid(), payCalls: this.payCalls(), refusedDoubles: this.doubles };
+    return {
+      paid: this.paid(),
+      payCalls: this.payCalls(),
+      refusedDoubles: this.doubles,
+      payRequestsAfterPaid: this.afterPaid,
+    };
   }
 }

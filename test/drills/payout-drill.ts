@@ -181,10 +181,10 @@ export async function runPayoutDrill(target: StorageTarget, o: DrillOptions): Pr
     worker.kill('SIGKILL');
     await once(worker, 'exit');
 
-    const atProviders = [...payouts.alipay.paid(), ...payouts.wechat.paid(), ...payouts.bank.paid()];
-    const byId = new Map<string, number>();
-    for (const p of atProviders) byId.set(p.payoutId, (byId.get(p.payoutId) ?? 0) + 1);
-    const duplicates = [...byId.values()].filter((n) => n > 1).length;
+    const sims3 = [payouts.alipay, payouts.wechat, payouts.bank];
+    const atProviders = sims3.flatMap((s) => s.paid());
+    // What would have paid twice: a pay request for an id the provider had already paid.
+    const duplicates = sims3.reduce((a, s) => a + s.payRequestsAfterPaid(), 0);
     const ledgerPaid = await db
       .selectFrom('payouts')
       .select(['id', 'amount'])
@@ -204,7 +204,6 @@ export async function runPayoutDrill(target: StorageTarget, o: DrillOptions): Pr
       items.every((i) => i.paid_at !== null && i.payout_id !== null && paidIds.has(i.payout_id)) &&
       (await paidCount()) === ids.length;
     const report = await checkLedger(t.ctx);
-    const sims3 = [payouts.alipay, payouts.wechat, payouts.bank];
     const payCalls = sims3.reduce((a, s) => a + Object.values(s.payCalls()).reduce((x, y) => x + y, 0), 0);
     // What each provider's own safety net refused: a second payment attempted for an id it had paid.
     let doubles = 0;

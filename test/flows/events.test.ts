@@ -81,7 +81,11 @@ describe.each(storageTargets())('events on $name', (target) => {
     // The ledger books the card as it is redeemed: order.settled follows (docs/ledger.md).
     await settledOrder(ch.client, id, 'settled');
     const rows = (await eventRows(id)).slice(0, 2);
-    expect((await eventRows(id)).map((r) => r.type)).toEqual(['order.submitted', 'order.redeemed', 'order.settled']);
+    expect((await eventRows(id)).map((r) => r.type)).toEqual([
+      'order.submitted',
+      'order.redeemed',
+      'order.settled',
+    ]);
     expect(seen.slice(0, 2).map((s) => s.event_id)).toEqual(rows.map((r) => r.id));
     expect(rows[0]?.position ?? 0).toBeLessThan(rows[1]?.position ?? 0);
     const redeemed = JSON.parse(rows[1]?.payload ?? '{}');
@@ -151,7 +155,10 @@ describe.each(storageTargets())('events on $name', (target) => {
     expect(new Set(seqs).size).toBe(seqs.length);
     expect(all.every((e) => e.channel_id === ch.id)).toBe(true);
     expect(all.some((e) => e.type === 'order.submitted')).toBe(false); // internal
-    expect(all.filter((e) => e.subject_id === a).map((e) => e.type)).toEqual(['order.redeemed', 'order.settled']);
+    expect(all.filter((e) => e.subject_id === a).map((e) => e.type)).toEqual([
+      'order.redeemed',
+      'order.settled',
+    ]);
     expect(all.some((e) => e.subject_id === b)).toBe(false);
     // Caught up: asking again after the last one gives nothing and the same resume point.
     const tail = await ch.client.get<EventPage>(`/v1/events?after=${after}`);

@@ -156,10 +156,77 @@ describe.each(storageTargets())('money on $name', (target) => {
       const done = (await ch.client.get<Payout>(`/v1/payouts/${payout.id}`)).body;
       expect(done.status).toBe('paid');
       expect(payouts.alipay.paid().filter((p) => p.payoutId === payout.id)).toHaveLength(1);
+      // Nothing that had gone through was sent again (a resend came only after a lookup said not found).
+      expect(payouts.alipay.payRequestsAfterPaid()).toBe(0);
       // One payout for the order: no new id was made while the first was undecided.
       expect((await ch.client.get<{ data: Payout[] }>('/v1/payouts')).body.data).toHaveLength(1);
     } finally {
       payouts.alipay.setFaults({ timeoutRate: 0 });
+    }
+    await clean();
+  });
+
+  it('a payout carried out but answered garbled is found paid by lookup and never sent again', async () => {
+    const ch = await t.createChannel({ name: 'Garbled' });
+    await sellerWithAlipay(ch.client, 'seller-1', '13710137100');
+    const before = payouts.alipay.payRequestsAfterPaid();
+    // Every pay is carried out and its answer cut short: the only way to know is to ask.
+    payouts.alipay.setFaults({ malformedRate: 1, operations: ['pay'] });
+    try {
+      const id = await submitCard(ch.client, take('cmcc_national', 'valid'), `m-${++serial}`);
+      await settledOrder(ch.client, id, 'paid', 20_000);
+      const payout = await payoutOf(ch.client, id);
+      expect(payouts.alipay.payCalls()[payout.id]).toBe(1);
+      expect(payouts.alipay.payRequestsAfterPaid()).toBe(before);
+    } finally {
+      payouts.alipay.setFaults({ malformedRate: 0 });
+    }
+    await clean();
+  });
+
+  it('an admin settles a payout that stays unknown; a second resolution is 409; its orders go into a new payout', async () => {
+    const ch = await t.createChannel({ name: 'Stuck' });
+    await sellerWithAlipay(ch.client, 'seller-1', '13720137200');
+    // The provider fails every call without doing anything: the outcome stays unknown.
+    payouts.alipay.setFaults({ errorRate: 1, operations: ['pay', 'lookup'] });
+    let stuck: Payout | undefined;
+    try {
+      const id = await submitCard(ch.client, take('cmcc_national', 'valid'), `m-${++serial}`);
+      stuck = await waitFor(
+        async () => {
+          const p = (await ch.client.get<{ data: Payout[] }>('/v1/payouts')).body.data[0];
+          return p && p.status === 'unknown' && p.attempts >= 2 ? p : undefined;
+        },
+        15_000,
+        'an unknown payout',
+      );
+      const resolved = await t.admin('POST', `/admin/v1/payouts/${stuck.id}/resolve`, {
+        outcome: 'failed',
+        note: 'checked with Alipay: no such transfer',
+      });
+      expect(resolved.status).toBe(200);
+      expect(resolved.body).toMatchObject({ status: 'failed' });
+      const again = await t.admin('POST', `/admin/v1/payouts/${stuck.id}/resolve`, {
+        outcome: 'paid',
+        note: 'twice',
+      });
+      expect([again.status, again.body.error?.code]).toEqual([409, 'payout_not_unknown']);
+      expect(
+        (
+          await t.admin('POST', '/admin/v1/payouts/po_00000000000000000000000000/resolve', {
+            outcome: 'paid',
+            note: 'x',
+          })
+        ).status,
+      ).toBe(404);
+      payouts.alipay.setFaults({ errorRate: 0 });
+      await settledOrder(ch.client, id, 'paid', 20_000);
+      const all = (await ch.client.get<{ data: Payout[] }>('/v1/payouts')).body.data;
+      expect(all.map((p) => p.status).sort()).toEqual(['failed', 'paid']);
+      // The failed one was never paid at the provider, and was not sent after it was resolved.
+      expect(payouts.alipay.paid().some((p) => p.payoutId === stuck?.id)).toBe(false);
+    } finally {
+      payouts.alipay.setFaults({ errorRate: 0, operations: ['pay', 'lookup'] });
     }
     await clean();
   });

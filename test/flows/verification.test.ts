@@ -92,7 +92,12 @@ describe.each(storageTargets())('verification on $name', (target) => {
     });
     expect(o.raw_code).toBeTruthy();
     expect(o.verified_at).not.toBeNull();
-    expect((await events(id)).map((e) => e.event)).toEqual(['submit', 'start_verification', 'redeem', 'settle']);
+    expect((await events(id)).map((e) => e.event)).toEqual([
+      'submit',
+      'start_verification',
+      'redeem',
+      'settle',
+    ]);
     const sim = sims.byIssuer.get(o.issuer as string);
     expect(sim?.book.redemptionsPerCard().get(card.number)).toBe(1);
   });

@@ -4,7 +4,9 @@ export { checkLedgerRules, type Violation } from './invariants.js';
 export { EXPIRE_PENDING } from './model.js';
 export {
   CODES,
+  escrowHold,
   type OrderMoney,
+  orderMoneyOf,
   type PayoutMoney,
   payoutFailed,
   payoutHold,

@@ -19,6 +19,8 @@ const KEYS: AccountKey[] = [
   { kind: 'margin', currency: 'CNY' },
   { kind: 'platform_funding', currency: 'CNY' },
   { kind: 'margin', currency: 'USDT' },
+  // Credits must not exceed debits (an asset the flow only credits after debiting it).
+  { kind: 'issuer_receivable', currency: 'CNY', owner: 'china_mobile' },
 ];
 const IDS = KEYS.map(accountId);
 const FLAGGED = IDS[0] as string;
@@ -26,6 +28,7 @@ const FLAGGED = IDS[0] as string;
 interface ModelAccount {
   currency: string;
   flagged: boolean;
+  creditCapped: boolean;
   dp: number;
   dq: number;
   cp: number;
@@ -47,6 +50,8 @@ interface Model {
   next: number;
 }
 interface Real {
+  /** Every answer the real ledger gave, to prove the generator reached each kind. */
+  seen: Seen;
   ledger: Ledger;
   storage: Storage;
   clock: { now(): number };
@@ -55,7 +60,15 @@ interface Real {
 function freshModel(now: number): Model {
   const accounts = new Map<string, ModelAccount>();
   KEYS.forEach((k, i) => {
-    accounts.set(IDS[i] as string, { currency: k.currency, flagged: i === 0, dp: 0, dq: 0, cp: 0, cq: 0 });
+    accounts.set(IDS[i] as string, {
+      currency: k.currency,
+      flagged: i === 0,
+      creditCapped: i === 4,
+      dp: 0,
+      dq: 0,
+      cp: 0,
+      cq: 0,
+    });
   });
   return { accounts, transfers: new Map(), pendings: [], now, next: 0 };
 }
@@ -75,6 +88,7 @@ function modelApply(m: Model, t: TransferInput): TransferResult {
     if (dr.currency !== cr.currency) return 'currency_mismatch';
     const a = t.amount as number;
     if (dr.flagged && dr.dp + dr.dq + a > dr.cp) return 'exceeds_credits';
+    if (cr.creditCapped && cr.cp + cr.cq + a > cr.dp) return 'exceeds_debits';
     if (t.kind === 'pending') {
       dr.dq += a;
       cr.cq += a;
@@ -168,9 +182,9 @@ async function expectAgrees(m: Model, r: Real) {
   expect(await checkLedgerRules(r.storage.db)).toEqual([]);
 }
 
-const SEEN = new Map<string, number>();
+type Seen = Map<string, number>;
 const accountArb = fc.constantFrom(...IDS);
-const CNY = IDS.slice(0, 3);
+const CNY = [IDS[0], IDS[1], IDS[2], IDS[4]] as string[];
 const CNY_PAIRS = CNY.flatMap((a) => CNY.filter((b) => b !== a).map((b) => [a, b] as [string, string]));
 const amountArb = fc.integer({ min: 1, max: 5_000 });
 
@@ -192,7 +206,15 @@ class Transfer implements Cmd {
       // A reused id repeats an earlier transfer (same or changed fields): the answer must be "exists" or a refusal.
       if (reuse !== undefined && ids.length > 0) {
         const earlier = m.transfers.get(ids[reuse % ids.length] as string) as ModelTransfer;
-        return reuse % 2 === 0 ? { ...earlier.input } : { ...earlier.input, code: earlier.input.code + 1 };
+        // Same fields, or one field changed: the code, the amount, or the debit account.
+        const variant = reuse % 4;
+        if (variant === 0) return { ...earlier.input };
+        if (variant === 1) return { ...earlier.input, code: earlier.input.code + 1 };
+        if (variant === 2) return { ...earlier.input, amount: (earlier.input.amount ?? earlier.amount) + 1 };
+        return {
+          ...earlier.input,
+          debit_account_id: IDS[(IDS.indexOf(earlier.dr) + 1) % IDS.length] as string,
+        };
       }
       const t: TransferInput = { id: `t${m.next++}`, ...rest };
       if ((t.kind === 'post' || t.kind === 'void') && m.pendings.length > 0)
@@ -205,7 +227,7 @@ class Transfer implements Cmd {
       .transaction()
       .execute((trx) => r.ledger.create(trx, batch, { linked: this.linked }));
     expect(got.results).toEqual(expected.results);
-    for (const x of got.results) SEEN.set(x, (SEEN.get(x) ?? 0) + 1);
+    for (const x of got.results) r.seen.set(x, (r.seen.get(x) ?? 0) + 1);
     holder.m = expected.model;
     await expectAgrees(holder.m, r);
   }
@@ -240,8 +262,26 @@ class Tick implements Cmd {
 
 /**
  * PostgreSQL only: several transactions at once. N posts of one pending transfer (exactly one
- * wins), and N equal debits of the flagged account (exactly as many win as its balance allows).
+ * wins), N retries of one void under one id (one created, the others "exists"), and N equal debits
+ * of the flagged account (exactly as many win as its balance allows).
  */
+/**
+ * One transaction as a caller runs it on PostgreSQL: a deadlock (40P01) between twins is rolled back
+ * by the server and tried again (the job runtime does the same by retrying the job).
+ */
+async function inTransaction<T>(
+  r: Real,
+  work: (trx: Parameters<Ledger['create']>[0]) => Promise<T>,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await r.storage.db.transaction().execute(work);
+    } catch (err) {
+      if ((err as { code?: string }).code !== '40P01' || attempt >= 5) throw err;
+    }
+  }
+}
+
 class Concurrent implements Cmd {
   constructor(
     readonly n: number,
@@ -260,22 +300,32 @@ class Concurrent implements Cmd {
       const target = open[0] as string;
       const outs = await Promise.all(
         Array.from({ length: this.n }, (_, i) =>
-          r.storage.db
-            .transaction()
-            .execute((trx) =>
-              r.ledger.create(trx, [{ id: `c${tag}-post-${i}`, kind: 'post', pending_id: target, code: 9 }]),
-            ),
+          inTransaction(r, (trx) =>
+            r.ledger.create(trx, [{ id: `c${tag}-post-${i}`, kind: 'post', pending_id: target, code: 9 }]),
+          ),
         ),
       );
       const winners = outs.map((o, i) => (o.ok ? i : -1)).filter((i) => i >= 0);
       expect(winners).toHaveLength(1);
       modelApply(m, { id: `c${tag}-post-${winners[0]}`, kind: 'post', pending_id: target, code: 9 });
     }
+    if (open.length > 1) {
+      // The same resolution retried at once under one id: one creates it, the others find it.
+      const target = open[1] as string;
+      const same = { id: `c${tag}-same`, kind: 'void' as const, pending_id: target, code: 7 };
+      const outs = await Promise.all(
+        Array.from({ length: this.n }, () => inTransaction(r, (trx) => r.ledger.create(trx, [{ ...same }]))),
+      );
+      expect(outs.map((o) => o.results[0]).sort()).toEqual(
+        ['created', ...Array.from({ length: this.n - 1 }, () => 'exists')].sort(),
+      );
+      modelApply(m, { ...same });
+    }
     const a = m.accounts.get(FLAGGED) as ModelAccount;
     const room = Math.max(0, a.cp - a.dp - a.dq);
     const outs = await Promise.all(
       Array.from({ length: this.n }, (_, i) =>
-        r.storage.db.transaction().execute((trx) =>
+        inTransaction(r, (trx) =>
           r.ledger.create(trx, [
             {
               id: `c${tag}-debit-${i}`,
@@ -371,6 +421,7 @@ describe.each(storageTargets())('ledger against its model on $name', (target) =>
         : []),
     ];
     let run = 0;
+    const seen: Seen = new Map();
     await fc.assert(
       fc.asyncProperty(fc.commands(commands, { maxCommands: 40, size: 'large' }), async (cmds) => {
         // Each run gets its own accounts: owners are suffixed by the run.
@@ -382,6 +433,7 @@ describe.each(storageTargets())('ledger against its model on $name', (target) =>
         const ledger = createLedger({ db: storage.db, dialect: storage.dialect, clock });
         await storage.db.transaction().execute((trx) => ledger.open(trx, KEYS));
         const real = {
+          seen,
           ledger,
           storage,
           clock,
@@ -401,11 +453,13 @@ describe.each(storageTargets())('ledger against its model on $name', (target) =>
       'exists_with_different_fields',
       'linked_event_failed',
       'exceeds_credits',
+      'exceeds_debits',
       'pending_transfer_expired',
+      'currency_mismatch',
     ])
-      expect(SEEN.get(r) ?? 0, r).toBeGreaterThan(0);
+      expect(seen.get(r) ?? 0, r).toBeGreaterThan(0);
     expect(
-      (SEEN.get('pending_transfer_already_posted') ?? 0) + (SEEN.get('pending_transfer_already_voided') ?? 0),
+      (seen.get('pending_transfer_already_posted') ?? 0) + (seen.get('pending_transfer_already_voided') ?? 0),
     ).toBeGreaterThan(0);
   }, 240_000);
 });

@@ -100,7 +100,7 @@ export const TransferRequest = Type.Object(
           code: Type.Integer({ minimum: 1, maximum: 65_535 }),
           pending_id: Type.Optional(Type.String({ minLength: 1, maxLength: 120 })),
           timeout_s: Type.Optional(Type.Integer({ minimum: 1, maximum: 366 * 24 * 3600 })),
-          note: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+          note: Type.String({ minLength: 1, maxLength: 200, description: 'Why: kept with the transfer.' }),
         },
         { additionalProperties: false },
       ),

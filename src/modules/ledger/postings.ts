@@ -36,6 +36,40 @@ export interface OrderMoney {
   payoutCurrency: string;
 }
 
+/** What an order, as its events and GET /v1/orders show it, books; undefined without a price. */
+export function orderMoneyOf(
+  order: {
+    id: string;
+    seller: { id: string };
+    issuer: string | null;
+    card_type: string;
+    price: {
+      face_value: number;
+      currency: string;
+      seller_amount: number;
+      commission_amount: number;
+      payout_amount: number;
+      payout_currency: string;
+    } | null;
+  },
+  channelId: string,
+): OrderMoney | undefined {
+  const p = order.price;
+  if (!p) return undefined;
+  return {
+    orderId: order.id,
+    channelId,
+    sellerId: order.seller.id,
+    issuer: order.issuer ?? order.card_type,
+    face: p.face_value,
+    currency: p.currency,
+    seller: p.seller_amount,
+    commission: p.commission_amount,
+    payout: p.payout_amount,
+    payoutCurrency: p.payout_currency,
+  };
+}
+
 export interface Booking {
   transfers: TransferInput[];
   open: AccountKey[];

@@ -87,6 +87,7 @@ export function ledgerRoutes(ledger: Ledger, db: Db): FastifyPluginAsyncTypebox 
           summary: 'Book a correction',
           description:
             'A posted transfer is never changed or deleted: a correction is a new transfer between existing accounts. ' +
+            'Ids are stored as `admin:<id>` (and `pending_id` names an admin transfer): the flow’s own transfers and holds cannot be touched here. The `note` is kept with each transfer (`ref_id`). ' +
             'Linked (the default): all or none. Each transfer gets its result (`created`, `exists`, or why it was refused).',
           body: TransferRequest,
           response: {
@@ -97,15 +98,19 @@ export function ledgerRoutes(ledger: Ledger, db: Db): FastifyPluginAsyncTypebox 
       },
       async (request) => {
         const { transfers, linked } = request.body;
-        const inputs = transfers.map(({ note: _note, ...t }) => ({
+        // Admins' transfers live in their own id space (`admin:`), so they can never take an id the
+        // flow will use, nor post or void a hold the flow made (an order's escrow, a payout's).
+        const inputs = transfers.map(({ note, ...t }) => ({
           ...t,
+          id: `admin:${t.id}`,
+          ...(t.pending_id ? { pending_id: `admin:${t.pending_id}` } : {}),
           ref_type: 'admin',
-          ref_id: 'correction',
+          ref_id: note,
         }));
         const out = await db.transaction().execute((trx) => ledger.create(trx, inputs, { linked }));
         return {
           ok: out.ok,
-          results: inputs.map((t, i) => ({ id: t.id, result: out.results[i] ?? 'linked_event_failed' })),
+          results: transfers.map((t, i) => ({ id: t.id, result: out.results[i] ?? 'linked_event_failed' })),
         };
       },
     );

@@ -55,7 +55,18 @@ export function createLedger(deps: LedgerDeps) {
       await insertAccounts(trx, missing, nowMs);
       read = await readForPlan(trx, dialect, inputs);
     }
-    const decided = plan({ inputs, linked: options.linked ?? true, ...read, nowMs });
+    let decided = plan({ inputs, linked: options.linked ?? true, ...read, nowMs });
+    // PostgreSQL, read committed: a twin batch that resolved the same hold under the same id may
+    // have committed while this one waited for the lock; its row was not in the first read. Read again.
+    if (
+      dialect === 'postgres' &&
+      decided.results.some(
+        (r) => r === 'pending_transfer_already_posted' || r === 'pending_transfer_already_voided',
+      )
+    ) {
+      read = await readForPlan(trx, dialect, inputs);
+      decided = plan({ inputs, linked: options.linked ?? true, ...read, nowMs });
+    }
     const okAll = decided.results.every((r) => r === 'created' || r === 'exists');
     if (decided.rows.length > 0) await applyPlan(trx, decided, nowMs);
     return { ok: okAll, results: decided.results };
@@ -148,6 +159,30 @@ export function createLedger(deps: LedgerDeps) {
         .executeTakeFirst();
       if (!row) return fail('resource_not_found', `no account ${id}`, { field: 'id' });
       return ok(accountView(row));
+    },
+
+    /** Balances summed per currency over the accounts of a kind whose owner starts with a prefix. */
+    async totals(kind: AccountKind, ownerPrefix: string, from: Db = db) {
+      const rows = await from
+        .selectFrom('ledger_accounts')
+        .select([
+          'currency',
+          sql<string>`sum(credits_posted - debits_posted)`.as('net_credit'),
+          sql<string>`sum(debits_pending)`.as('debits_pending'),
+          sql<string>`sum(credits_pending)`.as('credits_pending'),
+        ])
+        .where('kind', '=', kind)
+        .where('owner', '>=', ownerPrefix)
+        .where('owner', '<', `${ownerPrefix}\uffff`)
+        .groupBy('currency')
+        .orderBy('currency')
+        .execute();
+      return rows.map((r) => ({
+        currency: r.currency,
+        netCredit: Number(r.net_credit),
+        debitsPending: Number(r.debits_pending),
+        creditsPending: Number(r.credits_pending),
+      }));
     },
 
     async accounts(

@@ -2,7 +2,7 @@ import type { Static } from '@sinclair/typebox';
 import type { Db } from '../../storage/database.js';
 import type { Subscriber } from '../events/index.js';
 import type { OrderEventData, OrderService } from '../orders/index.js';
-import { escrowHold, escrowRefund, type OrderMoney, redemption } from './postings.js';
+import { escrowHold, escrowRefund, orderMoneyOf, redemption } from './postings.js';
 import type { Ledger } from './service.js';
 
 export interface LedgerSubscriberDeps {
@@ -14,24 +14,6 @@ export interface LedgerSubscriberDeps {
 }
 
 type OrderData = Static<typeof OrderEventData>;
-type EventOrder = OrderData['order'];
-
-function moneyOf(order: EventOrder, channelId: string): OrderMoney | undefined {
-  const p = order.price;
-  if (!p) return undefined;
-  return {
-    orderId: order.id,
-    channelId,
-    sellerId: order.seller.id,
-    issuer: order.issuer ?? order.card_type,
-    face: p.face_value,
-    currency: p.currency,
-    seller: p.seller_amount,
-    commission: p.commission_amount,
-    payout: p.payout_amount,
-    payoutCurrency: p.payout_currency,
-  };
-}
 
 /**
  * Books orders as they move (docs/ledger.md#postings-of-the-flow): a redeemed card is posted and the
@@ -53,14 +35,14 @@ export function ledgerSubscriber(deps: LedgerSubscriberDeps): Subscriber {
         return h?.pending_state === 'pending' ? h : undefined;
       };
       if (event.type === 'order.submitted') {
-        const money = moneyOf(order, channelId);
+        const money = orderMoneyOf(order, channelId);
         if (!money || !(await deps.escrowOf(channelId, trx))) return;
         const b = escrowHold(money);
         await deps.ledger.post(trx, b.transfers, b.open);
         return;
       }
       if (event.type === 'order.redeemed') {
-        const money = moneyOf(order, channelId);
+        const money = orderMoneyOf(order, channelId);
         if (!money) throw new Error(`order ${order.id} was redeemed without a price`);
         const held = await hold();
         const b = redemption(money, held?.amount);

@@ -4,7 +4,7 @@ import type { Clock } from '../../shared/clock.js';
 import { rfc3339 } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
 import { fail, ok, type Result } from '../../shared/result.js';
-import type { Db } from '../../storage/database.js';
+import type { Db, Dialect } from '../../storage/database.js';
 import type { Database } from '../../storage/schema.js';
 import { checkDestination, currencyOf, maskAccount, sameName } from './destinations.js';
 import type { SellerError } from './errors.js';
@@ -52,7 +52,7 @@ export interface PayoutTarget {
  * Sellers of a channel and where they are paid (docs/settlement.md#sellers). A destination is checked
  * for format and must be in the seller's verified name (same-name payout).
  */
-export function createSellerService({ db, clock }: { db: Db; clock: Clock }) {
+export function createSellerService({ db, dialect, clock }: { db: Db; dialect: Dialect; clock: Clock }) {
   const find = (from: Db, channelId: string, id: string) =>
     from
       .selectFrom('sellers')
@@ -77,6 +77,21 @@ export function createSellerService({ db, clock }: { db: Db; clock: Clock }) {
           updated_at: now,
         })
         .onConflict((oc) => oc.columns(['channel_id', 'id']).doNothing())
+        .execute();
+    },
+
+    /**
+     * Holds the seller's row until the caller's transaction ends (PostgreSQL; SQLite has one writer):
+     * two payouts of one seller are decided one after the other, so daily limits hold.
+     */
+    async lock(trx: Trx, channelId: string, sellerId: string): Promise<void> {
+      if (dialect !== 'postgres') return;
+      await trx
+        .selectFrom('sellers')
+        .select('id')
+        .where('channel_id', '=', channelId)
+        .where('id', '=', sellerId)
+        .forUpdate()
         .execute();
     },
 
@@ -190,15 +205,33 @@ export function createSellerService({ db, clock }: { db: Db; clock: Clock }) {
 
     /** Removed destinations are kept (payouts name them) but never paid again. */
     async removeDestination(channelId: string, sellerId: string, id: string): Answer<{ deleted: true }> {
-      const r = await db
-        .updateTable('payout_destinations')
-        .set({ status: 'removed', is_default: 0, updated_at: clock.now() })
-        .where('id', '=', id)
-        .where('channel_id', '=', channelId)
-        .where('seller_id', '=', sellerId)
-        .where('status', '=', 'active')
-        .executeTakeFirst();
-      return r.numUpdatedRows === 1n
+      const removed = await db.transaction().execute(async (trx) => {
+        const d = (await activeDestinations(trx, channelId, sellerId)).find((x) => x.id === id);
+        if (!d) return false;
+        const r = await trx
+          .updateTable('payout_destinations')
+          .set({ status: 'removed', is_default: 0, updated_at: clock.now() })
+          .where('id', '=', id)
+          .where('status', '=', 'active')
+          .executeTakeFirst();
+        if (Number(r.numUpdatedRows) !== 1) return false;
+        // The oldest other destination of the currency becomes the default, so payouts do not stop.
+        const currency = currencyOf(d.kind as DestinationKind);
+        const others = (await activeDestinations(trx, channelId, sellerId)).filter(
+          (x) => x.id !== id && currencyOf(x.kind as DestinationKind) === currency,
+        );
+        if (d.is_default === 1 || !others.some((x) => x.is_default === 1)) {
+          const next = others[0];
+          if (next)
+            await trx
+              .updateTable('payout_destinations')
+              .set({ is_default: 1, updated_at: clock.now() })
+              .where('id', '=', next.id)
+              .execute();
+        }
+        return true;
+      });
+      return removed
         ? ok({ deleted: true })
         : fail('resource_not_found', `No destination ${id} for seller ${sellerId}.`, { field: 'params.id' });
     },
@@ -215,7 +248,8 @@ export function createSellerService({ db, clock }: { db: Db; clock: Clock }) {
       const d = (await activeDestinations(from, channelId, sellerId)).find(
         (x) => x.is_default === 1 && currencyOf(x.kind as DestinationKind) === currency,
       );
-      if (!d) return undefined;
+      // Same-name payout holds at payment time too: a verified name changed since makes the destination unusable.
+      if (!d || !seller.verified_name || !sameName(seller.verified_name, d.holder_name)) return undefined;
       return {
         destinationId: d.id,
         verified: seller.verified === 1,
@@ -228,19 +262,33 @@ export function createSellerService({ db, clock }: { db: Db; clock: Clock }) {
       };
     },
 
-    /** A destination as the provider needs it, by id (a payout keeps the one it was made for). */
-    async destination(from: Db, id: string): Promise<PayoutDestination | undefined> {
+    /**
+     * A destination as the provider needs it, by id (a payout keeps the one it was made for), and
+     * whether it may still be paid: not removed, and still in the seller's verified name.
+     */
+    async destination(
+      from: Db,
+      id: string,
+    ): Promise<{ destination: PayoutDestination; active: boolean } | undefined> {
       const d = await from
         .selectFrom('payout_destinations')
         .selectAll()
         .where('id', '=', id)
         .executeTakeFirst();
       if (!d) return undefined;
+      const seller = await find(from, d.channel_id, d.seller_id);
+      const active =
+        d.status === 'active' &&
+        seller?.verified_name != null &&
+        sameName(seller.verified_name, d.holder_name);
       return {
-        kind: d.kind as DestinationKind,
-        account: d.account,
-        holderName: d.holder_name,
-        ...(d.network ? { network: d.network as 'trc20' | 'erc20' } : {}),
+        active,
+        destination: {
+          kind: d.kind as DestinationKind,
+          account: d.account,
+          holderName: d.holder_name,
+          ...(d.network ? { network: d.network as 'trc20' | 'erc20' } : {}),
+        },
       };
     },
   };

@@ -1,8 +1,10 @@
 import { sql } from 'kysely';
+import { enqueueJob, hasLiveJob } from '../../jobs/store.js';
 import { newId } from '../../shared/ids.js';
 import type { Db } from '../../storage/database.js';
 import type { SettlementSettings } from '../channels/index.js';
 import { addDays, businessDate, startOfBusinessDate } from './business-day.js';
+import { SEND_PAYOUT } from './model.js';
 import { makePayout, type PayoutDeps } from './payouts.js';
 
 export interface SweepDeps extends PayoutDeps {
@@ -37,7 +39,6 @@ export async function closeBatches(deps: SweepDeps): Promise<number> {
     ) {
       const from = startOfBusinessDate(day, policy.time_zone, policy.cutoff);
       const to = startOfBusinessDate(addDays(day, 1), policy.time_zone, policy.cutoff);
-      const id = newId('stb', now);
       const t3 = policy.cycle === 'T3';
       const done = await deps.db.transaction().execute(async (trx) => {
         const items = await trx
@@ -51,26 +52,34 @@ export async function closeBatches(deps: SweepDeps): Promise<number> {
           .where('settled_at', '<', to)
           .execute();
         if (items.length === 0) return false;
-        const inserted = await trx
-          .insertInto('settlement_batches')
-          .values({
-            id,
-            channel_id: g.channel_id,
-            cycle: policy.cycle,
-            business_date: day,
-            status: t3 ? 'awaiting_approval' : 'approved',
-            due_at: t3 ? startOfBusinessDate(addDays(day, 3), policy.time_zone, policy.cutoff) : to,
-            order_count: items.length,
-            amount: items.reduce((a, i) => a + i.amount, 0),
-            currency: g.currency,
-            approved_by: t3 ? null : 'system (T1)',
-            approved_at: t3 ? null : now,
-            created_at: now,
-            updated_at: now,
-          })
-          .onConflict((oc) => oc.columns(['channel_id', 'business_date', 'currency']).doNothing())
+        // An order taken into settlement after its day was closed joins that day's batch.
+        const existing = await trx
+          .selectFrom('settlement_batches')
+          .select('id')
+          .where('channel_id', '=', g.channel_id)
+          .where('business_date', '=', day)
+          .where('currency', '=', g.currency)
           .executeTakeFirst();
-        if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) !== 1) return false;
+        const id = existing?.id ?? newId('stb', now);
+        if (!existing)
+          await trx
+            .insertInto('settlement_batches')
+            .values({
+              id,
+              channel_id: g.channel_id,
+              cycle: policy.cycle,
+              business_date: day,
+              status: t3 ? 'awaiting_approval' : 'approved',
+              due_at: t3 ? startOfBusinessDate(addDays(day, 3), policy.time_zone, policy.cutoff) : to,
+              order_count: 0,
+              amount: 0,
+              currency: g.currency,
+              approved_by: t3 ? null : 'system (T1)',
+              approved_at: t3 ? null : now,
+              created_at: now,
+              updated_at: now,
+            })
+            .execute();
         await trx
           .updateTable('settlement_items')
           .set({ batch_id: id })
@@ -81,6 +90,16 @@ export async function closeBatches(deps: SweepDeps): Promise<number> {
           )
           .where('batch_id', 'is', null)
           .execute();
+        const totals = await trx
+          .selectFrom('settlement_items')
+          .select([sql<string>`count(*)`.as('n'), sql<string>`coalesce(sum(amount), 0)`.as('amount')])
+          .where('batch_id', '=', id)
+          .executeTakeFirstOrThrow();
+        await trx
+          .updateTable('settlement_batches')
+          .set({ order_count: Number(totals.n), amount: Number(totals.amount), updated_at: now })
+          .where('id', '=', id)
+          .execute();
         return true;
       });
       if (done) made++;
@@ -89,28 +108,74 @@ export async function closeBatches(deps: SweepDeps): Promise<number> {
   return made;
 }
 
-/** Makes the payouts that are due and not made yet: one per seller and currency, each in its own transaction. */
-export async function payDue(deps: SweepDeps): Promise<number> {
-  const due = await deps.db
+/** Where the last sweep stopped, so that sellers who wait for good never keep the others out. */
+const cursors = new WeakMap<object, { channel: string; seller: string }>();
+const PAGE = 2_000;
+
+/**
+ * Makes the payouts that are due and not made yet: one per seller and currency, each in its own
+ * transaction. One seller's trouble is logged and skipped; a page at a time, resuming where the
+ * last sweep stopped.
+ */
+export async function payDue(deps: SweepDeps, onError?: (err: Error, key: string) => void): Promise<number> {
+  const from = cursors.get(deps) ?? { channel: '', seller: '' };
+  let q = deps.db
     .selectFrom('settlement_items')
     .select(['channel_id', 'seller_id', 'currency'])
     .where('payout_id', 'is', null)
     .where('paid_at', 'is', null)
     .groupBy(['channel_id', 'seller_id', 'currency'])
-    .limit(5_000)
-    .execute();
+    .orderBy('channel_id')
+    .orderBy('seller_id')
+    .limit(PAGE);
+  if (from.channel !== '')
+    q = q.where((eb) =>
+      eb.or([
+        eb('channel_id', '>', from.channel),
+        eb.and([eb('channel_id', '=', from.channel), eb('seller_id', '>', from.seller)]),
+      ]),
+    );
+  const due = await q.execute();
+  const last = due.at(-1);
+  if (due.length < PAGE || !last) cursors.delete(deps);
+  else cursors.set(deps, { channel: last.channel_id, seller: last.seller_id });
   let made = 0;
   for (const d of due) {
-    const policy = await deps.policyOf(d.channel_id, deps.db);
-    if (!policy) continue;
-    const out = await deps.db.transaction().execute((trx) =>
-      makePayout(trx, deps, policy, {
-        channelId: d.channel_id,
-        sellerId: d.seller_id,
-        currency: d.currency,
-      }),
-    );
-    if (out.made) made++;
+    try {
+      const policy = await deps.policyOf(d.channel_id, deps.db);
+      if (!policy) continue;
+      const out = await deps.db.transaction().execute((trx) =>
+        makePayout(trx, deps, policy, {
+          channelId: d.channel_id,
+          sellerId: d.seller_id,
+          currency: d.currency,
+        }),
+      );
+      if (out.made) made++;
+    } catch (err) {
+      onError?.(err as Error, `${d.channel_id}/${d.seller_id}/${d.currency}`);
+    }
   }
   return made;
+}
+
+/** Payouts not decided yet whose job is gone (it died after its attempts): each gets a new job. */
+export async function revivePayouts(deps: SweepDeps): Promise<number> {
+  const stale = await deps.db
+    .selectFrom('payouts')
+    .select(['id', 'attempts'])
+    .where('status', 'in', ['created', 'sending', 'accepted', 'unknown'])
+    .where('updated_at', '<', deps.now() - 60_000)
+    .orderBy('updated_at')
+    .limit(500)
+    .execute();
+  let revived = 0;
+  for (const p of stale) {
+    if (await hasLiveJob(deps.db, SEND_PAYOUT, { payout_id: p.id })) continue;
+    await enqueueJob(deps.db, SEND_PAYOUT, { payout_id: p.id }, deps.now(), {
+      uniqueKey: `payout:${p.id}:${p.attempts}:${deps.now()}`,
+    });
+    revived++;
+  }
+  return revived;
 }

@@ -33,3 +33,27 @@ describe('business days', () => {
     expect(addDays('2028-02-28', 1)).toBe('2028-02-29');
   });
 });
+
+describe('business days around daylight saving changes', () => {
+  it('every instant of a year falls in the day whose window holds it, in zones with DST', () => {
+    for (const [tz, cutoff] of [
+      ['America/New_York', '02:00'],
+      ['America/Santiago', '00:00'],
+      ['Europe/Berlin', '02:30'],
+      ['Asia/Shanghai', '00:00'],
+    ] as const) {
+      for (
+        let ms = Date.parse('2026-01-01T00:00:00Z');
+        ms < Date.parse('2027-01-01T00:00:00Z');
+        ms += 17 * 60_000
+      ) {
+        const day = businessDate(ms, tz, cutoff);
+        const start = startOfBusinessDate(day, tz, cutoff);
+        const end = startOfBusinessDate(addDays(day, 1), tz, cutoff);
+        // Where the cut-off itself falls in a skipped hour the window edge moves by that hour.
+        if (!(start <= ms && ms < end))
+          throw new Error(`${tz} ${cutoff} ${new Date(ms).toISOString()} → ${day}`);
+      }
+    }
+  });
+});

@@ -40,11 +40,19 @@ function cutoffMinutes(cutoff: string): number {
   return Number(h) * 60 + Number(m);
 }
 
-/** YYYY-MM-DD of the business day that instant belongs to. */
+const dateOf = (p: { year: number; month: number; day: number }) =>
+  `${p.year}-${String(p.month).padStart(2, '0')}-${String(p.day).padStart(2, '0')}`;
+
+/**
+ * YYYY-MM-DD of the business day that instant belongs to: the latest day whose start (below) is not
+ * after it. Defined by the starts, so it only ever moves forward, also when daylight saving repeats
+ * or skips the cut-off.
+ */
 export function businessDate(ms: number, tz: string, cutoff: string): string {
-  const shifted = ms - cutoffMinutes(cutoff) * 60_000;
-  const p = localParts(shifted + offsetMs(ms, tz) - offsetMs(shifted, tz), tz);
-  return `${p.year}-${String(p.month).padStart(2, '0')}-${String(p.day).padStart(2, '0')}`;
+  const wall = dateOf(localParts(ms, tz));
+  if (ms < startOfBusinessDate(wall, tz, cutoff)) return addDays(wall, -1);
+  const next = addDays(wall, 1);
+  return ms >= startOfBusinessDate(next, tz, cutoff) ? next : wall;
 }
 
 export function addDays(date: string, days: number): string {
@@ -52,11 +60,23 @@ export function addDays(date: string, days: number): string {
   return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
 }
 
-/** When business day `date` begins (its cut-off, local), as an instant. */
+/**
+ * When business day `date` begins: the first instant the local clock shows its cut-off on that date.
+ * A cut-off repeated by a fall-back counts at its first passing; one skipped by a spring-forward
+ * begins the day when the clock jumps past it.
+ */
 export function startOfBusinessDate(date: string, tz: string, cutoff: string): number {
   const [y, m, d] = date.split('-').map(Number) as [number, number, number];
   const c = cutoffMinutes(cutoff);
   const guess = Date.UTC(y, m - 1, d, Math.floor(c / 60), c % 60);
-  const first = guess - offsetMs(guess, tz);
-  return guess - offsetMs(first, tz);
+  // The two offsets in force around it (equal on most days).
+  const before = guess - offsetMs(guess - 43_200_000, tz);
+  const after = guess - offsetMs(guess + 43_200_000, tz);
+  const shows = (t: number) => {
+    const p = localParts(t, tz);
+    return dateOf(p) === date && p.hour * 60 + p.minute === c;
+  };
+  const matching = [before, after].filter(shows);
+  if (matching.length > 0) return Math.min(...matching);
+  return Math.max(before, after);
 }

@@ -85,6 +85,7 @@ export async function makePayout(
   key: { channelId: string; sellerId: string; currency: string },
 ): Promise<MakeOutcome> {
   const now = deps.now();
+  await deps.sellers.lock(trx, key.channelId, key.sellerId);
   let q = trx
     .selectFrom('settlement_items as i')
     .leftJoin('settlement_batches as b', 'b.id', 'i.batch_id')
@@ -97,8 +98,12 @@ export async function makePayout(
     .orderBy('i.settled_at')
     .orderBy('i.order_id')
     .limit(1_000);
-  // T+0 pays what is credited; T+1 and T+3 only what an approved batch made due.
-  if (policy.cycle !== 'T0') q = q.where('b.status', '=', 'approved').where('b.due_at', '<=', now);
+  // T+0 pays what is credited; T+1 and T+3 only what an approved batch made due. An order already
+  // in a batch waits for it whatever the cycle is now (a channel moved from T+3 to T+0 skips no approval).
+  q = q.where((eb) => {
+    const due = eb.and([eb('b.status', '=', 'approved'), eb('b.due_at', '<=', now)]);
+    return policy.cycle === 'T0' ? eb.or([eb('i.batch_id', 'is', null), due]) : due;
+  });
   const items = await q.execute();
   if (items.length === 0) return { made: false, why: 'nothing_due' };
   const target = await deps.sellers.payoutTarget(trx, key.channelId, key.sellerId, key.currency);

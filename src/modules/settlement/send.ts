@@ -30,53 +30,93 @@ export function sendPayoutHandler(deps: SendDeps): JobHandler<{ payout_id: strin
       const provider = deps.provider(p.provider);
       if (!provider)
         throw new JobFailure('provider_unconfigured', `no payout provider ${p.provider} is configured`);
-      const destination = await deps.sellers.destination(deps.db, p.destination_id);
-      if (!destination)
-        throw new JobFailure('destination_missing', `destination ${p.destination_id} is gone`);
-      const bump = (status: string, extra: { provider_ref?: string | null; sent_at?: number } = {}) =>
-        deps.db
+      const target = await deps.sellers.destination(deps.db, p.destination_id);
+      if (!target) throw new JobFailure('destination_missing', `destination ${p.destination_id} is gone`);
+      let status = p.status;
+      /**
+       * Moves the payout on only from the status this run read (compare and set): if an admin
+       * resolved it or anything else moved it meanwhile, this run stops before calling anyone.
+       */
+      const advance = async (
+        to: string,
+        extra: { provider_ref?: string | null; raw_code?: string | null; sent_at?: number } = {},
+      ) => {
+        const r = await deps.db
           .updateTable('payouts')
-          .set((eb) => ({ status, attempts: eb('attempts', '+', 1), updated_at: deps.now(), ...extra }))
+          .set((eb) => ({ status: to, attempts: eb('attempts', '+', 1), updated_at: deps.now(), ...extra }))
           .where('id', '=', p.id)
-          .where('status', 'not in', ['paid', 'failed'])
-          .execute();
-      const send = async (): Promise<PayoutAnswer> => {
-        await bump('sending', { sent_at: deps.now() });
+          .where('status', '=', status)
+          .executeTakeFirst();
+        if (Number(r.numUpdatedRows) !== 1) return false;
+        status = to;
+        return true;
+      };
+      const neverSent =
+        (why: string): Completion =>
+        async (trx) => {
+          await completeFailed(trx, deps, p.id, { rawCode: why, rawMessage: why });
+        };
+      const send = async (): Promise<PayoutAnswer | undefined> => {
+        // A destination removed since the payout was made is never paid: the payout fails unsent.
+        if (!target.active) return undefined;
+        if (!(await advance('sending', { sent_at: deps.now() }))) return undefined;
         return safely(() =>
-          provider.pay(p.id, destination, { amount: p.amount, currency: p.currency }, ctx.signal),
+          provider.pay(p.id, target.destination, { amount: p.amount, currency: p.currency }, ctx.signal),
         );
       };
 
-      let answer: PayoutAnswer;
-      if (p.status === 'created') answer = await send();
-      else {
+      let answer: PayoutAnswer | undefined;
+      if (status === 'created') {
+        if (!target.active) return neverSent('destination_removed');
+        answer = await send();
+        if (!answer) return undefined; // moved meanwhile
+      } else {
         // sending (a crash or a lost answer), accepted or unknown: ask before anything else.
         const looked = await safely(() => provider.lookup(p.id, ctx.signal));
         if (looked.state === 'not_found') {
+          if (status === 'accepted') {
+            // The provider took it once and now does not know it: never resend, wait for it (or a person).
+            ctx.logger.warn(
+              { payout_id: p.id, provider: p.provider },
+              'accepted payout not found at the provider',
+            );
+            throw new DeferJob(wait(p.attempts + 1), 'accepted payout not found: asking again');
+          }
           // Never taken under this id: sending it again under the same id cannot pay twice.
-          answer =
-            p.status === 'accepted' ? { state: 'unknown', rawCode: 'accepted_then_not_found' } : await send();
-        } else {
-          await bump(p.status);
-          answer = looked as PayoutAnswer;
-        }
+          if (!target.active) return neverSent('destination_removed');
+          answer = await send();
+          if (!answer) return undefined;
+        } else answer = looked as PayoutAnswer;
       }
-      if (answer.state === 'paid')
-        return (trx) => completePaid(trx, deps, p.id, answer).then(() => undefined);
-      if (answer.state === 'failed')
-        return (trx) => completeFailed(trx, deps, p.id, answer).then(() => undefined);
-      await deps.db
-        .updateTable('payouts')
-        .set({
-          status: answer.state,
-          provider_ref: answer.providerRef ?? p.provider_ref,
-          raw_code: answer.rawCode ?? null,
-          updated_at: deps.now(),
-        })
-        .where('id', '=', p.id)
-        .where('status', 'not in', ['paid', 'failed'])
-        .execute();
-      throw new DeferJob(wait(p.attempts + 1), `payout ${answer.state}: asking the provider again`);
+      if (answer.state === 'failed' && status === 'sending') {
+        // A refusal of a send is believed only when the provider's own record agrees.
+        const looked = await safely(() => provider.lookup(p.id, ctx.signal));
+        if (looked.state === 'paid') answer = looked as PayoutAnswer;
+        else if (looked.state !== 'failed' && looked.state !== 'not_found')
+          answer = { state: 'unknown', rawCode: `failed_unconfirmed:${answer.rawCode ?? ''}` };
+      }
+      const decided = answer;
+      if (decided.state === 'paid')
+        return async (trx) => {
+          if (!(await completePaid(trx, deps, p.id, decided)))
+            ctx.logger.error(
+              { payout_id: p.id, provider: p.provider },
+              'the provider paid a payout already recorded as decided; check it by hand',
+            );
+        };
+      if (decided.state === 'failed')
+        return async (trx) => {
+          await completeFailed(trx, deps, p.id, decided);
+        };
+      const next = decided.state; // accepted or unknown
+      // Accepted is sticky: once the provider took it, a later unknown does not make it resendable.
+      const keep = status === 'accepted' ? 'accepted' : next;
+      if (status !== keep || decided.providerRef)
+        await advance(keep, {
+          provider_ref: decided.providerRef ?? p.provider_ref,
+          raw_code: decided.rawCode ?? null,
+        });
+      throw new DeferJob(wait(p.attempts + 1), `payout ${keep}: asking the provider again`);
     },
   };
 }

@@ -1,4 +1,5 @@
 import { stringify } from 'csv-stringify/sync';
+import { sql } from 'kysely';
 import { rfc3339 } from '../../shared/clock.js';
 import { fail, ok, type Result } from '../../shared/result.js';
 import type { Db } from '../../storage/database.js';
@@ -22,6 +23,14 @@ import {
 } from './payouts.js';
 
 type Answer<T> = Promise<Result<T, 'resource_not_found' | 'already_approved' | 'payout_not_unknown'>>;
+
+/**
+ * A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR) is opened with a quote:
+ * seller ids come from channels (OWASP CSV injection).
+ */
+export function safeCell(v: string): string {
+  return /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+}
 
 function batchView(b: Database['settlement_batches']): BatchView {
   return {
@@ -52,21 +61,26 @@ export function createSettlementService(deps: SettlementServiceDeps) {
   const { db, ledger } = deps;
   return {
     async balance(channelId: string, sellerId?: string): Promise<BalanceView> {
-      const payables = sellerId
-        ? await ledger.accounts({ kind: 'seller_payable', owner: sellerOwner(channelId, sellerId) })
-        : await ledger.accounts({ kind: 'seller_payable', ownerPrefix: `${channelId}/` });
-      const byCurrency = new Map<string, { owed: number; in_payment: number; available: number }>();
-      for (const a of payables) {
-        const c = byCurrency.get(a.currency) ?? { owed: 0, in_payment: 0, available: 0 };
-        c.owed += a.balance;
-        c.in_payment += a.debits_pending;
-        c.available += a.available;
-        byCurrency.set(a.currency, c);
-      }
+      // One seller: its own account. The channel: summed in the database, however many sellers it has.
+      const sellers = sellerId
+        ? (await ledger.accounts({ kind: 'seller_payable', owner: sellerOwner(channelId, sellerId) })).map(
+            (a) => ({
+              currency: a.currency,
+              owed: a.balance,
+              in_payment: a.debits_pending,
+              available: a.available,
+            }),
+          )
+        : (await ledger.totals('seller_payable', `${channelId}/`)).map((t) => ({
+            currency: t.currency,
+            owed: t.netCredit,
+            in_payment: t.debitsPending,
+            available: t.netCredit - t.debitsPending,
+          }));
       const commission = await ledger.accounts({ kind: 'channel_commission', owner: channelId });
       return {
         seller_id: sellerId ?? null,
-        sellers: [...byCurrency].map(([currency, v]) => ({ currency, ...v })),
+        sellers,
         commission: commission.map((a) => ({ currency: a.currency, balance: a.balance })),
       };
     },
@@ -100,7 +114,8 @@ export function createSettlementService(deps: SettlementServiceDeps) {
     async resolve(id: string, input: ResolvePayout): Answer<PayoutView> {
       const p = await findPayout(db, id);
       if (!p) return fail('resource_not_found', `No payout ${id}.`, { field: 'params.id' });
-      if (!['unknown', 'accepted', 'sending'].includes(p.status))
+      // Not `sending`: a call may be on its way; its answer (or the lookup after it) decides.
+      if (!['unknown', 'accepted'].includes(p.status))
         return fail(
           'payout_not_unknown',
           `Payout ${id} is ${p.status}; only an undecided payout can be resolved.`,
@@ -190,7 +205,7 @@ export function createSettlementService(deps: SettlementServiceDeps) {
         stringify(
           rows.map((r) => [
             r.order_id,
-            r.seller_id,
+            safeCell(r.seller_id),
             r.amount,
             r.currency,
             rfc3339(r.settled_at),
@@ -213,6 +228,34 @@ export function createSettlementService(deps: SettlementServiceDeps) {
           },
         ),
       );
+    },
+
+    /** Settlement's record of these orders, for `recard ledger check`. */
+    async itemsForAudit(orderIds: readonly string[]) {
+      const out = new Map<
+        string,
+        { payout_id: string | null; paid_at: number | null; payout_status: string | null }
+      >();
+      if (orderIds.length === 0) return out;
+      const rows = await db
+        .selectFrom('settlement_items as i')
+        .leftJoin('payouts as p', 'p.id', 'i.payout_id')
+        .select(['i.order_id', 'i.payout_id', 'i.paid_at', 'p.status as payout_status'])
+        .where('i.order_id', 'in', [...orderIds])
+        .execute();
+      for (const r of rows)
+        out.set(r.order_id, { payout_id: r.payout_id, paid_at: r.paid_at, payout_status: r.payout_status });
+      return out;
+    },
+
+    /** How many orders a payout carries and what they add up to. */
+    async payoutItemTotal(payoutId: string) {
+      const r = await db
+        .selectFrom('settlement_items')
+        .select([sql<string>`count(*)`.as('n'), sql<string>`coalesce(sum(amount), 0)`.as('amount')])
+        .where('payout_id', '=', payoutId)
+        .executeTakeFirstOrThrow();
+      return { count: Number(r.n), amount: Number(r.amount) };
     },
 
     /** Every payout with what the ledger should hold for it (`recard ledger check`). */

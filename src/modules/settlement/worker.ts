@@ -1,5 +1,5 @@
 import type { JobHandler } from '../../jobs/model.js';
-import { closeBatches, payDue, type SweepDeps } from './batches.js';
+import { closeBatches, payDue, revivePayouts, type SweepDeps } from './batches.js';
 import { SWEEP_SETTLEMENT } from './model.js';
 
 /** Closes finished days into batches and makes the payouts that are due (also catches up after a failure). */
@@ -11,9 +11,12 @@ export function sweepSettlementHandler(
     spec: SWEEP_SETTLEMENT,
     async handle(_payload, ctx) {
       const batches = await closeBatches(deps);
-      const payouts = await payDue(deps);
-      if (payouts > 0) onPayouts?.();
-      if (batches + payouts > 0) ctx.logger.info({ batches, payouts }, 'settlement sweep');
+      const payouts = await payDue(deps, (err, key) =>
+        ctx.logger.warn({ seller: key, err: err.message }, 'no payout could be made for this seller'),
+      );
+      const revived = await revivePayouts(deps);
+      if (payouts + revived > 0) onPayouts?.();
+      if (batches + payouts + revived > 0) ctx.logger.info({ batches, payouts, revived }, 'settlement sweep');
     },
   };
 }
