@@ -12,6 +12,8 @@ export interface StartPayoutSimulatorsOptions {
   basePort?: number;
   /** Where the WeChat simulator posts its notifications. */
   wechatNotifyUrl?: string;
+  /** When WeChat settles a bill: at once (in its answer), on POST /__sim/settle, or after ms. */
+  wechatSettle?: 'immediate' | 'manual' | number;
   /** Bank processing period (0: only on POST /__sim/publish). */
   bankPublishEveryMs?: number;
   /** Chain block period (0: only on POST /__sim/mine). */
@@ -52,6 +54,7 @@ export async function startPayoutSimulators(
         ...common,
         port: port(1),
         ...(options.wechatNotifyUrl ? { notifyUrl: options.wechatNotifyUrl } : {}),
+        ...(options.wechatSettle !== undefined ? { settle: options.wechatSettle } : {}),
       }),
     );
     const bank = track(
