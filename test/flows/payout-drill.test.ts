@@ -22,7 +22,6 @@ describe.each(storageTargets())('payout drill on $name', (target) => {
     expect(f).toMatchObject({
       payouts: 150,
       duplicatesAtProvider: 0,
-      doublePaysRefusedByProvider: 0,
       providerPaidEqualsLedger: true,
       ordersPaidOnce: true,
       ledgerViolations: 0,

@@ -30,6 +30,19 @@ export function payoutNotificationRoutes(deps: NotificationDeps): FastifyPluginA
           description:
             'Signed by WeChat Pay (Wechatpay-Signature over timestamp, nonce and body) and AES-256-GCM encrypted with the APIv3 key. 204 once taken; 401 if it does not verify.',
           security: [],
+          response: {
+            204: { type: 'null', description: 'Taken (also a duplicate, or one about no payout here).' },
+            401: {
+              type: 'object',
+              description: 'The signature, timestamp or encryption did not verify.',
+              properties: { code: { type: 'string' }, message: { type: 'string' } },
+            },
+            404: {
+              type: 'object',
+              description: 'No WeChat Pay provider is configured here.',
+              properties: { code: { type: 'string' }, message: { type: 'string' } },
+            },
+          },
         },
       },
       async (request, reply) => {
