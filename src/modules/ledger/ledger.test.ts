@@ -222,17 +222,79 @@ class Transfer implements Cmd {
       else if (t.kind === 'post' || t.kind === 'void') t.pending_id = 'missing';
       return t;
     });
-    const expected = modelBatch(m, batch, this.linked);
-    const got = await r.storage.db
-      .transaction()
-      .execute((trx) => r.ledger.create(trx, batch, { linked: this.linked }));
-    expect(got.results).toEqual(expected.results);
-    for (const x of got.results) r.seen.set(x, (r.seen.get(x) ?? 0) + 1);
-    holder.m = expected.model;
-    await expectAgrees(holder.m, r);
+    await runBatch(holder, r, batch, this.linked);
   }
   toString() {
     return `Transfer(${JSON.stringify(this.batch)}, linked=${this.linked})`;
+  }
+}
+
+/** One batch against both, compared, then every balance and invariant. */
+async function runBatch(holder: { m: Model }, r: Real, batch: TransferInput[], linked: boolean) {
+  const expected = modelBatch(holder.m, batch, linked);
+  const got = await r.storage.db.transaction().execute((trx) => r.ledger.create(trx, batch, { linked }));
+  expect(got.results).toEqual(expected.results);
+  for (const x of got.results) r.seen.set(x, (r.seen.get(x) ?? 0) + 1);
+  holder.m = expected.model;
+  await expectAgrees(holder.m, r);
+}
+
+/**
+ * A hold with a timeout, the clock past it, then a post of it: too late, whatever else happened.
+ * Then a hold voided and resolved again: refused.
+ */
+class LatePost implements Cmd {
+  constructor(readonly amount: number) {}
+  check() {
+    return true;
+  }
+  async run(holder: { m: Model }, r: Real & { advance(ms: number): void }) {
+    const id = `t${holder.m.next++}`;
+    await runBatch(
+      holder,
+      r,
+      [
+        {
+          id,
+          kind: 'pending',
+          debit_account_id: IDS[2] as string,
+          credit_account_id: IDS[1] as string,
+          amount: this.amount,
+          code: 3,
+          timeout_s: 1,
+        },
+      ],
+      true,
+    );
+    await new Tick(1_000).run(holder, r);
+    await runBatch(holder, r, [{ id: `t${holder.m.next++}`, kind: 'post', pending_id: id, code: 3 }], true);
+    // And a hold resolved, then resolved again under another id: refused.
+    const held = `t${holder.m.next++}`;
+    await runBatch(
+      holder,
+      r,
+      [
+        {
+          id: held,
+          kind: 'pending',
+          debit_account_id: IDS[2] as string,
+          credit_account_id: IDS[1] as string,
+          amount: this.amount,
+          code: 4,
+        },
+      ],
+      true,
+    );
+    await runBatch(holder, r, [{ id: `t${holder.m.next++}`, kind: 'void', pending_id: held, code: 4 }], true);
+    await runBatch(
+      holder,
+      r,
+      [{ id: `t${holder.m.next++}`, kind: this.amount % 2 ? 'post' : 'void', pending_id: held, code: 4 }],
+      true,
+    );
+  }
+  toString() {
+    return `LatePost(${this.amount})`;
   }
 }
 
@@ -400,6 +462,7 @@ describe.each(storageTargets())('ledger against its model on $name', (target) =>
         .tuple(fc.array(transferArb, { minLength: 1, maxLength: 4 }), fc.boolean())
         .map(([b, linked]) => new Transfer(b, linked)),
       fc.integer({ min: 1, max: 20_000 }).map((ms) => new Tick(ms)),
+      amountArb.map((a) => new LatePost(a)),
       // Fund the flagged account now and then, so its limit is met both ways.
       amountArb.map(
         (a) =>

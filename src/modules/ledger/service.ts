@@ -41,6 +41,7 @@ export class LedgerRefusal extends Error {
  */
 export function createLedger(deps: LedgerDeps) {
   const { db, dialect, clock } = deps;
+  const knownAccounts = new Set<string>();
 
   async function create(
     trx: Trx,
@@ -48,13 +49,22 @@ export function createLedger(deps: LedgerDeps) {
     options: { linked?: boolean; open?: readonly AccountKey[] } = {},
   ): Promise<TransferOutcome> {
     const nowMs = clock.now();
+    // Accounts are made the first time a transfer needs them, before any row is locked: a batch
+    // that held one account while it waited to create another could wait on a twin doing the
+    // opposite. Accounts seen to exist are remembered (they are never deleted), so this costs one
+    // round trip per new account, not per batch.
+    const open = options.open ?? [];
+    const unknown = open.filter((k) => !knownAccounts.has(accountId(k)));
+    if (unknown.length > 0) await insertAccounts(trx, unknown, nowMs);
     let read = await readForPlan(trx, dialect, inputs);
-    // Accounts are made the first time a transfer needs them: one more round trip, once per account.
-    const missing = (options.open ?? []).filter((k) => !read.accounts.has(accountId(k)));
+    const missing = open.filter((k) => !read.accounts.has(accountId(k)));
     if (missing.length > 0) {
+      // Remembered by a transaction that rolled back: make them again (rare).
+      for (const k of missing) knownAccounts.delete(accountId(k));
       await insertAccounts(trx, missing, nowMs);
       read = await readForPlan(trx, dialect, inputs);
     }
+    for (const id of read.accounts.keys()) knownAccounts.add(id);
     let decided = plan({ inputs, linked: options.linked ?? true, ...read, nowMs });
     // PostgreSQL, read committed: a twin batch that resolved the same hold under the same id may
     // have committed while this one waited for the lock; its row was not in the first read. Read again.

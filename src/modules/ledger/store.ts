@@ -1,4 +1,4 @@
-import type { Transaction } from 'kysely';
+import { sql, type Transaction } from 'kysely';
 import { newId } from '../../shared/ids.js';
 import type { Db, Dialect } from '../../storage/database.js';
 import type { Database } from '../../storage/schema.js';
@@ -10,10 +10,14 @@ type Trx = Transaction<Database>;
 /** Creates the accounts that do not exist yet; an existing one is left as it is. */
 export async function insertAccounts(trx: Trx, keys: readonly AccountKey[], nowMs: number): Promise<void> {
   if (keys.length === 0) return;
+  // In id order, like every lock the ledger takes: two batches creating the same accounts meet in the same order.
+  const sorted = [...new Map(keys.map((k) => [accountId(k), k])).entries()]
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([, k]) => k);
   await trx
     .insertInto('ledger_accounts')
     .values(
-      keys.map((k) => ({
+      sorted.map((k) => ({
         id: accountId(k),
         kind: k.kind,
         currency: k.currency,
@@ -93,19 +97,38 @@ export async function applyPlan(trx: Trx, plan: Plan, nowMs: number): Promise<vo
       .insertInto('ledger_transfers')
       .values(plan.rows.map((r) => ({ ...r, entry: newId('ent', nowMs) })))
       .execute();
-  for (const [id, d] of plan.deltas)
-    await trx
-      .updateTable('ledger_accounts')
-      .set((eb) => ({
-        debits_pending: eb('debits_pending', '+', d.debits_pending),
-        debits_posted: eb('debits_posted', '+', d.debits_posted),
-        credits_pending: eb('credits_pending', '+', d.credits_pending),
-        credits_posted: eb('credits_posted', '+', d.credits_posted),
-        updated_at: nowMs,
-      }))
-      .where('id', '=', id)
-      .execute();
+  if (plan.deltas.size > 0) await moveBalances(trx, plan.deltas, nowMs);
   for (const [id, state] of plan.resolved) await setPendingState(trx, id, state);
+}
+
+type Deltas = Plan['deltas'];
+const COLUMNS = ['debits_pending', 'debits_posted', 'credits_pending', 'credits_posted'] as const;
+
+/**
+ * Every account a batch moves, in one statement (`x = x + CASE id WHEN … END`): a card's booking
+ * touches four accounts, and on PostgreSQL each statement is a round trip made while the accounts
+ * are locked.
+ */
+async function moveBalances(trx: Trx, deltas: Deltas, nowMs: number): Promise<void> {
+  const ids = [...deltas.keys()];
+  const delta = (column: (typeof COLUMNS)[number]) =>
+    sql<number>`${sql.ref(column)} + cast(case ${sql.ref('id')} ${sql.join(
+      ids.map((id) => sql`when ${id} then ${deltas.get(id)?.[column] ?? 0}`),
+      sql` `,
+    )} else 0 end as bigint)`;
+  const r = await trx
+    .updateTable('ledger_accounts')
+    .set({
+      debits_pending: delta('debits_pending'),
+      debits_posted: delta('debits_posted'),
+      credits_pending: delta('credits_pending'),
+      credits_posted: delta('credits_posted'),
+      updated_at: nowMs,
+    })
+    .where('id', 'in', ids)
+    .executeTakeFirst();
+  if (Number(r.numUpdatedRows) !== ids.length)
+    throw new Error(`ledger: ${ids.length - Number(r.numUpdatedRows)} accounts vanished`);
 }
 
 export async function setPendingState(trx: Trx, id: string, state: PendingState): Promise<void> {
