@@ -48,7 +48,20 @@ export interface AccountKey {
  * Account ids are derived from the key, so every process finds the same account without a lookup
  * and a race to create one ends in one row (decision 0023).
  */
+const ids = new Map<string, string>();
+
 export function accountId(key: AccountKey): string {
+  const name = `${key.kind}\u0000${key.currency}\u0000${key.owner ?? ''}`;
+  const known = ids.get(name);
+  if (known) return known;
+  const id = hashedId(key);
+  // Bounded: a process may see any number of sellers.
+  if (ids.size >= 100_000) ids.clear();
+  ids.set(name, id);
+  return id;
+}
+
+function hashedId(key: AccountKey): string {
   const digest = createHash('sha256')
     .update(`${key.kind}\u0000${key.currency}\u0000${key.owner ?? ''}`)
     .digest();

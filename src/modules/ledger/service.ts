@@ -53,7 +53,13 @@ export function createLedger(deps: LedgerDeps) {
     // that held one account while it waited to create another could wait on a twin doing the
     // opposite. Accounts seen to exist are remembered (they are never deleted), so this costs one
     // round trip per new account, not per batch.
-    const open = options.open ?? [];
+    // Only the accounts these transfers name (a booking's list may name some it does not use).
+    const named = new Set<string>();
+    for (const t of inputs) {
+      if (t.debit_account_id) named.add(t.debit_account_id);
+      if (t.credit_account_id) named.add(t.credit_account_id);
+    }
+    const open = (options.open ?? []).filter((k) => named.has(accountId(k)));
     const unknown = open.filter((k) => !knownAccounts.has(accountId(k)));
     if (unknown.length > 0) await insertAccounts(trx, unknown, nowMs);
     let read = await readForPlan(trx, dialect, inputs);

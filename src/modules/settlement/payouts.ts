@@ -109,24 +109,27 @@ export async function makePayout(
   const target = await deps.sellers.payoutTarget(trx, key.channelId, key.sellerId, key.currency);
   if (!target) return { made: false, why: 'no_destination' };
 
-  const dayStart = startOfBusinessDate(
-    businessDate(now, policy.time_zone, policy.cutoff),
-    policy.time_zone,
-    policy.cutoff,
-  );
-  const today = await trx
-    .selectFrom('payouts')
-    .select(sql<string>`coalesce(sum(amount + fee), 0)`.as('total'))
-    .where('channel_id', '=', key.channelId)
-    .where('seller_id', '=', key.sellerId)
-    .where('currency', '=', key.currency)
-    .where('created_at', '>=', dayStart)
-    .where('status', '!=', 'failed')
-    .executeTakeFirstOrThrow();
+  // What was paid today counts only where a daily limit applies (reading the day costs time-zone work).
   let room = Number.MAX_SAFE_INTEGER;
   if (policy.seller_daily_payout_cap !== null) room = policy.seller_daily_payout_cap;
   if (!target.verified && key.currency === 'CNY') room = Math.min(room, UNVERIFIED_DAILY_LIMIT_CNY);
-  room -= Number(today.total);
+  if (room !== Number.MAX_SAFE_INTEGER) {
+    const dayStart = startOfBusinessDate(
+      businessDate(now, policy.time_zone, policy.cutoff),
+      policy.time_zone,
+      policy.cutoff,
+    );
+    const today = await trx
+      .selectFrom('payouts')
+      .select(sql<string>`coalesce(sum(amount + fee), 0)`.as('total'))
+      .where('channel_id', '=', key.channelId)
+      .where('seller_id', '=', key.sellerId)
+      .where('currency', '=', key.currency)
+      .where('created_at', '>=', dayStart)
+      .where('status', '!=', 'failed')
+      .executeTakeFirstOrThrow();
+    room -= Number(today.total);
+  }
   const picked: typeof items = [];
   let total = 0;
   for (const it of items) {
