@@ -526,3 +526,46 @@ describe.each(storageTargets())('ledger against its model on $name', (target) =>
     ).toBeGreaterThan(0);
   }, 240_000);
 });
+
+describe.each(storageTargets())('ledger amounts beyond 32 bits on $name', (target) => {
+  it('books and holds amounts of trillions of minor units exactly (USDT has six decimals)', async () => {
+    const loc = await target.fresh();
+    try {
+      const storage = await loc.open();
+      const ledger = createLedger({
+        db: storage.db,
+        dialect: storage.dialect,
+        clock: { now: () => Date.now() },
+      });
+      await storage.db.transaction().execute((trx) => ledger.open(trx, KEYS));
+      const big = 3_000_000_000_123; // 3 million USDT in 10⁻⁶
+      const out = await storage.db.transaction().execute((trx) =>
+        ledger.create(trx, [
+          {
+            id: 'b1',
+            kind: 'single',
+            debit_account_id: IDS[2] as string,
+            credit_account_id: IDS[1] as string,
+            amount: big,
+            code: 1,
+          },
+          {
+            id: 'b2',
+            kind: 'pending',
+            debit_account_id: IDS[2] as string,
+            credit_account_id: IDS[1] as string,
+            amount: big * 2,
+            code: 1,
+          },
+          { id: 'b3', kind: 'post', pending_id: 'b2', amount: big, code: 1 },
+        ]),
+      );
+      expect(out.results).toEqual(['created', 'created', 'created']);
+      const margin = await ledger.account(IDS[1] as string, storage.db);
+      expect(margin.ok && margin.value).toMatchObject({ credits_posted: big * 2, credits_pending: 0 });
+      expect(await checkLedgerRules(storage.db)).toEqual([]);
+    } finally {
+      await loc.destroy();
+    }
+  });
+});

@@ -112,10 +112,11 @@ const COLUMNS = ['debits_pending', 'debits_posted', 'credits_pending', 'credits_
 async function moveBalances(trx: Trx, deltas: Deltas, nowMs: number): Promise<void> {
   const ids = [...deltas.keys()];
   const delta = (column: (typeof COLUMNS)[number]) =>
-    sql<number>`${sql.ref(column)} + cast(case ${sql.ref('id')} ${sql.join(
-      ids.map((id) => sql`when ${id} then ${deltas.get(id)?.[column] ?? 0}`),
+    // Every branch typed bigint: PostgreSQL would type the CASE from a bare 0 as a 32-bit integer.
+    sql<number>`${sql.ref(column)} + case ${sql.ref('id')} ${sql.join(
+      ids.map((id) => sql`when ${id} then cast(${deltas.get(id)?.[column] ?? 0} as bigint)`),
       sql` `,
-    )} else 0 end as bigint)`;
+    )} else cast(0 as bigint) end`;
   const r = await trx
     .updateTable('ledger_accounts')
     .set({

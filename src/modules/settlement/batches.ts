@@ -55,7 +55,7 @@ export async function closeBatches(deps: SweepDeps): Promise<number> {
         // An order taken into settlement after its day was closed joins that day's batch.
         const existing = await trx
           .selectFrom('settlement_batches')
-          .select('id')
+          .select(['id', 'status'])
           .where('channel_id', '=', g.channel_id)
           .where('business_date', '=', day)
           .where('currency', '=', g.currency)
@@ -90,6 +90,13 @@ export async function closeBatches(deps: SweepDeps): Promise<number> {
           )
           .where('batch_id', 'is', null)
           .execute();
+        // A T+3 day that finance approved without these orders must be looked at again.
+        if (existing && t3 && existing.status === 'approved')
+          await trx
+            .updateTable('settlement_batches')
+            .set({ status: 'awaiting_approval', approved_by: null, approved_at: null, updated_at: now })
+            .where('id', '=', id)
+            .execute();
         const totals = await trx
           .selectFrom('settlement_items')
           .select([sql<string>`count(*)`.as('n'), sql<string>`coalesce(sum(amount), 0)`.as('amount')])
@@ -109,7 +116,7 @@ export async function closeBatches(deps: SweepDeps): Promise<number> {
 }
 
 /** Where the last sweep stopped, so that sellers who wait for good never keep the others out. */
-const cursors = new WeakMap<object, { channel: string; seller: string }>();
+const cursors = new WeakMap<object, { channel: string; seller: string; currency: string }>();
 const PAGE = 2_000;
 
 /**
@@ -118,7 +125,7 @@ const PAGE = 2_000;
  * last sweep stopped.
  */
 export async function payDue(deps: SweepDeps, onError?: (err: Error, key: string) => void): Promise<number> {
-  const from = cursors.get(deps) ?? { channel: '', seller: '' };
+  const from = cursors.get(deps) ?? { channel: '', seller: '', currency: '' };
   let q = deps.db
     .selectFrom('settlement_items')
     .select(['channel_id', 'seller_id', 'currency'])
@@ -127,18 +134,24 @@ export async function payDue(deps: SweepDeps, onError?: (err: Error, key: string
     .groupBy(['channel_id', 'seller_id', 'currency'])
     .orderBy('channel_id')
     .orderBy('seller_id')
+    .orderBy('currency')
     .limit(PAGE);
   if (from.channel !== '')
     q = q.where((eb) =>
       eb.or([
         eb('channel_id', '>', from.channel),
         eb.and([eb('channel_id', '=', from.channel), eb('seller_id', '>', from.seller)]),
+        eb.and([
+          eb('channel_id', '=', from.channel),
+          eb('seller_id', '=', from.seller),
+          eb('currency', '>', from.currency),
+        ]),
       ]),
     );
   const due = await q.execute();
   const last = due.at(-1);
   if (due.length < PAGE || !last) cursors.delete(deps);
-  else cursors.set(deps, { channel: last.channel_id, seller: last.seller_id });
+  else cursors.set(deps, { channel: last.channel_id, seller: last.seller_id, currency: last.currency });
   let made = 0;
   for (const d of due) {
     try {
@@ -159,13 +172,16 @@ export async function payDue(deps: SweepDeps, onError?: (err: Error, key: string
   return made;
 }
 
+const STALE_MS = 5 * 60_000;
+
 /** Payouts not decided yet whose job is gone (it died after its attempts): each gets a new job. */
 export async function revivePayouts(deps: SweepDeps): Promise<number> {
   const stale = await deps.db
     .selectFrom('payouts')
     .select(['id', 'attempts'])
     .where('status', 'in', ['created', 'sending', 'accepted', 'unknown'])
-    .where('updated_at', '<', deps.now() - 60_000)
+    // Every run of a payout's job touches it; the longest wait between runs is a minute.
+    .where('updated_at', '<', deps.now() - STALE_MS)
     .orderBy('updated_at')
     .limit(500)
     .execute();

@@ -18,6 +18,10 @@ import { type PayoutStatus, type PayoutView, SEND_PAYOUT } from './model.js';
 type Trx = Transaction<Database>;
 export type PayoutRow = Database['payouts'];
 
+const UNDECIDED = ['created', 'sending', 'accepted', 'unknown'];
+/** What an admin may resolve: a payout whose outcome is unknown, with no call to the provider on its way. */
+export const RESOLVABLE = ['unknown', 'accepted'] as const;
+
 /** Paying more than ¥5,000 a day to one seller needs a verified seller. */
 export const UNVERIFIED_DAILY_LIMIT_CNY = 500_000;
 
@@ -189,6 +193,8 @@ export async function completePaid(
   deps: PayoutDeps,
   id: string,
   answer: Pick<PayoutAnswer, 'providerRef' | 'rawCode'>,
+  /** The statuses it may be decided from (an admin: only undecided ones with no call on its way). */
+  from: readonly string[] = UNDECIDED,
 ): Promise<boolean> {
   const now = deps.now();
   const p = await trx
@@ -201,7 +207,7 @@ export async function completePaid(
       updated_at: now,
     })
     .where('id', '=', id)
-    .where('status', 'in', ['created', 'sending', 'accepted', 'unknown'])
+    .where('status', 'in', [...from])
     .returningAll()
     .executeTakeFirst();
   if (!p) return false;
@@ -239,6 +245,7 @@ export async function completeFailed(
   deps: PayoutDeps,
   id: string,
   answer: Pick<PayoutAnswer, 'rawCode' | 'rawMessage'>,
+  from: readonly string[] = UNDECIDED,
 ): Promise<boolean> {
   const now = deps.now();
   const p = await trx
@@ -251,7 +258,7 @@ export async function completeFailed(
       updated_at: now,
     })
     .where('id', '=', id)
-    .where('status', 'in', ['created', 'sending', 'accepted', 'unknown'])
+    .where('status', 'in', [...from])
     .returningAll()
     .executeTakeFirst();
   if (!p) return false;

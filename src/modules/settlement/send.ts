@@ -111,11 +111,11 @@ export function sendPayoutHandler(deps: SendDeps): JobHandler<{ payout_id: strin
       const next = decided.state; // accepted or unknown
       // Accepted is sticky: once the provider took it, a later unknown does not make it resendable.
       const keep = status === 'accepted' ? 'accepted' : next;
-      if (status !== keep || decided.providerRef)
-        await advance(keep, {
-          provider_ref: decided.providerRef ?? p.provider_ref,
-          raw_code: decided.rawCode ?? null,
-        });
+      // Always written (also when nothing changed): `updated_at` says the job is alive (the sweep revives silent ones).
+      await advance(keep, {
+        provider_ref: decided.providerRef ?? p.provider_ref,
+        raw_code: decided.rawCode ?? null,
+      });
       throw new DeferJob(wait(p.attempts + 1), `payout ${keep}: asking the provider again`);
     },
   };

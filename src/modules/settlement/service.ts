@@ -20,6 +20,7 @@ import {
   ordersOf,
   type PayoutDeps,
   payoutView,
+  RESOLVABLE,
 } from './payouts.js';
 
 type Answer<T> = Promise<Result<T, 'resource_not_found' | 'already_approved' | 'payout_not_unknown'>>;
@@ -123,11 +124,18 @@ export function createSettlementService(deps: SettlementServiceDeps) {
         );
       const done = await db.transaction().execute((trx) =>
         input.outcome === 'paid'
-          ? completePaid(trx, deps, id, {
-              providerRef: input.provider_ref ?? p.provider_ref ?? undefined,
-              rawCode: `manual: ${input.note}`.slice(0, 200),
-            })
-          : completeFailed(trx, deps, id, { rawCode: 'manual', rawMessage: input.note }),
+          ? completePaid(
+              trx,
+              deps,
+              id,
+              {
+                providerRef: input.provider_ref ?? p.provider_ref ?? undefined,
+                rawCode: `manual: ${input.note}`.slice(0, 200),
+              },
+              RESOLVABLE,
+            )
+          : // Conditioned in the write too: a job that moved it to `sending` meanwhile wins.
+            completeFailed(trx, deps, id, { rawCode: 'manual', rawMessage: input.note }, RESOLVABLE),
       );
       if (!done)
         return fail('payout_not_unknown', `Payout ${id} was decided meanwhile.`, { field: 'params.id' });
