@@ -9,6 +9,7 @@ import {
   type Violation,
 } from '../modules/ledger/index.js';
 import type { OrderView } from '../modules/orders/index.js';
+import { payoutMoneyOf } from '../modules/settlement/index.js';
 import type { Context } from './context.js';
 
 const PAGE = 1_000;
@@ -122,15 +123,7 @@ async function payoutProblem(
   p: Awaited<ReturnType<Context['settlement']['payoutsForAudit']>>[number],
 ): Promise<string | undefined> {
   const t = new Map((await ctx.ledger.transfersOf(ctx.storage.db, 'payout', p.id)).map((x) => [x.id, x]));
-  const money = {
-    payoutId: p.id,
-    channelId: p.channel_id,
-    sellerId: p.seller_id,
-    provider: p.provider,
-    currency: p.currency,
-    amount: p.amount,
-    fee: p.fee,
-  };
+  const money = payoutMoneyOf(p);
   const want = p.status === 'paid' ? 'posted' : p.status === 'failed' ? 'voided' : 'pending';
   for (const h of payoutHold(money).transfers) {
     const got = t.get(h.id);

@@ -1,18 +1,14 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { drawFault, FaultPatch, type FaultSettings, latencyOf, NO_FAULTS } from './faults.js';
+import { FaultPatch, type FaultSettings, NO_FAULTS } from './faults.js';
 import { type PaidEntry, PayoutLedger } from './payout-ledger.js';
-import type { Rendered } from './server.js';
+import { answerThroughFaults, type CallRendering } from './server.js';
 
-/** How a payout simulator renders one call: the normal answer (which may pay) and its trouble. */
-export interface PayoutRendering {
-  normal(): Rendered;
-  /** The provider's "I failed" answer (HTTP 5xx); nothing is done. */
-  error(): Rendered;
-  /** The provider's "result unknown" business answer; nothing is done. */
-  ambiguous(): Rendered;
-}
+/**
+ * How a payout simulator renders one call: the normal answer (which may pay), the provider's "I
+ * failed" (HTTP 5xx, nothing done) and its "result unknown" business answer (nothing done).
+ */
+export type PayoutRendering = CallRendering;
 
 export interface PayoutSimulatorOptions {
   faults?: Partial<FaultSettings>;
@@ -79,34 +75,8 @@ export function createPayoutSimBase(options: PayoutSimulatorOptions): PayoutSimB
     },
   );
 
-  async function answer(reply: FastifyReply, op: 'pay' | 'lookup', rendering: PayoutRendering) {
-    const faults = settings.faults;
-    const fault = drawFault(faults, op, random);
-    const delay = latencyOf(faults, random);
-    if (delay > 0) await sleep(delay);
-    if (fault === 'reset') {
-      reply.hijack();
-      reply.raw.socket?.resetAndDestroy();
-      return;
-    }
-    if (fault === 'timeout') {
-      // Half the payouts that time out were carried out first: the caller cannot tell which.
-      if (op === 'pay' && random() < 0.5) rendering.normal();
-      reply.hijack();
-      await sleep(faults.hangMs);
-      reply.raw.destroy();
-      return;
-    }
-    let out: Rendered;
-    if (fault === 'error') out = rendering.error();
-    else if (fault === 'ambiguous') out = rendering.ambiguous();
-    else out = rendering.normal();
-    let body = out.body;
-    if (fault === 'malformed') body = `${body.slice(0, Math.floor(body.length / 2))}\u0000<<garbled`;
-    reply.code(out.status).type(out.contentType);
-    if (out.headers) reply.headers(out.headers);
-    await reply.send(body);
-  }
+  const answer = (reply: FastifyReply, op: 'pay' | 'lookup', rendering: PayoutRendering) =>
+    answerThroughFaults(reply, settings.faults, op, rendering, random, 'pay');
 
   return {
     app,

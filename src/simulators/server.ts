@@ -81,34 +81,8 @@ export function createSimulatorBase(options: SimulatorOptions): SimulatorBase {
   app.get('/__sim/cards', async () => ({ issuer: options.issuer, cards: options.cards }));
   app.get('/__sim/stats', async () => book.stats);
 
-  async function answer(reply: FastifyReply, op: SimOperation, rendering: CallRendering): Promise<void> {
-    const faults = settings.faults;
-    const fault: Fault = drawFault(faults, op, random);
-    const delay = latencyOf(faults, random);
-    if (delay > 0) await sleep(delay);
-    if (fault === 'reset') {
-      reply.hijack();
-      reply.raw.socket?.resetAndDestroy();
-      return;
-    }
-    if (fault === 'timeout') {
-      // Half the redeems that time out were carried out first: the caller cannot tell which.
-      if (op !== 'redeem' || random() < 0.5) rendering.normal();
-      reply.hijack();
-      await sleep(faults.hangMs);
-      reply.raw.destroy();
-      return;
-    }
-    let out: Rendered;
-    if (fault === 'error') out = rendering.error();
-    else if (fault === 'ambiguous') out = rendering.ambiguous();
-    else out = rendering.normal();
-    let body = out.body;
-    if (fault === 'malformed') body = `${body.slice(0, Math.floor(body.length / 2))}\u0000<<garbled`;
-    reply.code(out.status).type(out.contentType);
-    if (out.headers) reply.headers(out.headers);
-    await reply.send(body);
-  }
+  const answer = (reply: FastifyReply, op: SimOperation, rendering: CallRendering) =>
+    answerThroughFaults(reply, settings.faults, op, rendering, random, 'redeem');
 
   return { app, book, settings, answer };
 }
@@ -139,4 +113,43 @@ export function simulatorHandle(
     },
     close: () => base.app.close(),
   };
+}
+
+/**
+ * Answers one call of any simulator through its fault switches: latency, then at most one fault.
+ * A timeout of `halfCarried` (the operation that changes something: a redeem, a payout) is carried
+ * out first half the time, so the caller cannot know whether it happened; reads always are.
+ */
+export async function answerThroughFaults(
+  reply: FastifyReply,
+  faults: FaultSettings,
+  op: SimOperation,
+  rendering: CallRendering,
+  random: () => number,
+  halfCarried: SimOperation,
+): Promise<void> {
+  const fault: Fault = drawFault(faults, op, random);
+  const delay = latencyOf(faults, random);
+  if (delay > 0) await sleep(delay);
+  if (fault === 'reset') {
+    reply.hijack();
+    reply.raw.socket?.resetAndDestroy();
+    return;
+  }
+  if (fault === 'timeout') {
+    if (op !== halfCarried || random() < 0.5) rendering.normal();
+    reply.hijack();
+    await sleep(faults.hangMs);
+    reply.raw.destroy();
+    return;
+  }
+  let out: Rendered;
+  if (fault === 'error') out = rendering.error();
+  else if (fault === 'ambiguous') out = rendering.ambiguous();
+  else out = rendering.normal();
+  let body = out.body;
+  if (fault === 'malformed') body = `${body.slice(0, Math.floor(body.length / 2))}\u0000<<garbled`;
+  reply.code(out.status).type(out.contentType);
+  if (out.headers) reply.headers(out.headers);
+  await reply.send(body);
 }

@@ -10,6 +10,7 @@ import type {
   ChannelStatus,
   FaceValuePolicy,
 } from '../modules/channels/index.js';
+import type { EntryKind, PendingState } from '../modules/ledger/index.js';
 import type { OrderEvent, OrderStatus } from '../modules/orders/index.js';
 import type { RedeemState } from '../modules/verification/index.js';
 import type { CallbackTestStatus, DeliveryStatus } from '../modules/webhooks/index.js';
@@ -355,10 +356,11 @@ export interface LedgerAccountsTable {
   updated_at: number;
 }
 
+/** One transfer (docs/ledger.md#transfers); `TransferRecord` is this row without its `entry`. */
 export interface LedgerTransfersTable {
   id: string;
   entry: string;
-  kind: string;
+  kind: EntryKind;
   debit_account_id: string;
   credit_account_id: string;
   amount: number;
@@ -367,7 +369,7 @@ export interface LedgerTransfersTable {
   pending_id: string | null;
   timeout_s: number | null;
   expires_at: number | null;
-  pending_state: string | null;
+  pending_state: PendingState | null;
   ref_type: string | null;
   ref_id: string | null;
   created_at: number;

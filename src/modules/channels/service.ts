@@ -64,19 +64,17 @@ const DEFAULT_SETTLEMENT: SettlementSettings = {
   seller_daily_payout_cap: null,
 };
 
-function allSettlementColumns(s: SettlementSettings) {
-  return {
-    settlement_cycle: s.cycle,
-    settlement_cutoff: s.cutoff,
-    settlement_time_zone: s.time_zone,
-    escrow: s.escrow ? 1 : 0,
-    min_payout: s.min_payout,
-    payout_fee: s.payout_fee,
-    seller_daily_payout_cap: s.seller_daily_payout_cap,
-  };
-}
+type SettlementColumn =
+  | 'settlement_cycle'
+  | 'settlement_cutoff'
+  | 'settlement_time_zone'
+  | 'escrow'
+  | 'min_payout'
+  | 'payout_fee'
+  | 'seller_daily_payout_cap';
 
-function settlementColumns(s: Partial<SettlementSettings>): Partial<ChannelRow> {
+/** The columns of the settings given (a patch sets only those). */
+function settlementColumns(s: Partial<SettlementSettings>): Partial<Pick<ChannelRow, SettlementColumn>> {
   const out: Partial<ChannelRow> = {};
   if (s.cycle !== undefined) out.settlement_cycle = s.cycle;
   if (s.cutoff !== undefined) out.settlement_cutoff = s.cutoff;
@@ -163,9 +161,12 @@ export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_
   const cached = new Map<string, { creds: ChannelCredentials; at: number }>();
   // Every callback attempt needs the channel's conventions and webhook secrets opened: held as briefly.
   const profiles = new Map<string, { profile: CallbackProfile; at: number }>();
+  // How sellers are paid: every booked order reads it twice (ledger, settlement).
+  const settlements = new Map<string, { settlement: SettlementSettings; at: number }>();
   const forget = (id: string) => {
     cached.delete(id);
     profiles.delete(id);
+    settlements.delete(id);
   };
   return {
     async create(
@@ -203,7 +204,11 @@ export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_
         callback_ack: 'any_2xx',
         callback_sign_type: 'HMAC-SHA256',
         callback_hosts: '[]',
-        ...allSettlementColumns({ ...DEFAULT_SETTLEMENT, ...input.settlement } as SettlementSettings),
+        // Every setting given, so every column is set.
+        ...(settlementColumns({ ...DEFAULT_SETTLEMENT, ...input.settlement }) as Pick<
+          ChannelRow,
+          SettlementColumn
+        >),
       };
       await insertChannel(db, row);
       return ok({ channel: view(row, now), secret, webhookSecret });
@@ -317,16 +322,26 @@ export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_
       return (await this.callbackProfile(id))?.webhookSecrets[0];
     },
 
-    /** Where an event of the channel goes besides its endpoints (no secret opened): for the subscriber. */
     /**
-     * How the channel's sellers are paid, read with the caller's connection (a subscriber's
-     * transaction: on SQLite another read would wait for it).
+     * How the channel's sellers are paid. Every booked order asks, twice: held as briefly as
+     * credentials are, and read with the caller's connection (a subscriber's transaction: on SQLite
+     * another read would wait for it).
      */
     async settlementOf(id: string, from: Db = db): Promise<SettlementSettings | undefined> {
+      const now = clock.now();
+      const hit = settlements.get(id);
+      if (hit && now - hit.at < credentialsTtlMs) return hit.settlement;
       const row = await findChannel(from, id);
-      return row && view(row, clock.now()).settlement;
+      if (!row) return undefined;
+      const settlement = view(row, now).settlement;
+      if (credentialsTtlMs > 0) {
+        if (settlements.size >= CREDENTIALS_CACHE_MAX) settlements.clear();
+        settlements.set(id, { settlement, at: now });
+      }
+      return settlement;
     },
 
+    /** Where an event of the channel goes besides its endpoints (no secret opened): for the subscriber. */
     async callbackTarget(id: string, from: Db = db): Promise<{ callbackUrl: string | null } | undefined> {
       const [row] = (await callbackUrlOf.run<{ callback_url: string | null }>(from, { id })).rows;
       return row && { callbackUrl: row.callback_url };

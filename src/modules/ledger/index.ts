@@ -16,4 +16,4 @@ export {
 export { ledgerRoutes } from './routes.js';
 export { createLedger, type Ledger, LedgerRefusal } from './service.js';
 export { ledgerSubscriber } from './subscriber.js';
-export type { TransferInput, TransferRecord, TransferResult } from './transfer.js';
+export type { EntryKind, PendingState, TransferInput, TransferRecord, TransferResult } from './transfer.js';

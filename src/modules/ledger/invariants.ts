@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../../storage/database.js';
 import { FLAG_BITS } from './accounts.js';
+import { entryMoves } from './transfer.js';
 
 /** One broken rule, with what shows it (docs/ledger.md#invariants). */
 export interface Violation {
@@ -90,14 +91,11 @@ export async function checkLedgerRules(db: Db): Promise<Violation[]> {
     expected.set(id, e);
   };
   for (const m of moves) {
-    const amount = n(m.amount);
-    const held = n(m.held);
-    const pendingMove = m.kind === 'pending' ? amount : m.kind === 'single' ? 0 : -held;
-    const postedMove = m.kind === 'single' || m.kind === 'post' ? amount : 0;
-    add(m.dr, 0, pendingMove);
-    add(m.dr, 1, postedMove);
-    add(m.cr, 2, pendingMove);
-    add(m.cr, 3, postedMove);
+    const move = entryMoves(m.kind, n(m.amount), n(m.held));
+    add(m.dr, 0, move.pending);
+    add(m.dr, 1, move.posted);
+    add(m.cr, 2, move.pending);
+    add(m.cr, 3, move.posted);
   }
   for (const a of accounts) {
     const e = expected.get(a.id) ?? [0, 0, 0, 0];

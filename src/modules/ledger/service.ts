@@ -8,7 +8,7 @@ import { ACCOUNT_KINDS, type AccountKey, type AccountKind, accountId, flagsOf } 
 import type { LedgerError } from './errors.js';
 import type { AccountView, EntryList, EntryView } from './model.js';
 import { applyPlan, duePending, insertAccounts, readForPlan, setPendingState, toRecord } from './store.js';
-import { expiryOf, plan, type TransferInput, type TransferResult } from './transfer.js';
+import { entryMoves, expiryOf, plan, type TransferInput, type TransferResult } from './transfer.js';
 
 type Trx = Transaction<Database>;
 
@@ -231,7 +231,7 @@ export function createLedger(deps: LedgerDeps) {
       const acct = await db.selectFrom('ledger_accounts').selectAll().where('id', '=', id).executeTakeFirst();
       if (!acct) return fail('resource_not_found', `no account ${id}`, { field: 'id' });
       const sign = ACCOUNT_KINDS[acct.kind as AccountKind].normal === 'credit' ? 1 : -1;
-      const opening = page.after ? await balanceBefore(id, page.after) : { posted: 0, pending: 0 };
+      const opening = page.after ? await balanceBefore(id, sign, page.after) : { posted: 0, pending: 0 };
       let q = db
         .selectFrom('ledger_transfers as t')
         .leftJoin('ledger_transfers as h', 'h.id', 't.pending_id')
@@ -292,13 +292,7 @@ export function createLedger(deps: LedgerDeps) {
   };
 
   /** The account's balances after every entry up to `entry`, from the stored transfers. */
-  async function balanceBefore(id: string, entry: string) {
-    const acct = await db
-      .selectFrom('ledger_accounts')
-      .select('kind')
-      .where('id', '=', id)
-      .executeTakeFirstOrThrow();
-    const sign = ACCOUNT_KINDS[acct.kind as AccountKind].normal === 'credit' ? 1 : -1;
+  async function balanceBefore(id: string, sign: number, entry: string) {
     const rows = await db
       .selectFrom('ledger_transfers as t')
       .leftJoin('ledger_transfers as h', 'h.id', 't.pending_id')
@@ -321,14 +315,6 @@ export function createLedger(deps: LedgerDeps) {
     }
     return { posted, pending };
   }
-}
-
-/** How an entry moves its accounts' posted and pending amounts. */
-function entryMoves(kind: string, amount: number, held: number): { posted: number; pending: number } {
-  if (kind === 'single') return { posted: amount, pending: 0 };
-  if (kind === 'pending') return { posted: 0, pending: amount };
-  if (kind === 'post') return { posted: amount, pending: -held };
-  return { posted: 0, pending: -held }; // void, expire
 }
 
 export function accountView(row: Database['ledger_accounts']): AccountView {

@@ -145,7 +145,7 @@ export async function setPendingState(trx: Trx, id: string, state: PendingState)
 
 export function toRecord(row: Database['ledger_transfers']): TransferRecord {
   const { entry: _entry, ...rest } = row;
-  return rest as TransferRecord;
+  return rest;
 }
 
 /** Pending transfers whose timeout has passed, oldest first. */

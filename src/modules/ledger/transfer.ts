@@ -1,3 +1,4 @@
+import type { LedgerTransfersTable } from '../../storage/schema.js';
 import { type Flag, flagsOf } from './accounts.js';
 
 /**
@@ -43,24 +44,7 @@ export interface AccountState {
 }
 
 /** A transfer as stored. */
-export interface TransferRecord {
-  id: string;
-  kind: EntryKind;
-  debit_account_id: string;
-  credit_account_id: string;
-  amount: number;
-  currency: string;
-  code: number;
-  pending_id: string | null;
-  timeout_s: number | null;
-  /** pending only: when it expires (ms), if it has a timeout. */
-  expires_at: number | null;
-  /** pending only. */
-  pending_state: PendingState | null;
-  ref_type: string | null;
-  ref_id: string | null;
-  created_at: number;
-}
+export type TransferRecord = Omit<LedgerTransfersTable, 'entry'>;
 
 export const TRANSFER_RESULTS = [
   'created',
@@ -305,4 +289,15 @@ export function expiryOf(held: TransferRecord, nowMs: number): TransferRecord {
     pending_state: null,
     created_at: nowMs,
   };
+}
+
+/**
+ * How an entry moves its accounts' posted and pending amounts (`held`: the amount of the pending
+ * transfer a post, void or expiry resolves). Statements and the invariant check both read it.
+ */
+export function entryMoves(kind: string, amount: number, held: number): { posted: number; pending: number } {
+  if (kind === 'single') return { posted: amount, pending: 0 };
+  if (kind === 'pending') return { posted: 0, pending: amount };
+  if (kind === 'post') return { posted: amount, pending: -held };
+  return { posted: 0, pending: -held }; // void, expire
 }

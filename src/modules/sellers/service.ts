@@ -41,6 +41,16 @@ function destinationView(r: DestinationRow): DestinationView {
   };
 }
 
+/** A destination as the payout provider needs it. */
+function toPayoutDestination(d: DestinationRow): PayoutDestination {
+  return {
+    kind: d.kind as DestinationKind,
+    account: d.account,
+    holderName: d.holder_name,
+    ...(d.network ? { network: d.network as 'trc20' | 'erc20' } : {}),
+  };
+}
+
 /** Where a seller is paid in a currency, as the payout provider needs it. */
 export interface PayoutTarget {
   destinationId: string;
@@ -253,12 +263,7 @@ export function createSellerService({ db, dialect, clock }: { db: Db; dialect: D
       return {
         destinationId: d.id,
         verified: seller.verified === 1,
-        destination: {
-          kind: d.kind as DestinationKind,
-          account: d.account,
-          holderName: d.holder_name,
-          ...(d.network ? { network: d.network as 'trc20' | 'erc20' } : {}),
-        },
+        destination: toPayoutDestination(d),
       };
     },
 
@@ -283,12 +288,7 @@ export function createSellerService({ db, dialect, clock }: { db: Db; dialect: D
         sameName(seller.verified_name, d.holder_name);
       return {
         active,
-        destination: {
-          kind: d.kind as DestinationKind,
-          account: d.account,
-          holderName: d.holder_name,
-          ...(d.network ? { network: d.network as 'trc20' | 'erc20' } : {}),
-        },
+        destination: toPayoutDestination(d),
       };
     },
   };

@@ -64,7 +64,8 @@ export function payoutView(p: PayoutRow, orderIds?: string[]): PayoutView {
   };
 }
 
-const moneyOf = (p: PayoutRow): PayoutMoney => ({
+/** What a payout books (docs/ledger.md#postings-of-the-flow). */
+export const moneyOf = (p: PayoutRow): PayoutMoney => ({
   payoutId: p.id,
   channelId: p.channel_id,
   sellerId: p.seller_id,
@@ -187,55 +188,46 @@ export async function makePayout(
   return { made: true, payout };
 }
 
+/**
+ * Decides a payout once: the status moves only from one of `from` (an admin: only undecided ones
+ * with no call on its way), so whoever tells second finds nothing to do.
+ */
+function decide(trx: Trx, id: string, from: readonly string[], set: Partial<PayoutRow>) {
+  return trx
+    .updateTable('payouts')
+    .set(set)
+    .where('id', '=', id)
+    .where('status', 'in', [...from])
+    .returningAll()
+    .executeTakeFirst();
+}
+
 /** The provider paid: holds posted, orders paid, `payout.paid` — once, whoever tells first. */
 export async function completePaid(
   trx: Trx,
   deps: PayoutDeps,
   id: string,
   answer: Pick<PayoutAnswer, 'providerRef' | 'rawCode'>,
-  /** The statuses it may be decided from (an admin: only undecided ones with no call on its way). */
   from: readonly string[] = UNDECIDED,
 ): Promise<boolean> {
   const now = deps.now();
-  const p = await trx
-    .updateTable('payouts')
-    .set({
-      status: 'paid',
-      provider_ref: answer.providerRef ?? null,
-      raw_code: answer.rawCode ?? null,
-      finished_at: now,
-      updated_at: now,
-    })
-    .where('id', '=', id)
-    .where('status', 'in', [...from])
-    .returningAll()
-    .executeTakeFirst();
+  const p = await decide(trx, id, from, {
+    status: 'paid',
+    provider_ref: answer.providerRef ?? null,
+    raw_code: answer.rawCode ?? null,
+    finished_at: now,
+    updated_at: now,
+  });
   if (!p) return false;
   const paid = payoutPaid(moneyOf(p));
   await deps.ledger.post(trx, paid.transfers, paid.open);
-  const items = await trx
-    .selectFrom('settlement_items')
-    .select('order_id')
-    .where('payout_id', '=', id)
-    .orderBy('order_id')
-    .execute();
+  const orderIds = await ordersOf(trx, id);
   await trx.updateTable('settlement_items').set({ paid_at: now }).where('payout_id', '=', id).execute();
-  for (const it of items) {
-    const moved = await deps.orders.change(trx, it.order_id, { event: 'pay', from: 'settled', nowMs: now });
-    if (!moved.ok) throw new Error(`order ${it.order_id} of payout ${id} cannot be paid: ${moved.detail}`);
+  for (const orderId of orderIds) {
+    const moved = await deps.orders.change(trx, orderId, { event: 'pay', from: 'settled', nowMs: now });
+    if (!moved.ok) throw new Error(`order ${orderId} of payout ${id} cannot be paid: ${moved.detail}`);
   }
-  await deps.events.append(trx, {
-    spec: PAYOUT_PAID,
-    channelId: p.channel_id,
-    subjectId: p.id,
-    data: {
-      payout: payoutView(
-        p,
-        items.map((i) => i.order_id),
-      ),
-    },
-    nowMs: now,
-  });
+  await announce(trx, deps, PAYOUT_PAID, p, orderIds, now);
   return true;
 }
 
@@ -248,41 +240,36 @@ export async function completeFailed(
   from: readonly string[] = UNDECIDED,
 ): Promise<boolean> {
   const now = deps.now();
-  const p = await trx
-    .updateTable('payouts')
-    .set({
-      status: 'failed',
-      raw_code: answer.rawCode ?? null,
-      reason: (answer.rawCode ?? answer.rawMessage ?? 'failed').slice(0, 200),
-      finished_at: now,
-      updated_at: now,
-    })
-    .where('id', '=', id)
-    .where('status', 'in', [...from])
-    .returningAll()
-    .executeTakeFirst();
+  const p = await decide(trx, id, from, {
+    status: 'failed',
+    raw_code: answer.rawCode ?? null,
+    reason: (answer.rawCode ?? answer.rawMessage ?? 'failed').slice(0, 200),
+    finished_at: now,
+    updated_at: now,
+  });
   if (!p) return false;
   await deps.ledger.post(trx, payoutFailed(moneyOf(p)).transfers);
-  const items = await trx
-    .selectFrom('settlement_items')
-    .select('order_id')
-    .where('payout_id', '=', id)
-    .orderBy('order_id')
-    .execute();
+  const orderIds = await ordersOf(trx, id);
   await trx.updateTable('settlement_items').set({ payout_id: null }).where('payout_id', '=', id).execute();
-  await deps.events.append(trx, {
-    spec: PAYOUT_FAILED,
+  await announce(trx, deps, PAYOUT_FAILED, p, orderIds, now);
+  return true;
+}
+
+function announce(
+  trx: Trx,
+  deps: PayoutDeps,
+  spec: typeof PAYOUT_PAID,
+  p: PayoutRow,
+  orderIds: string[],
+  nowMs: number,
+) {
+  return deps.events.append(trx, {
+    spec,
     channelId: p.channel_id,
     subjectId: p.id,
-    data: {
-      payout: payoutView(
-        p,
-        items.map((i) => i.order_id),
-      ),
-    },
-    nowMs: now,
+    data: { payout: payoutView(p, orderIds) },
+    nowMs,
   });
-  return true;
 }
 
 export function findPayout(from: Db, id: string) {
@@ -293,7 +280,7 @@ export async function ordersOf(from: Db, payoutId: string): Promise<string[]> {
   const rows = await from
     .selectFrom('settlement_items')
     .select('order_id')
-    .where((eb) => eb.or([eb('payout_id', '=', payoutId)]))
+    .where('payout_id', '=', payoutId)
     .orderBy('order_id')
     .execute();
   return rows.map((r) => r.order_id);
