@@ -9,7 +9,7 @@ import { checkLedger } from '../../src/main/ledger-check.js';
 import { startSimulators } from '../../src/simulators/index.js';
 import { startPayoutSimulators } from '../../src/simulators/payouts.js';
 import { spawnReady } from '../harness/processes.js';
-import { startTestServer, TEST_ADMIN_TOKEN, TEST_CHANNEL_KEY } from '../harness/server.js';
+import { startTestServer, workerEnv } from '../harness/server.js';
 import type { StorageTarget } from '../harness/storage.js';
 import { sleep } from '../harness/wait.js';
 
@@ -118,19 +118,12 @@ export async function runPayoutDrill(target: StorageTarget, o: DrillOptions): Pr
           if (d.status !== 201) throw new Error(`destination ${s}: ${JSON.stringify(d.body)}`);
         }),
       );
-    const env = {
-      DATABASE_URL: t.location.url,
-      RECARD_DATABASE_SCHEMA: t.location.schema,
-      RECARD_DATA_DIR: t.dataDir,
-      RECARD_CHANNEL_KEY: TEST_CHANNEL_KEY,
-      RECARD_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-      RECARD_LOG_LEVEL: 'silent',
-      RECARD_WORKER_POLL_MS: '20',
+    const env = workerEnv(t, {
       RECARD_JOB_LEASE_MS: '1500',
       RECARD_PG_POOL_SIZE: '20',
       RECARD_SETTLEMENT_SWEEP_MS: '1000',
       RECARD_PAYOUT_PROVIDERS_FILE: providersFile,
-    };
+    });
     let worker = await spawnReady('test/fixtures/recard-worker.ts', env, children);
     log('submitting');
     const ids: string[] = [];

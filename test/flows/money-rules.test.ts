@@ -6,6 +6,7 @@ import type { FxFeedSimulator } from '../../src/simulators/fx-feed.js';
 import { type SimulatorSet, startSimulators } from '../../src/simulators/index.js';
 import { type PayoutSimulatorSet, startPayoutSimulators } from '../../src/simulators/payouts.js';
 import { startTestServer, type TestServer } from '../harness/server.js';
+import { backdateSettlement, firstBatch } from '../harness/settlement.js';
 import { cardTaker, settledOrder, submitCard } from '../harness/sim-orders.js';
 import { storageTargets } from '../harness/storage.js';
 import { waitFor } from '../harness/wait.js';
@@ -173,29 +174,8 @@ describe.each(storageTargets())('money rules on $name', (target) => {
       ).status,
     ).toBe(200);
     // As if the orders had been credited yesterday.
-    for (const id of ids)
-      await waitFor(
-        async () => {
-          const r = await t.ctx.storage.db
-            .updateTable('settlement_items')
-            .set({ settled_at: Date.now() - 86_400_000 })
-            .where('order_id', '=', id)
-            .executeTakeFirst();
-          return Number(r.numUpdatedRows) === 1 ? true : undefined;
-        },
-        10_000,
-        'the order taken into settlement',
-      );
-    const batch = await waitFor(
-      async () => {
-        const l = (await t.admin('GET', `/admin/v1/settlement-batches?channel_id=${ch.id}`)).body as {
-          data: { status: string; order_count: number }[];
-        };
-        return l.data[0];
-      },
-      10_000,
-      'the batch',
-    );
+    for (const id of ids) await backdateSettlement(t, id, 86_400_000);
+    const batch = await firstBatch<{ status: string; order_count: number }>(t, ch.id);
     expect(batch).toMatchObject({ status: 'approved', order_count: 3 });
     await settledOrder(ch.client, ids[0] as string, 'paid', 20_000);
     await settledOrder(ch.client, ids[1] as string, 'paid', 20_000);

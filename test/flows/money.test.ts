@@ -6,6 +6,7 @@ import { type SimulatorSet, startSimulators } from '../../src/simulators/index.j
 import { ALIPAY_REFUSED_ACCOUNTS } from '../../src/simulators/payout-alipay.js';
 import { type PayoutSimulatorSet, startPayoutSimulators } from '../../src/simulators/payouts.js';
 import { startTestServer, type TestServer } from '../harness/server.js';
+import { backdateSettlement, firstBatch } from '../harness/settlement.js';
 import { cardTaker, settledOrder, submitCard } from '../harness/sim-orders.js';
 import { storageTargets } from '../harness/storage.js';
 import { waitFor } from '../harness/wait.js';
@@ -362,28 +363,8 @@ describe.each(storageTargets())('money on $name', (target) => {
     const id = await submitCard(ch.client, take('cmcc_national', 'valid'), `m-${++serial}`);
     await settledOrder(ch.client, id, 'settled');
     // Move the order's credit into yesterday (the test cannot wait a day): the sweep closes that day.
-    await waitFor(
-      async () => {
-        const r = await t.ctx.storage.db
-          .updateTable('settlement_items')
-          .set({ settled_at: Date.now() - 2 * 86_400_000 })
-          .where('order_id', '=', id)
-          .executeTakeFirst();
-        return Number(r.numUpdatedRows) === 1 ? true : undefined;
-      },
-      10_000,
-      'the order taken into settlement',
-    );
-    const batch = await waitFor(
-      async () => {
-        const list = (await t.admin('GET', `/admin/v1/settlement-batches?channel_id=${ch.id}`)).body as {
-          data: { id: string; status: string; order_count: number }[];
-        };
-        return list.data[0];
-      },
-      10_000,
-      'a batch',
-    );
+    await backdateSettlement(t, id, 2 * 86_400_000);
+    const batch = await firstBatch<{ id: string; status: string; order_count: number }>(t, ch.id);
     expect(batch).toMatchObject({ status: 'awaiting_approval', order_count: 1 });
     expect((await ch.client.get<{ data: Payout[] }>('/v1/payouts')).body.data).toHaveLength(0);
     const csv = await t.admin('GET', `/admin/v1/settlement-batches/${batch.id}/orders.csv`);

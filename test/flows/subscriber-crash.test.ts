@@ -6,7 +6,7 @@ import type { SimCard } from '../../src/simulators/card-base.js';
 import { type SimulatorSet, startSimulators } from '../../src/simulators/index.js';
 import { createProbeTable, probeRows, probeSubscriber } from '../fixtures/probe-subscriber.js';
 import { spawnReady } from '../harness/processes.js';
-import { startTestServer, TEST_ADMIN_TOKEN, TEST_CHANNEL_KEY, type TestServer } from '../harness/server.js';
+import { startTestServer, type TestServer, workerEnv } from '../harness/server.js';
 import { submitCard } from '../harness/sim-orders.js';
 import { storageTargets } from '../harness/storage.js';
 import { sleep, waitFor } from '../harness/wait.js';
@@ -39,17 +39,7 @@ describe.each(storageTargets())('a subscriber across kill -9 of its worker on $n
   const worker = (): Promise<ChildProcess> =>
     spawnReady(
       'test/fixtures/subscriber-worker.ts',
-      {
-        DATABASE_URL: t.location.url,
-        RECARD_DATABASE_SCHEMA: t.location.schema,
-        RECARD_DATA_DIR: t.dataDir,
-        RECARD_CHANNEL_KEY: TEST_CHANNEL_KEY,
-        RECARD_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
-        RECARD_LOG_LEVEL: 'silent',
-        RECARD_WORKER_POLL_MS: '20',
-        RECARD_JOB_LEASE_MS: '1000',
-        RECARD_PG_POOL_SIZE: '4',
-      },
+      workerEnv(t, { RECARD_JOB_LEASE_MS: '1000', RECARD_PG_POOL_SIZE: '4' }),
       children,
     );
 

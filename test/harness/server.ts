@@ -39,6 +39,23 @@ export interface TestServer {
 export const TEST_CHANNEL_KEY = randomBytes(32).toString('base64');
 export const TEST_ADMIN_TOKEN = `adm_${randomBytes(24).toString('hex')}`;
 
+/**
+ * The environment a `recard worker` process needs to share a test server's database, keys and
+ * admin token, configured like the CLI (fast polling, a short lease), plus `extra`.
+ */
+export function workerEnv(t: TestServer, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: t.location.url,
+    RECARD_DATABASE_SCHEMA: t.location.schema,
+    RECARD_DATA_DIR: t.dataDir,
+    RECARD_CHANNEL_KEY: TEST_CHANNEL_KEY,
+    RECARD_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+    RECARD_LOG_LEVEL: 'silent',
+    RECARD_WORKER_POLL_MS: '20',
+    ...extra,
+  };
+}
+
 export async function startTestServer(
   target: StorageTarget,
   options: { config?: Partial<Config>; worker?: boolean; clock?: Clock; subscribers?: Subscriber[] } = {},
