@@ -52,7 +52,7 @@ async function withServer<T>(run: (ctx: Context) => Promise<T>): Promise<T> {
 }
 
 async function channelWithEndpoint(ctx: Context, name: string, url: string): Promise<string> {
-  const made = await ctx.channels.create({ name, kind: 'merchant' });
+  const made = await ctx.channels.create({ name, kind: 'merchant', auth: { schemes: ['HMAC-SHA256'] } });
   if (!made.ok) throw new Error(made.message);
   const ep = await ctx.webhooks.endpoints.create(made.value.channel.id, {
     url,

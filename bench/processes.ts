@@ -33,7 +33,17 @@ export function startProcess(args: string[], env: NodeJS.ProcessEnv, ready: RegE
 export function createBenchChannel(env: NodeJS.ProcessEnv): { channelId: string; secret: string } {
   const created = execFileSync(
     process.execPath,
-    ['bin/recard.js', 'channels', 'create', '--name', 'bench', '--kind', 'merchant'],
+    [
+      'bin/recard.js',
+      'channels',
+      'create',
+      '--name',
+      'bench',
+      '--kind',
+      'merchant',
+      '--sign-types',
+      'HMAC-SHA256',
+    ],
     { env: { ...process.env, ...env } },
   ).toString();
   return {

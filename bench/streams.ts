@@ -35,7 +35,11 @@ const config = loadConfig(
 const ctx = await createContext(config, { logger: createLogger('warn') });
 const server = await startServer(ctx, { worker: false });
 try {
-  const made = await ctx.channels.create({ name: 'console', kind: 'merchant' });
+  const made = await ctx.channels.create({
+    name: 'console',
+    kind: 'merchant',
+    auth: { schemes: ['HMAC-SHA256'] },
+  });
   if (!made.ok) throw new Error(made.message);
   await settle();
   const before = process.memoryUsage();

@@ -1,10 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { signedHeaders } from './signing.js';
+import { SIGNING_HEADERS, signedHeaders, stringToSign } from './signing.js';
+
+/** Signing with a private key instead of the HMAC secret (docs/signing.md#schemes). */
+export interface KeySigner {
+  type: 'RSA-SHA256' | 'SM2-SM3' | 'HMAC-SM3';
+  /** The registered key's id, when the channel has several active. */
+  keyId?: string;
+  /** The signature over the string to sign: base64 (RSA, SM2) or hex (HMAC-SM3). */
+  sign(message: Buffer): string;
+}
 
 export interface ClientOptions {
   baseUrl: string;
   channelId: string;
   secret: string;
+  signer?: KeySigner;
+  /** An OAuth access token for channels that need one (POST /oauth/token). */
+  accessToken?: () => Promise<string> | string;
   /** Injected for tests of the window; defaults to the system clock. */
   nowSeconds?: () => number;
 }
@@ -23,13 +35,15 @@ export class RecardClient {
   headersFor(method: string, pathWithQuery: string, text = ''): Record<string, string> {
     const timestamp = this.options.nowSeconds?.() ?? Math.floor(Date.now() / 1000);
     const nonce = randomBytes(16).toString('base64url');
-    return signedHeaders(this.options.channelId, this.options.secret, {
-      timestamp,
-      nonce,
-      method,
-      pathWithQuery,
-      body: text,
-    });
+    const input = { timestamp, nonce, method, pathWithQuery, body: text };
+    const headers = signedHeaders(this.options.channelId, this.options.secret, input);
+    const signer = this.options.signer;
+    if (signer) {
+      headers[SIGNING_HEADERS.signType] = signer.type;
+      headers[SIGNING_HEADERS.signature] = signer.sign(stringToSign(input));
+      if (signer.keyId) headers[SIGNING_HEADERS.keyId] = signer.keyId;
+    }
+    return headers;
   }
 
   async request<T = unknown>(
@@ -40,6 +54,7 @@ export class RecardClient {
     const text = body === undefined ? '' : JSON.stringify(body);
     const headers = this.headersFor(method, pathWithQuery, text);
     if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.options.accessToken) headers.authorization = `Bearer ${await this.options.accessToken()}`;
     const res = await fetch(new URL(pathWithQuery, this.options.baseUrl), {
       method,
       headers,

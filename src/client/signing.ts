@@ -9,6 +9,10 @@ export const SIGNING_HEADERS = {
   timestamp: 'x-recard-timestamp',
   nonce: 'x-recard-nonce',
   signature: 'x-recard-signature',
+  /** Optional: HMAC-SHA256 when absent; RSA-SHA256 and SM2-SM3 sign with a registered key. */
+  signType: 'x-recard-sign-type',
+  /** Optional: which registered key signed (ck_…), when several are active. */
+  keyId: 'x-recard-key-id',
 } as const;
 
 export interface SignInput {

@@ -134,6 +134,41 @@ export const SETTINGS = {
     Type.Integer({ minimum: 0, maximum: 604800, default: 86400 }),
     'After a secret rotation, how long the replaced API secret still verifies and the replaced webhook secret still signs.',
   ),
+  oauthIssuer: setting(
+    'RECARD_OAUTH_ISSUER',
+    Type.String({ minLength: 1, maxLength: 256, default: 'recard' }),
+    '`iss` of the access tokens POST /oauth/token issues (docs/signing.md#oauth); the same in every process.',
+  ),
+  oauthAudience: setting(
+    'RECARD_OAUTH_AUDIENCE',
+    Type.String({ minLength: 1, maxLength: 256, default: 'recard-api' }),
+    '`aud` an access token must carry to be accepted by the channel API.',
+  ),
+  oauthTokenTtlS: setting(
+    'RECARD_OAUTH_TOKEN_TTL_S',
+    Type.Integer({ minimum: 60, maximum: 86400, default: 600 }),
+    'Lifetime of an access token.',
+  ),
+  oauthKeyRotationS: setting(
+    'RECARD_OAUTH_KEY_ROTATION_S',
+    Type.Integer({ minimum: 60, maximum: 31536000, default: 86400 }),
+    'A token-signing key signs for this long; then a new one takes over and the old one stays published until its tokens expire.',
+  ),
+  tlsCert: setting(
+    'RECARD_TLS_CERT',
+    Type.Optional(Type.String({ minLength: 1 })),
+    'PEM certificate file: serve HTTPS (TLS 1.2 or later). Also `serve --tls-cert`.',
+  ),
+  tlsKey: setting(
+    'RECARD_TLS_KEY',
+    Type.Optional(Type.String({ minLength: 1 })),
+    'PEM private key file of RECARD_TLS_CERT. Also `serve --tls-key`.',
+  ),
+  tlsClientCa: setting(
+    'RECARD_TLS_CLIENT_CA',
+    Type.Optional(Type.String({ minLength: 1 })),
+    'PEM CA file: ask clients for certificates signed by it (mutual TLS); a channel may be bound to its certificate. Also `serve --client-ca`.',
+  ),
   settlementSweepMs: setting(
     'RECARD_SETTLEMENT_SWEEP_MS',
     Type.Integer({ minimum: 100, maximum: 3600000, default: 30000 }),

@@ -30,6 +30,21 @@ export interface AppOptions {
   version: string;
   /** The events channels receive, published in the document's `webhooks` section. */
   webhooks?: readonly WebhookSpec[];
+  /** Serve HTTPS; with `clientCa`, ask for client certificates (mutual TLS). PEM contents. */
+  tls?: { cert: Buffer; key: Buffer; clientCa?: Buffer | undefined };
+}
+
+/**
+ * TLS 1.2 or later. A client certificate is asked for but not required at the handshake: probes and
+ * channels not bound to a certificate still connect, and a bound channel is refused by its binding.
+ */
+function httpsOptions(tls: NonNullable<AppOptions['tls']>) {
+  return {
+    cert: tls.cert,
+    key: tls.key,
+    minVersion: 'TLSv1.2' as const,
+    ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: false } : {}),
+  };
 }
 
 /**
@@ -64,6 +79,7 @@ const INCOMING_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 /** The HTTP application: framework conventions here, routes from the modules, wiring in main/. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(options.tls ? { https: httpsOptions(options.tls) } : {}),
     loggerInstance: options.logger as FastifyBaseLogger,
     bodyLimit: options.bodyLimitBytes,
     logController: new AccessLog({
@@ -81,7 +97,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
     // Requests arriving while we close get our own error body (below), not Fastify's.
     return503OnClosing: false,
-  });
+  }) as unknown as FastifyInstance;
 
   // Before any route: every operation is completed with the statuses and descriptions all share.
   app.addHook('onRoute', completeOperation);

@@ -1,3 +1,4 @@
+import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Authenticator, ChannelView } from '../modules/channels/index.js';
 import { decodeJsonBody } from './json-body.js';
@@ -14,6 +15,18 @@ declare module 'fastify' {
 export function authenticatedChannel(request: FastifyRequest): ChannelView {
   if (!request.channel) throw new Error('route is not behind channel authentication');
   return request.channel;
+}
+
+/**
+ * The SHA-256 of the client certificate, when the connection is mutual TLS and our client CA signed
+ * it; a certificate the CA did not sign counts as none.
+ */
+export function clientCertificateSha256(request: FastifyRequest): string | undefined {
+  const socket = request.raw.socket as Partial<TLSSocket>;
+  if (!socket.encrypted || !socket.authorized || typeof socket.getPeerCertificate !== 'function')
+    return undefined;
+  const cert = socket.getPeerCertificate();
+  return cert?.fingerprint256 ? cert.fingerprint256.replace(/:/g, '').toLowerCase() : undefined;
 }
 
 /**
@@ -35,6 +48,7 @@ export function channelApi(authenticate: Authenticator, routes: FastifyPluginAsy
           method: request.method,
           url: request.url,
           rawBody: request.rawBody,
+          clientCertSha256: clientCertificateSha256(request),
         }),
       );
     });

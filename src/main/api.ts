@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import { adminApi } from '../http/admin-auth.js';
@@ -6,7 +7,13 @@ import { channelApi } from '../http/channel-auth.js';
 import type { ReadinessCheck } from '../http/ops-routes.js';
 import type { JobRuntime } from '../jobs/runtime.js';
 import { cardTypeAdminRoutes, cardTypeRoutes } from '../modules/cards/index.js';
-import { channelAdminRoutes, channelRoutes } from '../modules/channels/index.js';
+import {
+  channelAdminRoutes,
+  channelKeyAdminRoutes,
+  channelKeyRoutes,
+  channelRoutes,
+  oauthRoutes,
+} from '../modules/channels/index.js';
 import { eventAdminRoutes, eventRoutes, eventStreamRoutes, eventWebhooks } from '../modules/events/index.js';
 import { ledgerRoutes } from '../modules/ledger/index.js';
 import { orderRoutes } from '../modules/orders/index.js';
@@ -59,8 +66,25 @@ function readinessChecks(ctx: Context, runtime: JobRuntime | null): ReadinessChe
   ];
 }
 
+/** The PEM files of RECARD_TLS_CERT / _KEY / _CLIENT_CA, when HTTPS is configured. */
+function tlsFiles(ctx: Context) {
+  const { tlsCert, tlsKey, tlsClientCa } = ctx.config;
+  if (!tlsCert && !tlsKey) return undefined;
+  if (!tlsCert || !tlsKey)
+    throw new Error('HTTPS needs both RECARD_TLS_CERT and RECARD_TLS_KEY (--tls-cert, --tls-key)');
+  return {
+    cert: readFileSync(tlsCert),
+    key: readFileSync(tlsKey),
+    clientCa: tlsClientCa ? readFileSync(tlsClientCa) : undefined,
+  };
+}
+
 export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promise<FastifyInstance> {
+  if (ctx.config.tlsClientCa && !ctx.config.tlsCert)
+    throw new Error('RECARD_TLS_CLIENT_CA (--client-ca) needs HTTPS: give --tls-cert and --tls-key too');
+  const tls = tlsFiles(ctx);
   return buildApp({
+    ...(tls ? { tls } : {}),
     logger: ctx.logger,
     bodyLimitBytes: ctx.config.bodyLimitBytes,
     metrics: ctx.metrics,
@@ -69,8 +93,10 @@ export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promis
     webhooks: eventWebhooks(ctx.events.catalogue),
     apis: [
       payoutNotificationRoutes(ctx.payoutNotifications),
+      oauthRoutes(ctx.oauth),
       channelApi(ctx.authenticate, [
         channelRoutes(ctx.channels, ctx.config.secretOverlapS),
+        channelKeyRoutes(ctx.channelKeys),
         cardTypeRoutes(ctx.cardTypes),
         orderRoutes(ctx.orders),
         quoteRoutes(ctx.pricing),
@@ -85,6 +111,7 @@ export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promis
         cardTypeAdminRoutes(ctx.cardTypes),
         issuerAdminRoutes(ctx.issuerAdmin),
         channelAdminRoutes(ctx.channels, ctx.config.secretOverlapS),
+        channelKeyAdminRoutes(ctx.channelKeys),
         pricingAdminRoutes(ctx.pricingAdmin),
         eventAdminRoutes(ctx.eventQueries, ctx.events.catalogue),
         adminWebhookRoutes(ctx.webhooks),

@@ -13,6 +13,8 @@ import {
   type FaceValuePolicy,
   SECRET_KINDS,
   type SecretKind,
+  SIGNATURE_SCHEMES,
+  type SignatureScheme,
 } from '../modules/channels/index.js';
 import { createLogger } from '../shared/logger.js';
 import { CURRENCY_CODES, type Currency } from '../shared/money.js';
@@ -93,60 +95,78 @@ export function buildCli(): Command {
     .description('Run the API (and, unless --no-worker, a job worker in the same process)')
     .option('--no-worker', 'API only; run `recard worker` processes beside it')
     .option('--demo', 'create the demo channel on first run and print its credentials')
-    .action(async (opts: { worker: boolean; demo?: boolean }) => {
-      await withContext(
-        async (ctx) => {
-          const sims = opts.demo ? await startDemoIssuers(ctx) : undefined;
-          const fxFeed = opts.demo ? await startDemoFxFeed(ctx) : undefined;
-          const payoutSims = opts.demo ? await startDemoPayouts(ctx) : undefined;
-          const server = await startServer(ctx, { worker: opts.worker });
-          if (opts.demo) {
-            const demo = await ensureDemoChannel(ctx);
-            const usdt = await ensureDemoChannel(ctx, DEMO_USDT_CHANNEL_ID, DEMO_USDT_CHANNEL);
-            await ensureDemoSellers(ctx);
-            const card = sims?.cards.find((c) => c.cardType === 'cmcc_national' && c.label === 'valid');
-            out(
-              [
-                '',
-                `Recard ${VERSION} is running at ${server.url} (${ctx.storage.describe})`,
-                `  API reference:  ${server.url}/docs`,
-                `  Demo channel:   ${demo.channel.id}`,
-                `  Channel secret: ${demo.secret}`,
-                `  Webhook secret: ${demo.webhookSecret}`,
-                `  USDT channel:   ${usdt.channel.id}  secret ${usdt.secret}  (CNY cards, sellers paid in USDT)`,
-                `  Admin token:    ${ctx.adminToken}   (Authorization: Bearer … on /admin/v1)`,
-                '  Try a signed call:',
-                `    RECARD_URL=${server.url} RECARD_CHANNEL_ID=${demo.channel.id} RECARD_CHANNEL_SECRET=${demo.secret} \\`,
-                '      node bin/recard.js call GET /v1/channel',
-                '  What a card is worth (quote held 10 minutes; add its quote_id to the order):',
-                '      node bin/recard.js call GET "/v1/quotes?card_type=cmcc_national&face_value=10000"',
-                '  Issuers are simulated in this process (docs/test-cards.md lists cards to try), e.g.:',
-                `    node bin/recard.js call POST /v1/orders --data '${JSON.stringify({
-                  merchant_order_id: 'demo-1',
-                  card_type: card?.cardType,
-                  card_number: card?.number,
-                  card_secret: card?.secret,
-                  declared_face_value: card?.declaredFaceValue,
-                  seller: { id: 'seller-1' },
-                })}'`,
-                '  Sellers s1 and seller-1 are verified with a simulated Alipay account: the card goes redeemed → settled → paid.',
-                '      node bin/recard.js call GET /v1/balance      node bin/recard.js call GET /v1/payouts',
-                '',
-              ].join('\n'),
-            );
-          } else {
-            out(`Recard ${VERSION} is running at ${server.url} (${ctx.storage.describe})`);
-          }
-          const signal = await untilSignal();
-          ctx.logger.info({ signal }, 'shutting down');
-          await server.stop();
-          await sims?.close();
-          await fxFeed?.close();
-          await payoutSims?.close();
-        },
-        { server: true },
-      );
-    });
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (RECARD_TLS_CERT)')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert (RECARD_TLS_KEY)')
+    .option(
+      '--client-ca <file>',
+      'ask for client certificates signed by this CA: mutual TLS (RECARD_TLS_CLIENT_CA)',
+    )
+    .action(
+      async (opts: {
+        worker: boolean;
+        demo?: boolean;
+        tlsCert?: string;
+        tlsKey?: string;
+        clientCa?: string;
+      }) => {
+        // Flags win over the environment; the settings loader reads both the same way.
+        if (opts.tlsCert) process.env.RECARD_TLS_CERT = opts.tlsCert;
+        if (opts.tlsKey) process.env.RECARD_TLS_KEY = opts.tlsKey;
+        if (opts.clientCa) process.env.RECARD_TLS_CLIENT_CA = opts.clientCa;
+        await withContext(
+          async (ctx) => {
+            const sims = opts.demo ? await startDemoIssuers(ctx) : undefined;
+            const fxFeed = opts.demo ? await startDemoFxFeed(ctx) : undefined;
+            const payoutSims = opts.demo ? await startDemoPayouts(ctx) : undefined;
+            const server = await startServer(ctx, { worker: opts.worker });
+            if (opts.demo) {
+              const demo = await ensureDemoChannel(ctx);
+              const usdt = await ensureDemoChannel(ctx, DEMO_USDT_CHANNEL_ID, DEMO_USDT_CHANNEL);
+              await ensureDemoSellers(ctx);
+              const card = sims?.cards.find((c) => c.cardType === 'cmcc_national' && c.label === 'valid');
+              out(
+                [
+                  '',
+                  `Recard ${VERSION} is running at ${server.url} (${ctx.storage.describe})`,
+                  `  API reference:  ${server.url}/docs`,
+                  `  Demo channel:   ${demo.channel.id}`,
+                  `  Channel secret: ${demo.secret}`,
+                  `  Webhook secret: ${demo.webhookSecret}`,
+                  `  USDT channel:   ${usdt.channel.id}  secret ${usdt.secret}  (CNY cards, sellers paid in USDT)`,
+                  `  Admin token:    ${ctx.adminToken}   (Authorization: Bearer … on /admin/v1)`,
+                  '  Try a signed call:',
+                  `    RECARD_URL=${server.url} RECARD_CHANNEL_ID=${demo.channel.id} RECARD_CHANNEL_SECRET=${demo.secret} \\`,
+                  '      node bin/recard.js call GET /v1/channel',
+                  '  What a card is worth (quote held 10 minutes; add its quote_id to the order):',
+                  '      node bin/recard.js call GET "/v1/quotes?card_type=cmcc_national&face_value=10000"',
+                  '  Issuers are simulated in this process (docs/test-cards.md lists cards to try), e.g.:',
+                  `    node bin/recard.js call POST /v1/orders --data '${JSON.stringify({
+                    merchant_order_id: 'demo-1',
+                    card_type: card?.cardType,
+                    card_number: card?.number,
+                    card_secret: card?.secret,
+                    declared_face_value: card?.declaredFaceValue,
+                    seller: { id: 'seller-1' },
+                  })}'`,
+                  '  Sellers s1 and seller-1 are verified with a simulated Alipay account: the card goes redeemed → settled → paid.',
+                  '      node bin/recard.js call GET /v1/balance      node bin/recard.js call GET /v1/payouts',
+                  '',
+                ].join('\n'),
+              );
+            } else {
+              out(`Recard ${VERSION} is running at ${server.url} (${ctx.storage.describe})`);
+            }
+            const signal = await untilSignal();
+            ctx.logger.info({ signal }, 'shutting down');
+            await server.stop();
+            await sims?.close();
+            await fxFeed?.close();
+            await payoutSims?.close();
+          },
+          { server: true },
+        );
+      },
+    );
 
   program
     .command('worker')
@@ -301,10 +321,22 @@ export function buildCli(): Command {
       ).choices(CURRENCY_CODES),
     )
     .option('--group <id>', 'channel group whose rate sheets apply (create it at /admin/v1/channel-groups)')
+    .option(
+      '--sign-types <list>',
+      "comma-separated signature schemes it may use (default: its kind's, docs/signing.md#schemes)",
+      (v) => {
+        const list = v.split(',').map((x) => x.trim());
+        const bad = list.find((x) => !(SIGNATURE_SCHEMES as readonly string[]).includes(x));
+        if (bad || list.length === 0)
+          throw new InvalidArgumentError(`each must be one of ${SIGNATURE_SCHEMES.join(', ')}`);
+        return list as SignatureScheme[];
+      },
+    )
     .action(
       async (opts: {
         name: string;
         kind: ChannelKind;
+        signTypes?: SignatureScheme[];
         callbackUrl?: string;
         faceValuePolicy: FaceValuePolicy;
         settlementCurrency?: Currency;
@@ -318,6 +350,7 @@ export function buildCli(): Command {
             ...(opts.settlementCurrency ? { settlement_currency: opts.settlementCurrency } : {}),
             ...(opts.group ? { group_id: opts.group } : {}),
             ...(opts.callbackUrl ? { callback_url: opts.callbackUrl } : {}),
+            ...(opts.signTypes ? { auth: { schemes: opts.signTypes } } : {}),
           });
           if (!created.ok) {
             process.stderr.write(`recard: ${created.field ?? 'channel'}: ${created.message}\n`);

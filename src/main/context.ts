@@ -14,11 +14,17 @@ import { countJobsByState } from '../jobs/store.js';
 import { type CardTypeService, createCardTypeService } from '../modules/cards/index.js';
 import {
   type Authenticator,
+  activeKeys,
   type ChannelService,
   createAuthenticator,
   createChannelService,
+  createKeyRegistry,
+  createOauthService,
+  type KeyRegistry,
+  type OauthService,
   PRUNE_NONCES,
   pruneNoncesHandler,
+  SIGNATURE_SCHEMES,
 } from '../modules/channels/index.js';
 import {
   createEventLog,
@@ -92,6 +98,7 @@ import {
 } from '../modules/webhooks/index.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import { createLogger, type Logger } from '../shared/logger.js';
+import { hmacSm3, parseChannelPublicKey, verifyChannelSignature } from '../shared/signatures.js';
 import { openStorage, type Storage } from '../storage/database.js';
 import { type Committer, createCommitter } from '../storage/group-commit.js';
 import { migrateToLatest } from '../storage/migrate.js';
@@ -134,6 +141,10 @@ export interface Context {
   fxSource: FxRateSource | undefined;
   router: IssuerRouter;
   authenticate: Authenticator;
+  /** Channels' registered public keys (RSA, SM2). */
+  channelKeys: KeyRegistry;
+  /** OAuth 2.0 client credentials and the access tokens' keys. */
+  oauth: OauthService;
   /** The event backbone: every event type of this build and the subscribers that react to them. */
   events: EventLog;
   eventQueries: EventService;
@@ -194,7 +205,20 @@ export async function createContext(config: Config, options: ContextOptions = {}
     throw err;
   }
   const db = storage.db;
-  const channels = createChannelService({ db, keyring, clock });
+  const channels = createChannelService({ db, keyring, clock, activeKeys });
+  const channelKeys = createKeyRegistry({ db, clock, parse: parseChannelPublicKey, forget: channels.forget });
+  const oauth = createOauthService({
+    db,
+    keyring,
+    clock,
+    channels,
+    settings: {
+      issuer: config.oauthIssuer,
+      audience: config.oauthAudience,
+      tokenTtlS: config.oauthTokenTtlS,
+      keyRotationS: config.oauthKeyRotationS,
+    },
+  });
   const committer = createCommitter(db, storage.dialect);
   const router = new IssuerRouter({
     db,
@@ -366,7 +390,18 @@ export async function createContext(config: Config, options: ContextOptions = {}
       clock,
       onJobQueued: () => ctx.wakeWorker([TEST_DELIVERY.kind]),
     }),
-    authenticate: createAuthenticator({ committer, channels, clock, windowS: config.signatureWindowS }),
+    channelKeys,
+    oauth,
+    authenticate: createAuthenticator({
+      committer,
+      channels,
+      clock,
+      windowS: config.signatureWindowS,
+      verifyKey: verifyChannelSignature,
+      verifyToken: oauth.verify,
+      hmacSm3,
+      suiteSchemes: SIGNATURE_SCHEMES,
+    }),
     events,
     eventQueries,
     sequencer,

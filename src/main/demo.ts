@@ -37,7 +37,12 @@ export async function ensureDemoChannel(
   return { ...creds, webhookSecret };
 }
 
-const DEMO_CHANNEL: NewChannel = { name: 'Demo channel', kind: 'merchant' };
+/** The quick start signs with HMAC (`recard call`); a registered RSA or SM2 key works beside it. */
+const DEMO_CHANNEL: NewChannel = {
+  name: 'Demo channel',
+  kind: 'merchant',
+  auth: { schemes: ['HMAC-SHA256', 'RSA-SHA256', 'SM2-SM3'] },
+};
 export const DEMO_USDT_CHANNEL: NewChannel = {
   name: 'Demo crypto platform (pays USDT)',
   kind: 'crypto',

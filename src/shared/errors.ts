@@ -22,6 +22,8 @@ export const ERROR_STATUS = {
   destination_invalid: 400,
   holder_name_mismatch: 400,
   seller_name_required: 400,
+  public_key_invalid: 400,
+  unsupported_grant_type: 400,
   // 401 — who is calling could not be established
   auth_header_invalid: 401,
   timestamp_out_of_window: 401,
@@ -30,6 +32,11 @@ export const ERROR_STATUS = {
   signature_invalid: 401,
   nonce_reused: 401,
   admin_token_invalid: 401,
+  sign_type_not_allowed: 401,
+  client_certificate_required: 401,
+  token_invalid: 401,
+  token_expired: 401,
+  invalid_client: 401,
   // 404 / 405
   route_not_found: 404,
   resource_not_found: 404,
@@ -45,6 +52,7 @@ export const ERROR_STATUS = {
   rotation_conflict: 409,
   already_approved: 409,
   payout_not_unknown: 409,
+  too_many_keys: 409,
   // 422 — the card is refused
   no_offer: 422,
   // 413 / 415

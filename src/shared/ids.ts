@@ -3,6 +3,7 @@ import { randomBytesPooled } from './random.js';
 /** Every id prefix the system hands out; ids are `<prefix>_<26 chars>`. */
 export type IdPrefix =
   | 'ch'
+  | 'ck'
   | 'job'
   | 'req'
   | 'cbt'

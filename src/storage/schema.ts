@@ -52,6 +52,37 @@ export interface ChannelsTable {
   callback_sign_type: CallbackSignType;
   /** JSON array of host names. */
   callback_hosts: string;
+  /** JSON array of the signature schemes the channel may sign with (docs/signing.md#schemes). */
+  auth_schemes: string;
+  /** 1: every call also carries an OAuth access token (e-commerce platforms). */
+  require_token: number;
+  /** Lower-case hex SHA-256 of the DER client certificate the channel must present over mTLS. */
+  client_cert_sha256: string | null;
+}
+
+/** A channel's registered public key (RSA-SHA256 or SM2-SM3 request signatures). */
+export interface ChannelKeysTable {
+  id: string;
+  channel_id: string;
+  algorithm: 'RSA-SHA256' | 'SM2-SM3';
+  /** PEM (RSA, SM2) as registered, normalised. */
+  public_key: string;
+  /** Lower-case hex SHA-256 of the key's DER SubjectPublicKeyInfo. */
+  fingerprint: string;
+  status: 'active' | 'revoked';
+  created_at: number;
+  revoked_at: number | null;
+}
+
+/** A key our OAuth access tokens are signed with; the private half sealed with the channel keyring. */
+export interface OauthKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  private_sealed: string;
+  created_at: number;
+  sign_until: number;
+  publish_until: number;
 }
 
 export interface RequestNoncesTable {
@@ -312,6 +343,8 @@ export interface EventSequenceTable {
 
 export interface Database {
   channels: ChannelsTable;
+  channel_keys: ChannelKeysTable;
+  oauth_keys: OauthKeysTable;
   request_nonces: RequestNoncesTable;
   jobs: JobsTable;
   callback_tests: CallbackTestsTable;

@@ -12,6 +12,8 @@ const OWNER: Record<string, string> = {
   channels: 'channels',
   request_nonces: 'channels',
   channel_groups: 'channels',
+  channel_keys: 'channels',
+  oauth_keys: 'channels',
   card_types: 'cards',
   orders: 'orders',
   order_events: 'orders',

@@ -1,10 +1,10 @@
-import { SIGNING_HEADERS, sign } from '../../client/signing.js';
+import { SIGNING_HEADERS, sign, stringToSign } from '../../client/signing.js';
 import type { Clock } from '../../shared/clock.js';
 import { safeEqual } from '../../shared/crypto.js';
 import { fail, ok, type Result } from '../../shared/result.js';
 import type { Committer } from '../../storage/group-commit.js';
 import type { AuthError } from './errors.js';
-import type { ChannelView } from './model.js';
+import type { ActiveKey, ChannelView, SignatureScheme } from './model.js';
 import { claimNonce } from './nonces.js';
 import type { ChannelService } from './service.js';
 
@@ -14,18 +14,39 @@ export interface SignedRequest {
   /** Path and query as on the request line. */
   url: string;
   rawBody: Buffer | undefined;
+  /** SHA-256 (lower-case hex) of the client certificate, when one came over mutual TLS and our CA signed it. */
+  clientCertSha256?: string | undefined;
 }
+
+/** Proves a signature by a registered key (RSA-SHA256, SM2-SM3), possibly off the event loop. */
+export type KeyVerifier = (key: ActiveKey, message: Buffer, signatureB64: string) => Promise<boolean>;
+/** Checks an OAuth access token was issued by us to this channel and is still valid. */
+export type TokenVerifier = (
+  token: string,
+  channelId: string,
+) => Promise<Result<void, 'token_invalid' | 'token_expired'>>;
 
 export interface AuthenticatorDeps {
   committer: Committer;
   channels: ChannelService;
   clock: Clock;
   windowS: number;
+  verifyKey: KeyVerifier;
+  verifyToken: TokenVerifier;
+  /** HMAC-SM3 (hex) of a message, for the GM suite's symmetric scheme. */
+  hmacSm3: (secret: string, message: Buffer) => string;
+  /** Schemes the crypto suite accepts at all (docs/crypto-suites.md); a channel's own list narrows it. */
+  suiteSchemes: readonly SignatureScheme[];
 }
 
 const NONCE = /^[A-Za-z0-9_-]{16,64}$/;
 const TIMESTAMP = /^\d{1,12}$/;
-const SIGNATURE = /^[0-9a-f]{64}$/;
+const HEX_SIGNATURE = /^[0-9a-f]{64}$/;
+// Base64 of an RSA (up to 8192 bit) or DER SM2 signature.
+const B64_SIGNATURE = /^[A-Za-z0-9+/]{40,1400}={0,2}$/;
+const KEY_ID = /^ck_[0-9a-z]{26}$/;
+const SCHEMES = new Set<string>(['HMAC-SHA256', 'RSA-SHA256', 'SM2-SM3', 'HMAC-SM3']);
+const isHmac = (s: SignatureScheme) => s === 'HMAC-SHA256' || s === 'HMAC-SM3';
 
 function header(req: SignedRequest, name: string): string | undefined {
   const value = req.headers[name];
@@ -41,7 +62,8 @@ const missing = (name: string): AuthError =>
  * written until the signature has been proven, so a refused request leaves no trace; only then is the
  * nonce recorded, for twice the window, which makes a replay inside the window fail.
  */
-export function createAuthenticator({ committer, channels, clock, windowS }: AuthenticatorDeps) {
+export function createAuthenticator(deps: AuthenticatorDeps) {
+  const { committer, channels, clock, windowS, verifyKey, verifyToken, hmacSm3, suiteSchemes } = deps;
   return async function authenticate(req: SignedRequest): Promise<Result<ChannelView, AuthError['code']>> {
     const channelId = header(req, SIGNING_HEADERS.channel);
     if (channelId === undefined) return missing(SIGNING_HEADERS.channel);
@@ -62,9 +84,28 @@ export function createAuthenticator({ committer, channels, clock, windowS }: Aut
         field: SIGNING_HEADERS.nonce,
       });
     }
-    if (!SIGNATURE.test(signature)) {
-      return fail('auth_header_invalid', 'The signature must be 64 lower-case hex characters.', {
-        field: SIGNING_HEADERS.signature,
+    const schemeText = header(req, SIGNING_HEADERS.signType) ?? 'HMAC-SHA256';
+    if (!SCHEMES.has(schemeText)) {
+      return fail(
+        'auth_header_invalid',
+        'The sign type must be one of HMAC-SHA256, RSA-SHA256, SM2-SM3 or HMAC-SM3.',
+        { field: SIGNING_HEADERS.signType },
+      );
+    }
+    const scheme = schemeText as SignatureScheme;
+    if (isHmac(scheme) ? !HEX_SIGNATURE.test(signature) : !B64_SIGNATURE.test(signature)) {
+      return fail(
+        'auth_header_invalid',
+        isHmac(scheme)
+          ? 'An HMAC signature must be 64 lower-case hex characters.'
+          : 'An RSA or SM2 signature must be the base64 of its bytes (docs/signing.md#schemes).',
+        { field: SIGNING_HEADERS.signature },
+      );
+    }
+    const keyId = header(req, SIGNING_HEADERS.keyId);
+    if (keyId !== undefined && !KEY_ID.test(keyId)) {
+      return fail('auth_header_invalid', 'The key id must be a registered key id (ck_…).', {
+        field: SIGNING_HEADERS.keyId,
       });
     }
     const now = clock.now();
@@ -85,6 +126,22 @@ export function createAuthenticator({ committer, channels, clock, windowS }: Aut
       });
     }
 
+    if (!creds.channel.auth.schemes.includes(scheme) || !suiteSchemes.includes(scheme)) {
+      return fail(
+        'sign_type_not_allowed',
+        `This channel signs with ${creds.channel.auth.schemes.filter((x) => suiteSchemes.includes(x)).join(' or ') || 'no scheme this deployment accepts'}, not ${scheme}.`,
+        { field: SIGNING_HEADERS.signType },
+      );
+    }
+    const bound = creds.channel.auth.client_cert_sha256;
+    if (bound !== null && req.clientCertSha256 !== bound) {
+      return fail(
+        'client_certificate_required',
+        'This channel is bound to a client certificate: call over mutual TLS with it.',
+        { field: 'tls' },
+      );
+    }
+
     const signed = {
       timestamp,
       nonce,
@@ -92,16 +149,57 @@ export function createAuthenticator({ committer, channels, clock, windowS }: Aut
       pathWithQuery: req.url,
       body: req.rawBody ?? Buffer.alloc(0),
     };
-    // During a rotation's overlap the secret before it verifies too (docs/signing.md#rotation).
-    const matches =
-      safeEqual(sign(creds.secret, signed), signature) ||
-      (creds.previous !== undefined &&
-        creds.previous.until > now &&
-        safeEqual(sign(creds.previous.secret, signed), signature));
+    let matches: boolean;
+    if (isHmac(scheme)) {
+      const mac = (secret: string) =>
+        scheme === 'HMAC-SHA256' ? sign(secret, signed) : hmacSm3(secret, stringToSign(signed));
+      // During a rotation's overlap the secret before it verifies too (docs/signing.md#rotation).
+      matches =
+        safeEqual(mac(creds.secret), signature) ||
+        (creds.previous !== undefined &&
+          creds.previous.until > now &&
+          safeEqual(mac(creds.previous.secret), signature));
+    } else {
+      // Every active key of the scheme verifies during a rotation; a key id narrows it to one.
+      const candidates = creds.keys.filter(
+        (k) => k.algorithm === scheme && (keyId === undefined || k.id === keyId),
+      );
+      if (candidates.length === 0) {
+        return fail(
+          'signature_invalid',
+          keyId === undefined
+            ? `This channel has no active ${scheme} key registered.`
+            : `Key ${keyId} is not an active ${scheme} key of this channel.`,
+          { field: keyId === undefined ? SIGNING_HEADERS.signType : SIGNING_HEADERS.keyId },
+        );
+      }
+      const message = stringToSign(signed);
+      matches = false;
+      for (const key of candidates) {
+        if (await verifyKey(key, message, signature)) {
+          matches = true;
+          break;
+        }
+      }
+    }
     if (!matches) {
       return fail('signature_invalid', 'The signature does not match the request. See docs/signing.md.', {
         field: SIGNING_HEADERS.signature,
       });
+    }
+
+    if (creds.channel.auth.require_token) {
+      const authorization = header(req, 'authorization') ?? '';
+      const token = /^bearer [A-Za-z0-9._~+/-]+=*$/i.test(authorization) ? authorization.slice(7) : undefined;
+      if (token === undefined) {
+        return fail(
+          'token_invalid',
+          'This channel sends an OAuth access token from POST /oauth/token as "Authorization: Bearer <token>".',
+          { field: 'authorization' },
+        );
+      }
+      const checked = await verifyToken(token, channelId);
+      if (!checked.ok) return checked;
     }
 
     if (!(await committer.run((trx) => claimNonce(trx, channelId, nonce, now, 2 * windowS * 1000)))) {

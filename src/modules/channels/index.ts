@@ -1,6 +1,16 @@
 /** Channels' face: credentials, signed-request authentication, policies. */
-export { type Authenticator, createAuthenticator } from './authenticate.js';
 export {
+  type Authenticator,
+  createAuthenticator,
+  type KeyVerifier,
+  type SignedRequest,
+  type TokenVerifier,
+} from './authenticate.js';
+export { channelKeyAdminRoutes, channelKeyRoutes } from './key-routes.js';
+export { activeKeys, createKeyRegistry, type KeyParser, type KeyRegistry, type ParsedKey } from './keys.js';
+export {
+  type ActiveKey,
+  type AuthSettings,
   CALLBACK_ACKS,
   CALLBACK_FORMATS,
   CALLBACK_SIGN_TYPES,
@@ -14,6 +24,8 @@ export {
   type ChannelView,
   FACE_VALUE_POLICIES,
   type FaceValuePolicy,
+  KEY_ALGORITHMS,
+  type KeyAlgorithm,
   type NewChannel,
   RotatedSecret,
   RotateSecretRequest,
@@ -22,7 +34,11 @@ export {
   type SecretKind,
   type SettlementCycle,
   type SettlementSettings,
+  SIGNATURE_SCHEMES,
+  type SignatureScheme,
 } from './model.js';
+export { createOauthService, type OauthService, type OauthSettings } from './oauth.js';
+export { oauthRoutes } from './oauth-routes.js';
 export { channelAdminRoutes, channelRoutes } from './routes.js';
 export { type CallbackProfile, type ChannelService, createChannelService } from './service.js';
 export { PRUNE_NONCES, pruneNoncesHandler } from './worker.js';

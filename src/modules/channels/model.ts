@@ -100,6 +100,37 @@ export const SettlementSettings = Type.Object(
 );
 export type SettlementSettings = Static<typeof SettlementSettings>;
 
+/**
+ * How a channel may sign its calls (docs/signing.md#schemes): HMAC with its API secret, or a private
+ * key whose public half it registered. HMAC-SM3 belongs to the GM suite (docs/crypto-suites.md).
+ */
+export const SIGNATURE_SCHEMES = ['HMAC-SHA256', 'RSA-SHA256', 'SM2-SM3', 'HMAC-SM3'] as const;
+export type SignatureScheme = (typeof SIGNATURE_SCHEMES)[number];
+export const KEY_ALGORITHMS = ['RSA-SHA256', 'SM2-SM3'] as const;
+export type KeyAlgorithm = (typeof KEY_ALGORITHMS)[number];
+const SchemeSchema = Type.Union(SIGNATURE_SCHEMES.map((s) => Type.Literal(s)));
+const Sha256Hex = Type.String({ pattern: '^[0-9a-f]{64}$', description: 'Lower-case hex SHA-256.' });
+
+export const AuthSettings = Type.Object(
+  {
+    schemes: Type.Array(SchemeSchema, {
+      minItems: 1,
+      maxItems: 4,
+      uniqueItems: true,
+      description: 'Signature schemes the channel may sign with (`X-Recard-Sign-Type`).',
+    }),
+    require_token: Type.Boolean({
+      description: 'Every call also carries an OAuth 2.0 access token from POST /oauth/token (e-commerce).',
+    }),
+    client_cert_sha256: Type.Union([Sha256Hex, Type.Null()], {
+      description:
+        'Bound to this client certificate (SHA-256 of its DER): calls must come over mutual TLS with it.',
+    }),
+  },
+  { title: 'AuthSettings' },
+);
+export type AuthSettings = Static<typeof AuthSettings>;
+
 export const ChannelView = Type.Object(
   {
     id: Type.String({ examples: ['ch_01jq3v6y0k8w5m2d9c4f7h1r3t'] }),
@@ -112,6 +143,7 @@ export const ChannelView = Type.Object(
     settlement_currency: SettlementCurrency,
     callbacks: CallbackSettings,
     settlement: SettlementSettings,
+    auth: AuthSettings,
     previous_secret_valid_until: Type.Object(
       {
         api: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
@@ -136,6 +168,7 @@ export const NewChannel = Type.Object({
   group_id: Type.Optional(GroupRef),
   settlement_currency: Type.Optional(SettlementCurrency),
   settlement: Type.Optional(Type.Partial(SettlementSettings, { additionalProperties: false })),
+  auth: Type.Optional(Type.Partial(AuthSettings, { additionalProperties: false })),
 });
 export type NewChannel = Static<typeof NewChannel>;
 
@@ -164,6 +197,13 @@ export const ChannelPatch = Type.Object(
         title: 'SettlementSettingsPatch',
       }),
     ),
+    auth: Type.Optional(
+      Type.Partial(AuthSettings, {
+        additionalProperties: false,
+        minProperties: 1,
+        title: 'AuthSettingsPatch',
+      }),
+    ),
   },
   { additionalProperties: false, minProperties: 1 },
 );
@@ -171,9 +211,18 @@ export type ChannelPatch = Static<typeof ChannelPatch>;
 export const ChannelParams = Type.Object({ id: Type.String({ pattern: '^ch_[0-9a-z]{26}$' }) });
 export const ChannelList = Type.Object({ data: Type.Array(ChannelView) });
 
+/** A registered public key as the authenticator uses it. */
+export interface ActiveKey {
+  id: string;
+  algorithm: KeyAlgorithm;
+  publicKey: string;
+}
+
 /** A channel with its API secrets opened, for request authentication only. */
 export interface ChannelCredentials {
   channel: ChannelView;
+  /** Active registered public keys (several during a rotation). */
+  keys: ActiveKey[];
   secret: string;
   /** The secret before a rotation, while its overlap lasts. */
   previous?: { secret: string; until: number };
@@ -220,3 +269,33 @@ export const GroupView = Type.Object(
 );
 export type GroupView = Static<typeof GroupView>;
 export const GroupList = Type.Object({ data: Type.Array(GroupView) });
+
+export const NewChannelKey = Type.Object(
+  {
+    public_key: Type.String({
+      minLength: 64,
+      maxLength: 8192,
+      description:
+        'PEM SubjectPublicKeyInfo (RSA ≥ 2048 bit, or SM2), or an SM2 point in hex (`04…`, 130 characters).',
+    }),
+  },
+  { additionalProperties: false },
+);
+export const ChannelKeyView = Type.Object(
+  {
+    id: Type.String({ examples: ['ck_01jq3v6y0k8w5m2d9c4f7h1r3t'] }),
+    algorithm: Type.Union(KEY_ALGORITHMS.map((a) => Type.Literal(a))),
+    fingerprint: Sha256Hex,
+    status: Type.Union([Type.Literal('active'), Type.Literal('revoked')]),
+    public_key: Type.String(),
+    created_at: Type.String({ format: 'date-time' }),
+    revoked_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  },
+  { title: 'ChannelKey' },
+);
+export type ChannelKeyView = Static<typeof ChannelKeyView>;
+export const ChannelKeyList = Type.Object({ data: Type.Array(ChannelKeyView) });
+export const ChannelKeyParams = Type.Object({
+  id: Type.String({ pattern: '^ch_[0-9a-z]{26}$' }),
+  key_id: Type.String({ pattern: '^ck_[0-9a-z]{26}$' }),
+});

@@ -7,8 +7,11 @@ import type { Db } from '../../storage/database.js';
 import { prepared } from '../../storage/prepared.js';
 import type { ChannelError } from './errors.js';
 import type {
+  ActiveKey,
+  AuthSettings,
   CallbackSettings,
   ChannelCredentials,
+  ChannelKind,
   ChannelPatch,
   ChannelStatus,
   ChannelView,
@@ -32,6 +35,8 @@ import {
 
 export interface ChannelServiceDeps {
   db: Db;
+  /** Channel keys whose rows are read with the credentials (the key registry, keys.ts). */
+  activeKeys?: (db: Db, channelId: string) => Promise<ActiveKey[]>;
   keyring: Keyring;
   clock: Clock;
   /**
@@ -63,6 +68,27 @@ const DEFAULT_SETTLEMENT: SettlementSettings = {
   payout_fee: 0,
   seller_daily_payout_cap: null,
 };
+
+/**
+ * How each kind of caller authenticates unless an admin says otherwise (docs/signing.md#schemes):
+ * platforms sign with HMAC and carry an OAuth token, offline merchants sign with a registered key.
+ */
+const DEFAULT_AUTH: Record<ChannelKind, AuthSettings> = {
+  ecommerce: { schemes: ['HMAC-SHA256'], require_token: true, client_cert_sha256: null },
+  merchant: { schemes: ['RSA-SHA256', 'SM2-SM3'], require_token: false, client_cert_sha256: null },
+  crypto: { schemes: ['HMAC-SHA256'], require_token: false, client_cert_sha256: null },
+  h5: { schemes: ['HMAC-SHA256'], require_token: false, client_cert_sha256: null },
+};
+
+type AuthColumn = 'auth_schemes' | 'require_token' | 'client_cert_sha256';
+
+function authColumns(a: Partial<AuthSettings>): Partial<Pick<ChannelRow, AuthColumn>> {
+  const out: Partial<ChannelRow> = {};
+  if (a.schemes !== undefined) out.auth_schemes = JSON.stringify(a.schemes);
+  if (a.require_token !== undefined) out.require_token = a.require_token ? 1 : 0;
+  if (a.client_cert_sha256 !== undefined) out.client_cert_sha256 = a.client_cert_sha256;
+  return out;
+}
 
 type SettlementColumn =
   | 'settlement_cycle'
@@ -121,6 +147,11 @@ function view(row: ChannelRow, nowMs: number): ChannelView {
       payout_fee: row.payout_fee,
       seller_daily_payout_cap: row.seller_daily_payout_cap,
     },
+    auth: {
+      schemes: JSON.parse(row.auth_schemes) as AuthSettings['schemes'],
+      require_token: row.require_token === 1,
+      client_cert_sha256: row.client_cert_sha256,
+    },
     previous_secret_valid_until: {
       api: stillValid(row.secret_previous_sealed, row.secret_previous_until, nowMs),
       webhook: stillValid(row.webhook_secret_previous_sealed, row.webhook_secret_previous_until, nowMs),
@@ -156,7 +187,13 @@ const secretContext = (id: string) => `channel:${id}:secret`;
 const webhookContext = (id: string) => `channel:${id}:webhook_secret`;
 const previousContext = (id: string, kind: SecretKind) => `channel:${id}:${kind}_secret_previous`;
 
-export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_000 }: ChannelServiceDeps) {
+export function createChannelService({
+  db,
+  keyring,
+  clock,
+  credentialsTtlMs = 1_000,
+  activeKeys = async () => [],
+}: ChannelServiceDeps) {
   // Every signed request needs the channel and its secret opened (a read and an AES-GCM open): held briefly.
   const cached = new Map<string, { creds: ChannelCredentials; at: number }>();
   // Every callback attempt needs the channel's conventions and webhook secrets opened: held as briefly.
@@ -209,6 +246,7 @@ export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_
           ChannelRow,
           SettlementColumn
         >),
+        ...(authColumns({ ...DEFAULT_AUTH[input.kind], ...input.auth }) as Pick<ChannelRow, AuthColumn>),
       };
       await insertChannel(db, row);
       return ok({ channel: view(row, now), secret, webhookSecret });
@@ -247,10 +285,11 @@ export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_
         });
       if (patch.group_id && !(await findGroup(db, patch.group_id)))
         return fail('unknown_reference', `No channel group ${patch.group_id}.`, { field: 'group_id' });
-      const { callbacks, settlement, ...plain } = patch;
+      const { callbacks, settlement, auth, ...plain } = patch;
       const set: Partial<ChannelRow> = {
         ...plain,
         ...settlementColumns(settlement ?? {}),
+        ...authColumns(auth ?? {}),
         updated_at: clock.now(),
       };
       if (callbacks?.format) set.callback_format = callbacks.format;
@@ -299,6 +338,7 @@ export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_
       }
       const creds: ChannelCredentials = {
         channel: view(row, now),
+        keys: await activeKeys(db, row.id),
         secret: open(keyring, row.secret_sealed, secretContext(row.id)),
       };
       if (
@@ -316,6 +356,9 @@ export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_
       }
       return creds;
     },
+
+    /** Drops what this process holds of a channel, after a change made elsewhere in the module. */
+    forget,
 
     /** The secret our callbacks to this channel are signed with. */
     async webhookSecret(id: string): Promise<string | undefined> {
