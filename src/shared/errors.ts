@@ -22,6 +22,7 @@ export const ERROR_STATUS = {
   destination_invalid: 400,
   holder_name_mismatch: 400,
   seller_name_required: 400,
+  public_key_invalid: 400,
   // 401 — who is calling could not be established
   auth_header_invalid: 401,
   timestamp_out_of_window: 401,
