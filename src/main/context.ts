@@ -92,6 +92,8 @@ import {
 } from '../modules/webhooks/index.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import { createLogger, type Logger } from '../shared/logger.js';
+import { createSignaturePool, type SignaturePool } from '../shared/signature-pool.js';
+import { type CryptoSuite, cryptoSuite } from '../shared/suite.js';
 import { openStorage, type Storage } from '../storage/database.js';
 import { type Committer, createCommitter } from '../storage/group-commit.js';
 import { migrateToLatest } from '../storage/migrate.js';
@@ -109,6 +111,10 @@ const KEEP_UNUSED_PRICING_MS = 7 * 24 * 60 * 60_000;
 /** The object graph of one Recard process. Built here and nowhere else. */
 export interface Context {
   config: Config;
+  /** RECARD_CRYPTO_SUITE: what new secrets and keyed hashes use, and which request signatures count. */
+  suite: CryptoSuite;
+  /** Threads for SM2 verification (started at the first one; verifyChannelSignature's `pool`). */
+  signaturePool: SignaturePool;
   /** The admin API's bearer token. */
   adminToken: string;
   logger: Logger;
@@ -171,6 +177,8 @@ const CHANNEL_EVENT_TYPES = EVENT_TYPES.filter((t) => t.visibility === 'channel'
 export async function createContext(config: Config, options: ContextOptions = {}): Promise<Context> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
+  const suite = cryptoSuite(config.cryptoSuite);
+  const signaturePool = createSignaturePool();
   const secrets = loadSecrets(config);
   const keyring = secrets.channelKeyring;
   if (secrets.generated.length > 0) {
@@ -292,6 +300,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     clock,
     cardKeys: secrets.cardKeys,
     cardHashKey: secrets.cardHashKey,
+    suite,
     pricing,
     cardTypes,
     transitions,
@@ -334,6 +343,8 @@ export async function createContext(config: Config, options: ContextOptions = {}
       onSettled: wakePayouts,
     },
     config,
+    suite,
+    signaturePool,
     adminToken: secrets.adminToken,
     logger,
     clock,
@@ -457,6 +468,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     wakeWorker: () => undefined,
     close: async () => {
       streams.stop();
+      await signaturePool.close();
       await sequencer.stop();
       await outbound.close();
       await router.close();
