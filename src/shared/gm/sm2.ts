@@ -35,7 +35,7 @@ const mod = (x: bigint, m = N) => ((x % m) + m) % m;
 const be32 = (x: bigint) => Buffer.from(x.toString(16).padStart(64, '0'), 'hex');
 const toBig = (b: Uint8Array) => BigInt(`0x${Buffer.from(b).toString('hex') || '0'}`);
 
-/** Hex-encodes the standard's curve constants once: they are hashed into every Z_A. */
+/** The curve constants as the standard hashes them into every Z_A, encoded once. */
 const CURVE_BYTES = Buffer.concat([be32(CURVE.a), be32(CURVE.b), be32(CURVE.Gx), be32(CURVE.Gy)]);
 
 export class Sm2KeyError extends Error {
