@@ -73,7 +73,7 @@ const RELOAD_CHECK_MS = 1000;
  * The card master keyring from the keys file, re-read when the file changes (checked at most once a
  * second), so that a running server learns a key rotated by `recard keys rotate` without a restart.
  */
-function fileCardKeys(dataDir: string): KeyringSource {
+function fileCardKeys(dataDir: string, suite: Config['cryptoSuite']): KeyringSource {
   const path = keysPath(dataDir);
   let mtimeMs = -1;
   let checkedAt = 0;
@@ -89,6 +89,7 @@ function fileCardKeys(dataDir: string): KeyringSource {
         ring = makeKeyring(
           toKey(keys.card_master_key ?? ''),
           (keys.card_master_keys_retired ?? []).map(toKey),
+          suite,
         );
         mtimeMs = m;
       }
@@ -97,7 +98,10 @@ function fileCardKeys(dataDir: string): KeyringSource {
   };
 }
 
-/** Secrets from the environment where set (production), otherwise from the generated keys file. */
+/**
+ * Secrets from the environment where set (production), otherwise from the generated keys file. The
+ * keyrings seal with the configured suite (RECARD_CRYPTO_SUITE) and open either format.
+ */
 export function loadSecrets(config: Config): Secrets {
   const needed: KeyName[] = [];
   if (!config.channelKey) needed.push('channel_key');
@@ -106,14 +110,15 @@ export function loadSecrets(config: Config): Secrets {
   if (!config.adminToken) needed.push('admin_token');
   const file = needed.length > 0 ? fileKeys(config.dataDir, needed) : { keys: {} as KeysFile, generated: [] };
   const envCardRing = config.cardMasterKey
-    ? makeKeyring(toKey(config.cardMasterKey), config.cardMasterKeysRetired.map(toKey))
+    ? makeKeyring(toKey(config.cardMasterKey), config.cardMasterKeysRetired.map(toKey), config.cryptoSuite)
     : null;
   return {
     channelKeyring: makeKeyring(
       toKey(config.channelKey ?? file.keys.channel_key ?? ''),
       config.channelKeysRetired.map(toKey),
+      config.cryptoSuite,
     ),
-    cardKeys: envCardRing ? { current: () => envCardRing } : fileCardKeys(config.dataDir),
+    cardKeys: envCardRing ? { current: () => envCardRing } : fileCardKeys(config.dataDir, config.cryptoSuite),
     cardHashKey: Buffer.from(config.cardHashKey ?? file.keys.card_hash_key ?? '', 'base64'),
     adminToken: config.adminToken ?? file.keys.admin_token ?? '',
     generated: file.generated,

@@ -66,6 +66,11 @@ export const SETTINGS = {
     Type.Optional(Type.String({ pattern: '^[A-Za-z0-9+/_-]{43}=?$' })),
     'Base64 32-byte key of the keyed hash that finds duplicate cards. Never rotate it: duplicates would be missed.',
   ),
+  cryptoSuite: setting(
+    'RECARD_CRYPTO_SUITE',
+    Type.Union([Type.Literal('standard'), Type.Literal('gm')], { default: 'standard' }),
+    '`standard` (AES-256-GCM, HMAC-SHA256) or `gm` (SM4 + HMAC-SM3, SM2 request signatures) for new secrets, keyed hashes and accepted channel signatures; data written under either stays readable (docs/crypto-suites.md).',
+  ),
   adminToken: setting(
     'RECARD_ADMIN_TOKEN',
     Type.Optional(Type.String({ minLength: 32, maxLength: 200, pattern: '^[\\x21-\\x7e]+$' })),

@@ -24,7 +24,6 @@ import {
   type OauthService,
   PRUNE_NONCES,
   pruneNoncesHandler,
-  SIGNATURE_SCHEMES,
 } from '../modules/channels/index.js';
 import {
   createEventLog,
@@ -98,10 +97,12 @@ import {
 } from '../modules/webhooks/index.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import { createLogger, type Logger } from '../shared/logger.js';
-import { hmacSm3, parseChannelPublicKey, verifyChannelSignature } from '../shared/signatures.js';
+import { createSignaturePool, type SignaturePool } from '../shared/signature-pool.js';
+import { type CryptoSuite, cryptoSuite } from '../shared/suite.js';
 import { openStorage, type Storage } from '../storage/database.js';
 import { type Committer, createCommitter } from '../storage/group-commit.js';
 import { migrateToLatest } from '../storage/migrate.js';
+import { channelKeyCrypto } from './key-signatures.js';
 import { loadPayoutProviders } from './payout-providers.js';
 
 export const VERSION: string = (
@@ -116,6 +117,10 @@ const KEEP_UNUSED_PRICING_MS = 7 * 24 * 60 * 60_000;
 /** The object graph of one Recard process. Built here and nowhere else. */
 export interface Context {
   config: Config;
+  /** RECARD_CRYPTO_SUITE: what new secrets and keyed hashes use, and which request signatures count. */
+  suite: CryptoSuite;
+  /** Threads for SM2 verification (started at the first one; verifyChannelSignature's `pool`). */
+  signaturePool: SignaturePool;
   /** The admin API's bearer token. */
   adminToken: string;
   logger: Logger;
@@ -182,6 +187,8 @@ const CHANNEL_EVENT_TYPES = EVENT_TYPES.filter((t) => t.visibility === 'channel'
 export async function createContext(config: Config, options: ContextOptions = {}): Promise<Context> {
   const logger = options.logger ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
+  const suite = cryptoSuite(config.cryptoSuite);
+  const signaturePool = createSignaturePool();
   const secrets = loadSecrets(config);
   const keyring = secrets.channelKeyring;
   if (secrets.generated.length > 0) {
@@ -206,7 +213,8 @@ export async function createContext(config: Config, options: ContextOptions = {}
   }
   const db = storage.db;
   const channels = createChannelService({ db, keyring, clock, activeKeys });
-  const channelKeys = createKeyRegistry({ db, clock, parse: parseChannelPublicKey, forget: channels.forget });
+  const keyCrypto = channelKeyCrypto(signaturePool);
+  const channelKeys = createKeyRegistry({ db, clock, parse: keyCrypto.parse, forget: channels.forget });
   const oauth = createOauthService({
     db,
     keyring,
@@ -316,6 +324,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     clock,
     cardKeys: secrets.cardKeys,
     cardHashKey: secrets.cardHashKey,
+    suite,
     pricing,
     cardTypes,
     transitions,
@@ -358,6 +367,8 @@ export async function createContext(config: Config, options: ContextOptions = {}
       onSettled: wakePayouts,
     },
     config,
+    suite,
+    signaturePool,
     adminToken: secrets.adminToken,
     logger,
     clock,
@@ -397,10 +408,10 @@ export async function createContext(config: Config, options: ContextOptions = {}
       channels,
       clock,
       windowS: config.signatureWindowS,
-      verifyKey: verifyChannelSignature,
+      verifyKey: keyCrypto.verifyKey,
       verifyToken: oauth.verify,
-      hmacSm3,
-      suiteSchemes: SIGNATURE_SCHEMES,
+      hmacSm3: keyCrypto.hmacSm3,
+      suiteSchemes: suite.requestSignatures,
     }),
     events,
     eventQueries,
@@ -492,6 +503,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     wakeWorker: () => undefined,
     close: async () => {
       streams.stop();
+      await signaturePool.close();
       await sequencer.stop();
       await outbound.close();
       await router.close();

@@ -1,6 +1,6 @@
 /**
  * A Bloom filter over card hashes, so that intake skips the database lookup for cards it has never
- * seen. The inputs are already uniformly random (HMAC-SHA256), so the k bit positions are taken
+ * seen. The inputs are already uniformly random (HMAC-SHA256 or HMAC-SM3), so the k bit positions are taken
  * straight from the hash bytes instead of hashing again. A "maybe" costs one indexed query; the
  * unique index stays the truth, so a filter that misses another process's insert is still safe.
  */

@@ -60,3 +60,20 @@ describe('card vault (envelope encryption)', () => {
     expect(() => openCard(onlyNew, 'ord_a', sealed)).toThrow(/not configured/);
   });
 });
+
+describe('card vault under the gm suite', () => {
+  const k = key();
+  const card = { number: '12345678901234567', secret: '123456789012345678' };
+
+  it('seals both layers with SM4 + HMAC-SM3, and either suite opens either', () => {
+    const gm = makeKeyring(k, [], 'gm');
+    const standard = makeKeyring(k);
+    const sealed = sealCard(gm, 'ord_a', card);
+    expect(sealed.wrappedKey.startsWith('v2.')).toBe(true);
+    expect(sealed.ciphertext.startsWith('v2.dek.')).toBe(true);
+    expect(openCard(standard, 'ord_a', sealed)).toEqual(card);
+    expect(openCard(gm, 'ord_a', sealCard(standard, 'ord_a', card))).toEqual(card);
+    expect(() => openCard(gm, 'ord_b', sealed)).toThrow(DecryptionError);
+    expect(rewrapKey(gm, 'ord_a', sealCard(standard, 'ord_a', card).wrappedKey).wrappedKey).toMatch(/^v2\./);
+  });
+});

@@ -3,7 +3,7 @@ import { randomBytesPooled } from '../../shared/random.js';
 
 /**
  * Envelope encryption of a card (docs/architecture.md#security): a fresh 256-bit data key per order encrypts the number
- * and secret (AES-256-GCM); the master key wraps the data key. Rotation re-wraps data keys only;
+ * and secret (AES-256-GCM, or SM4 + HMAC-SM3 under the gm suite); the master key wraps the data key. Rotation re-wraps data keys only;
  * destroying the wrapped key destroys the card (crypto-shredding). Both layers bind the order id.
  */
 export interface Card {
@@ -20,7 +20,8 @@ export interface SealedCard {
 
 const dekContext = (orderId: string) => `order:${orderId}:dek`;
 const cardContext = (orderId: string) => `order:${orderId}:card`;
-const dataKeyring = (key: Buffer) => makeKeyring({ id: 'dek', key });
+// The card layer follows the master keyring's suite (AES-256-GCM or SM4 + HMAC-SM3); open reads both.
+const dataKeyring = (key: Buffer, master: Keyring) => makeKeyring({ id: 'dek', key }, [], master.suite);
 
 export function sealCard(master: Keyring, orderId: string, card: Card): SealedCard {
   const dataKey = randomBytesPooled(32);
@@ -28,7 +29,7 @@ export function sealCard(master: Keyring, orderId: string, card: Card): SealedCa
     keyId: master.active.id,
     wrappedKey: seal(master, dataKey.toString('base64'), dekContext(orderId)),
     ciphertext: seal(
-      dataKeyring(dataKey),
+      dataKeyring(dataKey, master),
       JSON.stringify({ number: card.number, secret: card.secret }),
       cardContext(orderId),
     ),
@@ -42,7 +43,7 @@ export function openCard(
   sealed: Pick<SealedCard, 'wrappedKey' | 'ciphertext'>,
 ): Card {
   const dataKey = Buffer.from(open(master, sealed.wrappedKey, dekContext(orderId)), 'base64');
-  return JSON.parse(open(dataKeyring(dataKey), sealed.ciphertext, cardContext(orderId))) as Card;
+  return JSON.parse(open(dataKeyring(dataKey, master), sealed.ciphertext, cardContext(orderId))) as Card;
 }
 
 /** The same data key under the active master key; the card ciphertext is untouched. */

@@ -1,9 +1,9 @@
 import type { KeyringSource } from '../../config/keys.js';
 import { canonicalJson } from '../../shared/canonical-json.js';
 import type { Clock } from '../../shared/clock.js';
-import { hmacSha256 } from '../../shared/crypto.js';
 import { newId } from '../../shared/ids.js';
 import { fail, ok, type Result } from '../../shared/result.js';
+import { type CryptoSuite, cryptoSuite } from '../../shared/suite.js';
 import type { Db } from '../../storage/database.js';
 import { isUniqueViolation } from '../../storage/errors.js';
 import type { Committer } from '../../storage/group-commit.js';
@@ -39,6 +39,8 @@ export interface OrderServiceDeps {
   clock: Clock;
   cardKeys: KeyringSource;
   cardHashKey: Buffer;
+  /** Which keyed hash new orders store (default standard); both are looked for (docs/crypto-suites.md). */
+  suite?: CryptoSuite;
   pricing: PricingService;
   /** The card catalogue (cached). */
   cardTypes: Pick<CardTypeService, 'find'>;
@@ -50,6 +52,12 @@ export interface OrderServiceDeps {
 }
 
 type Submitted = Result<{ order: OrderView; created: boolean }, OrderError['code']>;
+
+/** A request's keyed hash, and whether a stored one is of the same request under either suite. */
+interface RequestHash {
+  value: string;
+  matches(stored: string): boolean;
+}
 
 type Placed =
   | { kind: 'created'; view: OrderView }
@@ -64,14 +72,25 @@ const FORMAT_ERRORS = {
 export function createOrderService(deps: OrderServiceDeps) {
   const { db, committer, clock, cardHashKey } = deps;
   const filter = new CardFilter();
-  const keyedHash = (text: string) => hmacSha256(cardHashKey, text).toString('hex');
+  const suite = deps.suite ?? cryptoSuite('standard');
+  // Every suite's hash of a text, this suite's first (the one stored): a card or request stored
+  // before a suite switch is still recognised after it (decision 0027).
+  const keyedHashes = (text: string) => suite.keyedHashes.map((h) => h(cardHashKey, text));
+  const requestHashOf = (text: string): RequestHash => {
+    const value = suite.keyedHash(cardHashKey, text);
+    return {
+      value,
+      matches: (stored) =>
+        stored === value || suite.keyedHashes.slice(1).some((h) => h(cardHashKey, text) === stored),
+    };
+  };
 
   const priceOf = async (row: OrderRow) =>
     row.price_id ? await deps.pricing.find(db, row.price_id) : undefined;
 
   /** The first answer to a merchant_order_id, or a conflict if this body differs from the first. */
-  async function replay(row: OrderRow, requestHash: string): Promise<Submitted> {
-    if (row.request_hash !== requestHash) {
+  async function replay(row: OrderRow, requestHash: RequestHash): Promise<Submitted> {
+    if (!requestHash.matches(row.request_hash)) {
       return fail(
         'idempotency_conflict',
         'This merchant_order_id was used with a different request; use a new id for a new card.',
@@ -102,7 +121,11 @@ export function createOrderService(deps: OrderServiceDeps) {
   }
 
   /** Checks, prices and places a new card; every refusal is a value (submit looks for a repeat then). */
-  async function take(channel: ChannelView, input: SubmitOrder, requestHash: string): Promise<Submitted> {
+  async function take(
+    channel: ChannelView,
+    input: SubmitOrder,
+    requestHash: RequestHash,
+  ): Promise<Submitted> {
     const type = await deps.cardTypes.find(input.card_type);
     if (type?.enabled !== 1) {
       return fail(
@@ -144,7 +167,8 @@ export function createOrderService(deps: OrderServiceDeps) {
       const refused = deps.checkCallbackUrl(channel, input.callback_url);
       if (refused) return refused;
     }
-    const cardHash = keyedHash(`${type.code}:${card.number}`);
+    const cardHashes = keyedHashes(`${type.code}:${card.number}`);
+    const cardHash = cardHashes[0] ?? '';
     // The card may be held by this very request's twin, committed since the first look: replay it then.
     const duplicate = async (): Promise<Submitted> => {
       const twin = await findByMerchantOrderId(db, channel.id, input.merchant_order_id);
@@ -157,7 +181,7 @@ export function createOrderService(deps: OrderServiceDeps) {
         },
       );
     };
-    if (filter.mightContain(cardHash) && (await isCardHeld(db, cardHash))) return duplicate();
+    for (const h of cardHashes) if (filter.mightContain(h) && (await isCardHeld(db, h))) return duplicate();
 
     const now = clock.now();
     const id = newId('ord', now);
@@ -176,7 +200,7 @@ export function createOrderService(deps: OrderServiceDeps) {
       id,
       channel_id: channel.id,
       merchant_order_id: input.merchant_order_id,
-      request_hash: requestHash,
+      request_hash: requestHash.value,
       card_type: type.code,
       card_hash: cardHash,
       card_last4: card.number.slice(-4),
@@ -234,7 +258,7 @@ export function createOrderService(deps: OrderServiceDeps) {
      * for an earlier order before it is answered, so a repeat never sees today's rules.
      */
     async submit(channel: ChannelView, input: SubmitOrder): Promise<Submitted> {
-      const requestHash = keyedHash(canonicalJson(input));
+      const requestHash = requestHashOf(canonicalJson(input));
       const taken = await take(channel, input, requestHash);
       if (taken.ok) return taken;
       const earlier = await findByMerchantOrderId(db, channel.id, input.merchant_order_id);
