@@ -10,7 +10,7 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed_json',
   FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_json',
-  FST_ERR_BAD_URL: 'invalid_request',
+  FST_ERR_BAD_URL: 'malformed_request',
   FST_ERR_ASYNC_CONSTRAINT: 'invalid_request',
 };
 
@@ -31,6 +31,8 @@ export function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
     },
   };
   if (error.headers) void reply.headers(error.headers);
+  // Also set here: answers Fastify sends before a route (frameworkErrors) skip the onSend hooks.
+  void reply.header('x-request-id', String(reply.request.id));
   return reply.status(error.status).type('application/json; charset=utf-8').send(body);
 }
 
