@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { ApiError, type ErrorCode } from '../shared/errors.js';
+import { isUniqueViolation } from '../storage/errors.js';
 import type { ErrorBody } from './error-body.js';
 
 /** Fastify's own failures mapped to our codes; anything else is a bug and answers internal_error. */
@@ -121,6 +122,14 @@ export function installErrorHandling(app: FastifyInstance): void {
       // A 4xx raised by the framework or a plugin that has no code of ours yet.
       request.log.warn({ err }, 'client error without a mapped code');
       return sendError(reply, new ApiError('invalid_request', 'The request is not valid.'));
+    }
+    if (isUniqueViolation(err)) {
+      // A race a service did not foresee (two writers of one key): the loser is told, not blamed on us.
+      request.log.warn({ err }, 'unique constraint refused a write that escaped its service');
+      return sendError(
+        reply,
+        new ApiError('conflict', 'A concurrent request changed the same object first; read it and retry.'),
+      );
     }
     request.log.error({ err }, 'unhandled error');
     return sendError(reply, new ApiError('internal_error', MESSAGES.internal_error ?? 'internal error'));
