@@ -51,6 +51,8 @@ function fieldOf(issue: AjvIssue, context: string | undefined): string {
   if (typeof extra === 'string') parts.push(extra);
   const path = parts.join('.');
   if (context === 'body' || context === undefined) return path || 'body';
+  // A header is named as it is sent (`idempotency-key`), like the signing headers.
+  if (context === 'headers' && path) return path;
   return path ? `${context === 'querystring' ? 'query' : context}.${path}` : context;
 }
 

@@ -41,12 +41,17 @@ describe.each(storageTargets())('concurrent admin writes on $name', (target) => 
     no5xx(answers);
     expect(statuses(answers)).toEqual([200]);
     for (const a of answers) expect(a.body).toMatchObject({ base: 'USDT', quote: 'CNY', rate: '7.2500' });
-    const listed = (await t.admin('GET', '/admin/v1/fx-rates')).body.data as { source: string; rate: string }[];
+    const listed = (await t.admin('GET', '/admin/v1/fx-rates')).body.data as {
+      source: string;
+      rate: string;
+    }[];
     expect(listed.find((r) => r.source === 'manual')?.rate).toBe('7.2500');
   });
 
   it('PUT /admin/v1/channel-groups/{id}: idempotent, the first creation time kept', async () => {
-    const answers = await race((i) => t.admin('PUT', '/admin/v1/channel-groups/agents-race', { name: `n${i % 3}` }));
+    const answers = await race((i) =>
+      t.admin('PUT', '/admin/v1/channel-groups/agents-race', { name: `n${i % 3}` }),
+    );
     no5xx(answers);
     expect(statuses(answers)).toEqual([200]);
     expect(new Set(answers.map((a) => a.body.created_at)).size).toBe(1);
@@ -63,7 +68,9 @@ describe.each(storageTargets())('concurrent admin writes on $name', (target) => 
       app_id: 'app-1',
       app_secret: 'race-secret',
     };
-    const routes = await race((i) => t.admin('PUT', '/admin/v1/issuer-routes/jd_race', { ...route, priority: 1 + (i % 3) }));
+    const routes = await race((i) =>
+      t.admin('PUT', '/admin/v1/issuer-routes/jd_race', { ...route, priority: 1 + (i % 3) }),
+    );
     no5xx(routes);
     expect(statuses(routes)).toEqual([200]);
     expect(new Set(routes.map((a) => a.body.created_at)).size).toBe(1);
@@ -108,7 +115,8 @@ describe.each(storageTargets())('concurrent admin writes on $name', (target) => 
     );
     no5xx(answers);
     expect(answers.filter((a) => a.status === 201)).toHaveLength(1);
-    for (const a of answers.filter((x) => x.status !== 201)) expect(a.body.error?.code).toBe('card_type_exists');
+    for (const a of answers.filter((x) => x.status !== 201))
+      expect(a.body.error?.code).toBe('card_type_exists');
   });
 
   it('creates that make new objects (rate sheets, webhook endpoints, channels) all succeed', async () => {
@@ -133,7 +141,9 @@ describe.each(storageTargets())('concurrent admin writes on $name', (target) => 
     no5xx(endpoints);
     expect(statuses(endpoints)).toEqual([201]);
     const channels = await Promise.all(
-      Array.from({ length: WIDTH }, (_, i) => t.admin('POST', '/admin/v1/channels', { name: `race ${i}`, kind: 'merchant' })),
+      Array.from({ length: WIDTH }, (_, i) =>
+        t.admin('POST', '/admin/v1/channels', { name: `race ${i}`, kind: 'merchant' }),
+      ),
     );
     no5xx(channels);
   });

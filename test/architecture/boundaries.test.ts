@@ -36,6 +36,7 @@ const OWNER: Record<string, string> = {
   settlement_items: 'settlement',
   settlement_batches: 'settlement',
   payouts: 'settlement',
+  idempotency_keys: 'idempotency',
   // Infrastructure, not a module: the job runtime's own table.
   jobs: 'jobs',
 };
@@ -81,6 +82,7 @@ describe('module boundaries', () => {
       'cards',
       'channels',
       'events',
+      'idempotency',
       'ledger',
       'orders',
       'pricing',

@@ -22,10 +22,14 @@ describe('files in the data folder', () => {
     const made = await ctx.channels.create({ name: 'modes', kind: 'merchant' });
     expect(made.ok).toBe(true);
     const files = readdirSync(dataDir);
-    const modes = Object.fromEntries(files.map((f) => [f, (statSync(join(dataDir, f)).mode & 0o777).toString(8)]));
+    const modes = Object.fromEntries(
+      files.map((f) => [f, (statSync(join(dataDir, f)).mode & 0o777).toString(8)]),
+    );
     await server.stop();
     await ctx.close();
-    expect(files).toEqual(expect.arrayContaining(['recard.db', 'recard.db-wal', 'recard.db-shm', 'keys.json']));
+    expect(files).toEqual(
+      expect.arrayContaining(['recard.db', 'recard.db-wal', 'recard.db-shm', 'keys.json']),
+    );
     for (const f of files) expect({ [f]: modes[f] }).toEqual({ [f]: '600' });
   });
 });

@@ -30,6 +30,7 @@ export function patternProblem(pattern: string): string | undefined {
   } catch {
     return 'is not a regular expression the linear-time engine (RE2 syntax) accepts: look-around and back-references are not supported';
   }
-  if (!pattern.startsWith('^') || !pattern.endsWith('$')) return 'must be anchored: start with ^ and end with $';
+  if (!pattern.startsWith('^') || !pattern.endsWith('$'))
+    return 'must be anchored: start with ^ and end with $';
   return undefined;
 }

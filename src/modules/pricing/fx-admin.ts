@@ -55,7 +55,10 @@ export function createFxAdmin(deps: PricingAdminDeps) {
       };
       const stored = await committer.run((trx) => upsertManualFx(trx, row));
       if (!stored)
-        return fail('conflict', 'Another rate for this pair was set in the same millisecond and is in use; retry.');
+        return fail(
+          'conflict',
+          'Another rate for this pair was set in the same millisecond and is in use; retry.',
+        );
       book.invalidate();
       return ok(fxView(stored, now));
     },
