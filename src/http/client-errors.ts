@@ -42,7 +42,9 @@ export function clientErrorHandler(log: FastifyBaseLogger) {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
     const answer = clientErrorAnswer(err);
     log.info({ request_id: answer.id, status: answer.status, parser_code: err.code }, 'bad HTTP refused');
-    if (socket.writable) socket.end(answer.bytes);
+    // As Node's own handler: not over an answer already on its way on this connection.
+    const busy = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent;
+    if (socket.writable && !busy) socket.end(answer.bytes);
     else socket.destroy();
   };
 }
