@@ -12,6 +12,7 @@ import Fastify, {
 import { ApiError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
+import { clientErrorHandler, frameworkErrors } from './client-errors.js';
 import { installErrorHandling } from './error-handler.js';
 import { installRawJsonParser } from './json-body.js';
 import type { Metrics } from './metrics.js';
@@ -97,6 +98,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
     // Requests arriving while we close get our own error body (below), not Fastify's.
     return503OnClosing: false,
+    // Refusals before any route (bad HTTP, bad URL, over-long parameters) get the one error body too.
+    clientErrorHandler: clientErrorHandler(options.logger as FastifyBaseLogger),
+    frameworkErrors,
   }) as unknown as FastifyInstance;
 
   // Before any route: every operation is completed with the statuses and descriptions all share.

@@ -1,6 +1,8 @@
 import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Authenticator, ChannelView } from '../modules/channels/index.js';
+import type { Idempotency } from '../modules/idempotency/index.js';
+import { installIdempotency } from './idempotency.js';
 import { decodeJsonBody } from './json-body.js';
 import { requireSecurity } from './operation.js';
 import { unwrap } from './result.js';
@@ -33,7 +35,11 @@ export function clientCertificateSha256(request: FastifyRequest): string | undef
  * The signed channel API: every route registered here is authenticated (signature over the raw
  * body) before its body is decoded and validated.
  */
-export function channelApi(authenticate: Authenticator, routes: FastifyPluginAsync[]): FastifyPluginAsync {
+export function channelApi(
+  authenticate: Authenticator,
+  routes: FastifyPluginAsync[],
+  idempotency?: Idempotency,
+): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
     // All four signing headers together (one requirement object is AND).
     app.addHook('onRoute', (route) =>
@@ -53,6 +59,9 @@ export function channelApi(authenticate: Authenticator, routes: FastifyPluginAsy
       );
     });
     app.addHook('preValidation', decodeJsonBody);
+    // Keys are the channel's own: two channels may use the same key.
+    if (idempotency)
+      installIdempotency(app, idempotency, (request) => `channel:${authenticatedChannel(request).id}`);
     for (const r of routes) await app.register(r);
   };
 }

@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import { ApiError, type ErrorCode } from '../shared/errors.js';
+import { isUniqueViolation } from '../storage/errors.js';
 import type { ErrorBody } from './error-body.js';
 
 /** Fastify's own failures mapped to our codes; anything else is a bug and answers internal_error. */
@@ -10,7 +11,7 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed_json',
   FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_json',
-  FST_ERR_BAD_URL: 'invalid_request',
+  FST_ERR_BAD_URL: 'malformed_request',
   FST_ERR_ASYNC_CONSTRAINT: 'invalid_request',
 };
 
@@ -31,6 +32,8 @@ export function sendError(reply: FastifyReply, error: ApiError): FastifyReply {
     },
   };
   if (error.headers) void reply.headers(error.headers);
+  // Also set here: answers Fastify sends before a route (frameworkErrors) skip the onSend hooks.
+  void reply.header('x-request-id', String(reply.request.id));
   return reply.status(error.status).type('application/json; charset=utf-8').send(body);
 }
 
@@ -48,6 +51,8 @@ function fieldOf(issue: AjvIssue, context: string | undefined): string {
   if (typeof extra === 'string') parts.push(extra);
   const path = parts.join('.');
   if (context === 'body' || context === undefined) return path || 'body';
+  // A header is named as it is sent (`idempotency-key`), like the signing headers.
+  if (context === 'headers' && path) return path;
   return path ? `${context === 'querystring' ? 'query' : context}.${path}` : context;
 }
 
@@ -119,6 +124,14 @@ export function installErrorHandling(app: FastifyInstance): void {
       // A 4xx raised by the framework or a plugin that has no code of ours yet.
       request.log.warn({ err }, 'client error without a mapped code');
       return sendError(reply, new ApiError('invalid_request', 'The request is not valid.'));
+    }
+    if (isUniqueViolation(err)) {
+      // A race a service did not foresee (two writers of one key): the loser is told, not blamed on us.
+      request.log.warn({ err }, 'unique constraint refused a write that escaped its service');
+      return sendError(
+        reply,
+        new ApiError('conflict', 'A concurrent request changed the same object first; read it and retry.'),
+      );
     }
     request.log.error({ err }, 'unhandled error');
     return sendError(reply, new ApiError('internal_error', MESSAGES.internal_error ?? 'internal error'));

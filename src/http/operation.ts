@@ -1,5 +1,6 @@
 import type { TSchema } from '@sinclair/typebox';
 import type { RouteOptions } from 'fastify';
+import { IDEMPOTENCY_KEY_PATTERN } from '../modules/idempotency/index.js';
 import { ErrorBody } from './error-body.js';
 
 /**
@@ -13,10 +14,10 @@ export const ERROR_STATUS_DESCRIPTIONS = {
   403: 'Authenticated, but not allowed to do this.',
   404: 'No such thing, or it is not yours.',
   405: 'This path does not take this method; the Allow header lists the ones it takes.',
-  409: 'Conflicts with what exists: a repeat with another body, a duplicate card, an expired or mismatched quote.',
+  409: 'Conflicts with what exists: a repeat with another body, a duplicate card, an expired or mismatched quote, a concurrent write, or a request with this Idempotency-Key still in flight.',
   413: 'The body is larger than the server accepts.',
   415: 'The body is not `application/json`.',
-  422: 'The card is refused: there is no offer for it now.',
+  422: 'The card is refused (there is no offer for it now), or the Idempotency-Key was used for another request.',
   429: 'Too many requests; Retry-After says when to try again.',
   500: 'Our fault; quote `error.request_id` to the operator.',
   503: 'Shutting down, or an upstream (exchange rates) is unavailable; Retry-After says when to try again.',
@@ -42,6 +43,7 @@ export function errorResponses(...statuses: ErrorStatus[]): Record<number, typeo
 
 type RouteSchema = NonNullable<RouteOptions['schema']> & {
   response?: Record<string, unknown>;
+  headers?: { type: 'object'; properties: Record<string, unknown> };
   security?: unknown;
   hide?: boolean;
 };
@@ -67,7 +69,38 @@ export function completeOperation(route: RouteOptions): void {
   add(405);
   add(500);
   add(503);
-  route.schema = { ...schema, response, security: schema.security ?? [] } as RouteOptions['schema'];
+  let headers = schema.headers;
+  if (takesIdempotencyKey(route)) {
+    add(400);
+    add(409);
+    add(422);
+    headers = {
+      ...(headers ?? {}),
+      type: 'object',
+      properties: { ...(headers?.properties ?? {}), 'idempotency-key': IDEMPOTENCY_KEY_HEADER },
+    };
+  }
+  route.schema = {
+    ...schema,
+    ...(headers ? { headers } : {}),
+    response,
+    security: schema.security ?? [],
+  } as RouteOptions['schema'];
+}
+
+const IDEMPOTENCY_KEY_HEADER = {
+  type: 'string',
+  pattern: IDEMPOTENCY_KEY_PATTERN,
+  description:
+    'Optional. 1–255 printable ASCII characters, new for each operation. A repeat with the same key and body ' +
+    'within 24 h gets the first answer again (with `Idempotent-Replayed: true`); another body or path is 422 ' +
+    '`idempotency_key_reused`; while the first is running, 409 `idempotency_request_in_flight` (docs/idempotency.md).',
+};
+
+/** Every POST of the channel and admin APIs takes an `Idempotency-Key`. */
+function takesIdempotencyKey(route: RouteOptions): boolean {
+  const methods = Array.isArray(route.method) ? route.method : [route.method];
+  return methods.includes('POST') && (route.url.startsWith('/v1/') || route.url.startsWith('/admin/v1/'));
 }
 
 /** An authenticated operation: the security it requires, and the 401 its refusal answers with. */

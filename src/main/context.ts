@@ -34,6 +34,12 @@ import {
   Sequencer,
   type Subscriber,
 } from '../modules/events/index.js';
+import {
+  createIdempotency,
+  type Idempotency,
+  PRUNE_IDEMPOTENCY,
+  pruneIdempotencyHandler,
+} from '../modules/idempotency/index.js';
 import { createLedger, EXPIRE_PENDING, type Ledger, ledgerSubscriber } from '../modules/ledger/index.js';
 import {
   createOrderService,
@@ -158,6 +164,8 @@ export interface Context {
   ledger: Ledger;
   sellers: SellerService;
   settlement: SettlementService;
+  /** `Idempotency-Key` on POST, for both APIs (docs/idempotency.md). */
+  idempotency: Idempotency;
   /** Payout providers by name (RECARD_PAYOUT_PROVIDERS_FILE; `serve --demo` and tests set the simulators'). */
   payoutProviders: Map<string, PayoutProvider>;
   /** What checks WeChat Pay's notifications (its platform key and APIv3 key), when it is configured. */
@@ -353,7 +361,9 @@ export async function createContext(config: Config, options: ContextOptions = {}
   const settlement = createSettlementService({ ...payoutDeps, db, onChanged: wakePayouts });
   const configured = config.payoutProvidersFile ? loadPayoutProviders(config.payoutProvidersFile) : undefined;
   for (const p of configured?.providers ?? []) payoutProviders.set(p.name, p);
+  const idempotency = createIdempotency({ db, clock, keyring });
   const ctx: Context = {
+    idempotency,
     ledger,
     sellers,
     settlement,
@@ -487,10 +497,12 @@ export async function createContext(config: Config, options: ContextOptions = {}
       prunePricingHandler(db, clock, (from, ids) => orders.quotesInUse(from, ids)),
       sweepVerifyingHandler(db, orders, clock),
       pruneNoncesHandler(db, clock),
+      pruneIdempotencyHandler(idempotency),
       pruneJobsHandler(db, clock),
     ],
     schedules: [
       { spec: PRUNE_NONCES, everyMs: TEN_MINUTES, payload: {} },
+      { spec: PRUNE_IDEMPOTENCY, everyMs: TEN_MINUTES, payload: {} },
       { spec: SWEEP_VERIFYING, everyMs: 60_000, payload: { stuck_after_ms: config.verifyStuckAfterMs } },
       { spec: PRUNE_JOBS, everyMs: TEN_MINUTES, payload: { keep_ms: KEEP_SUCCEEDED_JOBS_MS } },
       { spec: REFRESH_FX, everyMs: config.fxPollMs, payload: {} },

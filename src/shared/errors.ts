@@ -6,6 +6,7 @@ export const ERROR_STATUS = {
   // 400 — the request itself is wrong
   invalid_request: 400,
   malformed_json: 400,
+  malformed_request: 400,
   callback_url_required: 400,
   unsupported_card_type: 400,
   invalid_card_number: 400,
@@ -43,6 +44,10 @@ export const ERROR_STATUS = {
   card_type_not_found: 404,
   channel_not_found: 404,
   method_not_allowed: 405,
+  // 408 / 414 / 431 — refused by the HTTP layer before any route
+  request_timeout: 408,
+  uri_too_long: 414,
+  headers_too_large: 431,
   // 409 — conflicts with what exists
   card_type_exists: 409,
   card_already_submitted: 409,
@@ -53,8 +58,11 @@ export const ERROR_STATUS = {
   already_approved: 409,
   payout_not_unknown: 409,
   too_many_keys: 409,
+  conflict: 409,
+  idempotency_request_in_flight: 409,
   // 422 — the card is refused
   no_offer: 422,
+  idempotency_key_reused: 422,
   // 413 / 415
   payload_too_large: 413,
   unsupported_media_type: 415,

@@ -372,6 +372,7 @@ export interface Database {
   settlement_items: SettlementItemsTable;
   settlement_batches: SettlementBatchesTable;
   payouts: PayoutsTable;
+  idempotency_keys: IdempotencyKeysTable;
 }
 
 export interface LedgerAccountsTable {
@@ -525,4 +526,18 @@ export interface WebhookAttemptsTable {
   error_code: string | null;
   error: string | null;
   response_head: string | null;
+}
+
+export interface IdempotencyKeysTable {
+  scope: string;
+  key: string;
+  method: string;
+  path: string;
+  body_hash: string;
+  claim: string;
+  status: number | null;
+  response: string | null;
+  locked_until: number;
+  expires_at: number;
+  created_at: number;
 }

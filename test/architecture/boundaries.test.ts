@@ -38,6 +38,7 @@ const OWNER: Record<string, string> = {
   settlement_items: 'settlement',
   settlement_batches: 'settlement',
   payouts: 'settlement',
+  idempotency_keys: 'idempotency',
   // Infrastructure, not a module: the job runtime's own table.
   jobs: 'jobs',
 };
@@ -83,6 +84,7 @@ describe('module boundaries', () => {
       'cards',
       'channels',
       'events',
+      'idempotency',
       'ledger',
       'orders',
       'pricing',

@@ -153,6 +153,7 @@ export async function startTestServer(
         'settlement_items',
         'settlement_batches',
         'payouts',
+        'idempotency_keys',
       ]) {
         const r = await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(
           ctx.storage.db,

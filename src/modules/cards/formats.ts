@@ -1,3 +1,5 @@
+import { matchesPattern } from './patterns.js';
+
 /**
  * Card number and secret rules, pure. Numbers and secrets are accepted as printed on the card
  * (spaces, dashes, lower case) and compared in one canonical form.
@@ -42,16 +44,6 @@ export function gtinValid(digits: string): boolean {
   return (10 - (sum % 10)) % 10 === Number(digits.at(-1));
 }
 
-const compiled = new Map<string, RegExp>();
-function regex(pattern: string): RegExp {
-  let re = compiled.get(pattern);
-  if (!re) {
-    re = new RegExp(pattern);
-    compiled.set(pattern, re);
-  }
-  return re;
-}
-
 export type CardCheck =
   | { ok: true; number: string; secret: string }
   | { ok: false; field: 'card_number' | 'card_secret'; reason: 'format' | 'checksum' };
@@ -59,14 +51,14 @@ export type CardCheck =
 export function checkCard(rules: CardRules, rawNumber: string, rawSecret: string): CardCheck {
   const number = normaliseCardField(rawNumber);
   const secret = normaliseCardField(rawSecret);
-  if (number.length > MAX_CARD_FIELD_LENGTH || !regex(rules.number_pattern).test(number)) {
+  if (number.length > MAX_CARD_FIELD_LENGTH || !matchesPattern(rules.number_pattern, number)) {
     return { ok: false, field: 'card_number', reason: 'format' };
   }
   if (rules.checksum === 'luhn' && !luhnValid(number))
     return { ok: false, field: 'card_number', reason: 'checksum' };
   if (rules.checksum === 'gtin' && !gtinValid(number))
     return { ok: false, field: 'card_number', reason: 'checksum' };
-  if (secret.length > MAX_CARD_FIELD_LENGTH || !regex(rules.secret_pattern).test(secret)) {
+  if (secret.length > MAX_CARD_FIELD_LENGTH || !matchesPattern(rules.secret_pattern, secret)) {
     return { ok: false, field: 'card_secret', reason: 'format' };
   }
   return { ok: true, number, secret };

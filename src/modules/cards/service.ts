@@ -1,10 +1,10 @@
-import safeRegex from 'safe-regex2';
 import type { Clock } from '../../shared/clock.js';
 import { rfc3339 } from '../../shared/clock.js';
 import { fail, ok, type Result } from '../../shared/result.js';
 import type { Db } from '../../storage/database.js';
 import type { CardTypeError } from './errors.js';
 import type { CardTypePatch, CardTypeView, NewCardType } from './model.js';
+import { patternProblem } from './patterns.js';
 import { type CardTypeRow, findCardType, insertCardType, listCardTypes, updateCardType } from './store.js';
 
 export interface CardTypeServiceDeps {
@@ -28,27 +28,12 @@ function view(row: CardTypeRow): CardTypeView {
   };
 }
 
-/**
- * Patterns come from operators but run on untrusted input, so they must compile, be anchored,
- * and be free of catastrophic backtracking (safe-regex2's star-height check).
- */
 type CardTypeResult = Result<CardTypeView, CardTypeError['code']>;
 
+/** Patterns run on untrusted input: they must compile under RE2 (linear-time) and be anchored. */
 function checkPattern(pattern: string, field: string): CardTypeError | undefined {
-  let compiles = true;
-  try {
-    new RegExp(pattern);
-  } catch {
-    compiles = false;
-  }
-  if (!compiles) return fail('invalid_request', `${field} is not a valid regular expression.`, { field });
-  if (!pattern.startsWith('^') || !pattern.endsWith('$'))
-    return fail('invalid_request', `${field} must be anchored: start with ^ and end with $.`, { field });
-  if (!safeRegex(pattern))
-    return fail('invalid_request', `${field} could backtrack catastrophically; simplify nested repetition.`, {
-      field,
-    });
-  return undefined;
+  const problem = patternProblem(pattern);
+  return problem ? fail('invalid_request', `${field} ${problem}.`, { field }) : undefined;
 }
 
 function checkRules(input: CardTypePatch): CardTypeError | undefined {

@@ -309,10 +309,8 @@ export function createChannelService({
 
     async putGroup(id: string, name: string): Promise<GroupView> {
       const now = clock.now();
-      const earlier = await findGroup(db, id);
-      const row = { id, name, created_at: earlier?.created_at ?? now, updated_at: now };
-      await upsertGroup(db, row);
-      return { id, name, created_at: rfc3339(row.created_at) };
+      const stored = await upsertGroup(db, { id, name, created_at: now, updated_at: now });
+      return { id, name: stored.name, created_at: rfc3339(stored.created_at) };
     },
 
     /** The group row, or undefined (pricing checks a rate sheet's tier against it). */

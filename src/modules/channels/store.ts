@@ -41,10 +41,12 @@ export function findGroup(db: Db, id: string): Promise<GroupRow | undefined> {
   return db.selectFrom('channel_groups').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
-export async function upsertGroup(db: Db, row: GroupRow): Promise<void> {
-  await db
+/** Insert or rename in one statement (concurrent PUTs race safely); the row as stored. */
+export async function upsertGroup(db: Db, row: GroupRow): Promise<GroupRow> {
+  return db
     .insertInto('channel_groups')
     .values(row)
     .onConflict((oc) => oc.column('id').doUpdateSet({ name: row.name, updated_at: row.updated_at }))
-    .execute();
+    .returningAll()
+    .executeTakeFirstOrThrow();
 }

@@ -20,4 +20,5 @@ export type PricingAdminError = Failure<
   | 'card_type_not_found'
   | 'unsupported_face_value'
   | 'resource_not_found'
+  | 'conflict'
 >;

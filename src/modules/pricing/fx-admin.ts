@@ -7,7 +7,7 @@ import type { PricingAdminDeps } from './admin.js';
 import type { PricingAdminError } from './errors.js';
 import { isFresh } from './fx.js';
 import type { FxRateInput, FxRateView } from './model.js';
-import { type FxRateRow, fxQuoteRow, insertFxRates, latestFxRates } from './store.js';
+import { type FxRateRow, fxQuoteRow, latestFxRates, upsertManualFx } from './store.js';
 
 /** Exchange rates: the manual table and the feed's reads. */
 export function createFxAdmin(deps: PricingAdminDeps) {
@@ -53,9 +53,14 @@ export function createFxAdmin(deps: PricingAdminDeps) {
         used: 0,
         created_at: now,
       };
-      await committer.run((trx) => insertFxRates(trx, [row]));
+      const stored = await committer.run((trx) => upsertManualFx(trx, row));
+      if (!stored)
+        return fail(
+          'conflict',
+          'Another rate for this pair was set in the same millisecond and is in use; retry.',
+        );
       book.invalidate();
-      return ok(fxView(row, now));
+      return ok(fxView(stored, now));
     },
 
     async listFx(): Promise<FxRateView[]> {

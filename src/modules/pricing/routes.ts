@@ -192,7 +192,7 @@ export function pricingAdminRoutes(admin: PricingAdmin): FastifyPluginAsyncTypeb
           body: FxRateInput,
           response: {
             200: answer(FxRateView, 'The manual rate as stored.'),
-            ...errorResponses(400, 401, 413, 415),
+            ...errorResponses(400, 401, 409, 413, 415),
           },
         },
       },

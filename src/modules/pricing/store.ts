@@ -87,8 +87,23 @@ export async function upsertPolicy(db: Db, row: PolicyRow): Promise<void> {
     .execute();
 }
 
-export async function insertFxRates(db: Db, rows: Insertable<FxRatesTable>[]): Promise<void> {
-  if (rows.length > 0) await db.insertInto('fx_rates').values(rows).execute();
+/**
+ * A manual rate, in one statement: two PUTs of a pair in the same millisecond share the moment
+ * (`source, base, quote, as_of` is unique), and the later one replaces the earlier — unless a price
+ * already used it, which keeps it as it was (undefined: the caller answers 409).
+ */
+export function upsertManualFx(db: Db, row: Insertable<FxRatesTable>): Promise<FxRateRow | undefined> {
+  return db
+    .insertInto('fx_rates')
+    .values(row)
+    .onConflict((oc) =>
+      oc
+        .columns(['source', 'base', 'quote', 'as_of'])
+        .doUpdateSet({ rate: row.rate, valid_until: row.valid_until })
+        .where('fx_rates.used', '=', 0),
+    )
+    .returningAll()
+    .executeTakeFirst();
 }
 
 /** Rates that may still be fresh at `now`: recent feed rates and manual rates not yet expired. */

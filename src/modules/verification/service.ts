@@ -66,9 +66,9 @@ export function createIssuerAdminService(deps: {
         created_at: earlier?.created_at ?? now,
         updated_at: now,
       };
-      await upsertRoute(db, row);
+      const stored = await upsertRoute(db, row);
       deps.onRoutesChanged?.();
-      return ok(view(row));
+      return ok(view(stored));
     },
     async listRoutes(): Promise<RouteView[]> {
       return (await listRoutes(db)).map(view);

@@ -30,13 +30,15 @@ export function listRoutes(db: Db): Promise<RouteRow[]> {
     .execute();
 }
 
-export async function upsertRoute(db: Db, row: RouteRow): Promise<void> {
+/** Insert or replace in one statement (concurrent PUTs of one id race safely); the row as stored. */
+export async function upsertRoute(db: Db, row: RouteRow): Promise<RouteRow> {
   const { id: _id, created_at: _c, ...changes } = row;
-  await db
+  return db
     .insertInto('issuer_routes')
     .values(row)
     .onConflict((oc) => oc.column('id').doUpdateSet(changes))
-    .execute();
+    .returningAll()
+    .executeTakeFirstOrThrow();
 }
 
 export function codesOf(db: Db, issuer?: string): Promise<CodeRowFull[]> {

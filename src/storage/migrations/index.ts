@@ -8,6 +8,7 @@ import * as m0006 from './0006_events.js';
 import * as m0007 from './0007_webhooks.js';
 import * as m0008 from './0008_money.js';
 import * as m0009 from './0009_channel_auth.js';
+import * as m0010 from './0010_idempotency.js';
 
 /** Every migration, in order. Names sort in application order; never rename or edit a shipped one. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -20,4 +21,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0007_webhooks': m0007,
   '0008_money': m0008,
   '0009_channel_auth': m0009,
+  '0010_idempotency': m0010,
 };
