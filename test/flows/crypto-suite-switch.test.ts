@@ -40,7 +40,8 @@ describe.each(storageTargets())('switching RECARD_CRYPTO_SUITE on $name', (targe
     const first = mobileOrder();
     let firstId: string;
     try {
-      const ch = await standard.createChannel();
+      // HMAC under either suite: SHA-256 under standard, SM3 under gm (docs/crypto-suites.md).
+      const ch = await standard.createChannel({ auth: { schemes: ['HMAC-SHA256', 'HMAC-SM3'] } });
       channel = { id: ch.id, secret: ch.secret };
       const res = await ch.client.post<OrderView>('/v1/orders', first);
       expect(res.status).toBe(201);
@@ -58,7 +59,17 @@ describe.each(storageTargets())('switching RECARD_CRYPTO_SUITE on $name', (targe
     try {
       expect(gm.ctx.suite.name).toBe('gm');
       // The channel secret was sealed with AES-GCM; the gm process still opens it to check signatures.
-      const client = new RecardClient({ baseUrl: gm.url, channelId: channel.id, secret: channel.secret });
+      const client = new RecardClient({
+        baseUrl: gm.url,
+        channelId: channel.id,
+        secret: channel.secret,
+        signer: { type: 'HMAC-SM3', sign: (m) => createHmac('sm3', channel.secret).update(m).digest('hex') },
+      });
+      // The gm suite takes only GM signatures, whatever the channel lists.
+      const sha = new RecardClient({ baseUrl: gm.url, channelId: channel.id, secret: channel.secret });
+      const refused = await sha.get<Err>('/v1/channel');
+      expect(refused.status).toBe(401);
+      expect(refused.body.error.code).toBe('sign_type_not_allowed');
       const again = await client.post<Err>('/v1/orders', { ...first, merchant_order_id: 'another-id' });
       expect(again.status).toBe(409);
       expect(again.body.error.code).toBe('card_already_submitted');
