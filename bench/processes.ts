@@ -30,7 +30,10 @@ export function startProcess(args: string[], env: NodeJS.ProcessEnv, ready: RegE
 }
 
 /** A channel made with the CLI (as an operator would), with its id and API secret. */
-export function createBenchChannel(env: NodeJS.ProcessEnv): { channelId: string; secret: string } {
+export function createBenchChannel(
+  env: NodeJS.ProcessEnv,
+  signTypes = 'HMAC-SHA256',
+): { channelId: string; secret: string } {
   const created = execFileSync(
     process.execPath,
     [
@@ -42,7 +45,7 @@ export function createBenchChannel(env: NodeJS.ProcessEnv): { channelId: string;
       '--kind',
       'merchant',
       '--sign-types',
-      'HMAC-SHA256',
+      signTypes,
     ],
     { env: { ...process.env, ...env } },
   ).toString();

@@ -2,18 +2,26 @@
  * `npm run bench`: load from this process (autocannon) against server processes started here, and
  * the job runtime's drain rate on each database. Prints a Markdown table for docs/benchmarks.md.
  * RECARD_BENCH_DURATION_S (default 10) and RECARD_BENCH_PG_URL (default the local test database);
- * RECARD_BENCH_ONLY=intake runs the SQLite intake row alone, RECARD_BENCH_PROFILE=<dir> profiles its server.
+ * RECARD_BENCH_ONLY=intake runs the SQLite intake row alone, RECARD_BENCH_PROFILE=<dir> profiles its server;
+ * RECARD_BENCH_ONLY=auth runs only the intake signed with HMAC, RSA and SM2.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { signedHeaders } from '../src/client/signing.js';
+import { SIGNING_HEADERS, signedHeaders, stringToSign } from '../src/client/signing.js';
 import { defineJobKind } from '../src/jobs/model.js';
 import { JobRuntime } from '../src/jobs/runtime.js';
 import { countJobsByState, enqueueJob } from '../src/jobs/store.js';
 import { systemClock } from '../src/shared/clock.js';
+import {
+  encodeSm2Signature,
+  sm2PrivateKey,
+  sm2PublicKeyOf,
+  sm2Sign,
+  sm2SpkiDer,
+} from '../src/shared/gm/sm2.js';
 import { createLogger } from '../src/shared/logger.js';
 import { openStorage } from '../src/storage/database.js';
 import { migrateToLatest } from '../src/storage/migrate.js';
@@ -88,9 +96,16 @@ function signed(
 
 let cardSerial = 0;
 
+/** How a bench request is signed: HMAC with the secret, or a private key (RSA, SM2) as a merchant would. */
+type Signing = { type: 'HMAC-SHA256' } | { type: 'RSA-SHA256' | 'SM2-SM3'; sign: (m: Buffer) => string };
+
 /** Intake requests, each a new card and merchant_order_id, signed before the run. */
-function intake(channelId: string, secret: string): autocannon.Request {
-  const count = (DURATION_S + WARMUP_S) * 20_000;
+function intake(
+  channelId: string,
+  secret: string,
+  signing: Signing = { type: 'HMAC-SHA256' },
+  count = (DURATION_S + WARMUP_S) * 20_000,
+): autocannon.Request {
   const timestamp = Math.floor(Date.now() / 1000);
   const prepared = Array.from({ length: count }, () => {
     cardSerial++;
@@ -103,13 +118,12 @@ function intake(channelId: string, secret: string): autocannon.Request {
       seller: { id: 'bench-seller' },
     });
     const nonce = randomBytes(16).toString('base64url');
-    const headers = signedHeaders(channelId, secret, {
-      timestamp,
-      nonce,
-      method: 'POST',
-      pathWithQuery: '/v1/orders',
-      body,
-    });
+    const input = { timestamp, nonce, method: 'POST', pathWithQuery: '/v1/orders', body };
+    const headers = signedHeaders(channelId, secret, input);
+    if (signing.type !== 'HMAC-SHA256') {
+      headers[SIGNING_HEADERS.signType] = signing.type;
+      headers[SIGNING_HEADERS.signature] = signing.sign(stringToSign(input));
+    }
     return { body, headers: { ...headers, 'content-type': 'application/json' } };
   });
   let next = 0;
@@ -124,8 +138,8 @@ function intake(channelId: string, secret: string): autocannon.Request {
 }
 
 /** A channel made with the CLI, then `recard serve --no-worker` in its own process. */
-async function startRecard(env: Record<string, string>) {
-  const { channelId, secret } = createBenchChannel(env);
+async function startRecard(env: Record<string, string>, signTypes?: string) {
+  const { channelId, secret } = createBenchChannel(env, signTypes);
   // As `npm start` runs it: a larger young generation (fewer scavenges under load).
   const profile = process.env.RECARD_BENCH_PROFILE; // a folder: the server writes a CPU profile there
   const url = await startProcess(
@@ -227,6 +241,52 @@ async function httpBenchmarks() {
   rmSync(dataDir, { recursive: true, force: true });
 }
 
+/**
+ * Intake signed three ways in one run: HMAC-SHA256, RSA-SHA256 (2048 bit) and SM2-SM3 with keys
+ * registered through the admin API. SM2 signatures are made before the run (about 3 ms each).
+ */
+async function signedIntake() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'recard-bench-'));
+  const env = { RECARD_DATA_DIR: dataDir, RECARD_LOG_LEVEL: 'warn', RECARD_PORT: '0' };
+  const { url, channelId, secret, stop } = await startRecard(env, 'HMAC-SHA256,RSA-SHA256,SM2-SM3');
+  const adminToken = (JSON.parse(readFileSync(join(dataDir, 'keys.json'), 'utf8')) as { admin_token: string })
+    .admin_token;
+  const register = async (pem: string) => {
+    const res = await fetch(`${url}/admin/v1/channels/${channelId}/keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ public_key: pem }),
+    });
+    if (res.status !== 201) throw new Error(`key registration: ${res.status} ${await res.text()}`);
+  };
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  await register(rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString());
+  const d = sm2PrivateKey();
+  const der = sm2SpkiDer(sm2PublicKeyOf(d));
+  await register(`-----BEGIN PUBLIC KEY-----\n${der.toString('base64')}\n-----END PUBLIC KEY-----\n`);
+  await load('Signed `POST /v1/orders`, HMAC-SHA256, SQLite FULL', url, intake(channelId, secret));
+  await load(
+    'Signed `POST /v1/orders`, RSA-SHA256 2048, SQLite FULL',
+    url,
+    intake(channelId, secret, {
+      type: 'RSA-SHA256',
+      sign: (m) => createSign('sha256').update(m).sign(rsa.privateKey).toString('base64'),
+    }),
+  );
+  await load(
+    'Signed `POST /v1/orders`, SM2-SM3 (worker pool), SQLite FULL',
+    url,
+    intake(
+      channelId,
+      secret,
+      { type: 'SM2-SM3', sign: (m) => encodeSm2Signature(sm2Sign(d, m)).toString('base64') },
+      (DURATION_S + WARMUP_S) * 700,
+    ),
+  );
+  await stop();
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
 const NOOP = defineJobKind<{ n: number }>({
   kind: 'bench.noop',
   maxAttempts: 1,
@@ -264,12 +324,18 @@ async function jobBenchmark(name: string, url: string, schema: string) {
 }
 
 try {
+  if (process.env.RECARD_BENCH_ONLY === 'auth') {
+    await signedIntake();
+    process.stdout.write(`${rows.join('\n')}\n`);
+    process.exit(0);
+  }
   if (process.env.RECARD_BENCH_ONLY === 'intake') {
     await intakeOnly();
     process.stdout.write(`${rows.join('\n')}\n`);
     process.exit(0);
   }
   await httpBenchmarks();
+  await signedIntake();
   const dir = mkdtempSync(join(tmpdir(), 'recard-bench-jobs-'));
   await (await jobBenchmark('SQLite FULL', `sqlite:${join(dir, 'jobs.db')}`, 'public')).close();
   const schema = `bench_${randomBytes(4).toString('hex')}`;
