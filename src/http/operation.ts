@@ -16,7 +16,7 @@ export const ERROR_STATUS_DESCRIPTIONS = {
   409: 'Conflicts with what exists: a repeat with another body, a duplicate card, an expired or mismatched quote.',
   413: 'The body is larger than the server accepts.',
   415: 'The body is not `application/json`.',
-  422: 'The card is refused: there is no offer for it now.',
+  422: 'The card is refused: there is no offer for it now, or it is locked (too many tries).',
   429: 'Too many requests; Retry-After says when to try again.',
   500: 'Our fault; quote `error.request_id` to the operator.',
   503: 'Shutting down, or an upstream (exchange rates) is unavailable; Retry-After says when to try again.',
