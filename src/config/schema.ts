@@ -214,6 +214,46 @@ export const SETTINGS = {
     Type.Integer({ minimum: 1000, maximum: 86400000, default: 300000 }),
     'An order in submitted/verifying untouched this long without a live verify job gets a new one (sweeper).',
   ),
+  lockoutCardTries: setting(
+    'RECARD_LOCKOUT_CARD_TRIES',
+    Type.Integer({ minimum: 1, maximum: 1000, default: 3 }),
+    'Submissions of one card number (any channel) within RECARD_LOCKOUT_CARD_TRIES_WINDOW_S that lock it; the one that reaches it still passes (docs/security.md).',
+  ),
+  lockoutCardTriesWindowS: setting(
+    'RECARD_LOCKOUT_CARD_TRIES_WINDOW_S',
+    Type.Integer({ minimum: 1, maximum: 86400, default: 300 }),
+    'The window of RECARD_LOCKOUT_CARD_TRIES, in seconds.',
+  ),
+  lockoutCardWrongSecrets: setting(
+    'RECARD_LOCKOUT_CARD_WRONG_SECRETS',
+    Type.Integer({ minimum: 1, maximum: 1000, default: 5 }),
+    'Issuer answers "wrong secret" or "no such card" for one card number within RECARD_LOCKOUT_WRONG_SECRETS_WINDOW_S that lock it.',
+  ),
+  lockoutSellerWrongSecrets: setting(
+    'RECARD_LOCKOUT_SELLER_WRONG_SECRETS',
+    Type.Integer({ minimum: 1, maximum: 100000, default: 10 }),
+    "Wrong secrets of one channel's seller within the window that refuse its cards (429 too_many_wrong_secrets).",
+  ),
+  lockoutDeviceWrongSecrets: setting(
+    'RECARD_LOCKOUT_DEVICE_WRONG_SECRETS',
+    Type.Integer({ minimum: 1, maximum: 100000, default: 10 }),
+    "Wrong secrets of one channel's device_id within the window that refuse its cards.",
+  ),
+  lockoutIpWrongSecrets: setting(
+    'RECARD_LOCKOUT_IP_WRONG_SECRETS',
+    Type.Integer({ minimum: 1, maximum: 100000, default: 10 }),
+    'Wrong secrets of one end-user client_ip (as the order gives it, any channel) within the window that refuse its cards.',
+  ),
+  lockoutWrongSecretsWindowS: setting(
+    'RECARD_LOCKOUT_WRONG_SECRETS_WINDOW_S',
+    Type.Integer({ minimum: 60, maximum: 2592000, default: 86400 }),
+    'The window wrong secrets are counted in, per card, seller, device and IP, in seconds.',
+  ),
+  lockoutDurationS: setting(
+    'RECARD_LOCKOUT_DURATION_S',
+    Type.Integer({ minimum: 60, maximum: 2592000, default: 86400 }),
+    'How long a lockout (card_locked, too_many_wrong_secrets) lasts unless an admin releases it, in seconds.',
+  ),
   quoteTtlS: setting(
     'RECARD_QUOTE_TTL_S',
     Type.Integer({ minimum: 10, maximum: 86400, default: 600 }),

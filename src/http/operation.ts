@@ -17,7 +17,7 @@ export const ERROR_STATUS_DESCRIPTIONS = {
   409: 'Conflicts with what exists: a repeat with another body, a duplicate card, an expired or mismatched quote, a concurrent write, or a request with this Idempotency-Key still in flight.',
   413: 'The body is larger than the server accepts.',
   415: 'The body is not `application/json`.',
-  422: 'The card is refused (there is no offer for it now), or the Idempotency-Key was used for another request.',
+  422: 'The card is refused (there is no offer for it now, or it is locked after too many tries), or the Idempotency-Key was used for another request.',
   429: 'Too many requests; Retry-After says when to try again.',
   500: 'Our fault; quote `error.request_id` to the operator.',
   503: 'Shutting down, or an upstream (exchange rates) is unavailable; Retry-After says when to try again.',

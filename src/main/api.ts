@@ -16,6 +16,7 @@ import {
 } from '../modules/channels/index.js';
 import { eventAdminRoutes, eventRoutes, eventStreamRoutes, eventWebhooks } from '../modules/events/index.js';
 import { ledgerRoutes } from '../modules/ledger/index.js';
+import { lockoutAdminRoutes } from '../modules/lockouts/index.js';
 import { orderRoutes } from '../modules/orders/index.js';
 import { pricingAdminRoutes, quoteRoutes } from '../modules/pricing/index.js';
 import { sellerRoutes } from '../modules/sellers/index.js';
@@ -123,6 +124,7 @@ export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promis
           adminWebhookRoutes(ctx.webhooks),
           ledgerRoutes(ctx.ledger, ctx.storage.db),
           settlementAdminRoutes(ctx.settlement),
+          lockoutAdminRoutes(ctx.lockouts),
         ],
         ctx.idempotency,
       ),

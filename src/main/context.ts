@@ -42,6 +42,13 @@ import {
 } from '../modules/idempotency/index.js';
 import { createLedger, EXPIRE_PENDING, type Ledger, ledgerSubscriber } from '../modules/ledger/index.js';
 import {
+  createLockoutService,
+  type LockoutService,
+  lockoutSubscriber,
+  PRUNE_LOCKOUTS,
+  pruneLockoutsHandler,
+} from '../modules/lockouts/index.js';
+import {
   createOrderService,
   createOrderTransitions,
   ORDER_EVENT_TYPES,
@@ -119,6 +126,8 @@ const TEN_MINUTES = 10 * 60_000;
 const AFTER_COMMIT_MS = 2;
 const KEEP_SUCCEEDED_JOBS_MS = 7 * 24 * 60 * 60_000;
 const KEEP_UNUSED_PRICING_MS = 7 * 24 * 60 * 60_000;
+/** Ended lockouts stay listed in the database a while for whoever investigates them. */
+const KEEP_ENDED_LOCKOUTS_MS = 30 * 24 * 60 * 60_000;
 
 /** The object graph of one Recard process. Built here and nowhere else. */
 export interface Context {
@@ -138,6 +147,8 @@ export interface Context {
   channels: ChannelService;
   cardTypes: CardTypeService;
   orders: OrderService;
+  /** Card lockouts and wrong-secret blocks of sellers, devices and IPs (docs/security.md). */
+  lockouts: LockoutService;
   callbackTests: CallbackTestService;
   /** Webhook endpoints and the delivery log. */
   webhooks: { endpoints: EndpointService; deliveries: DeliveryService };
@@ -282,6 +293,21 @@ export async function createContext(config: Config, options: ContextOptions = {}
     now,
   };
   const policyOf = (id: string, from: typeof db) => channels.settlementOf(id, from);
+  const lockouts = createLockoutService({
+    db,
+    committer,
+    clock,
+    settings: {
+      cardTries: config.lockoutCardTries,
+      cardTriesWindowMs: config.lockoutCardTriesWindowS * 1000,
+      cardWrongSecrets: config.lockoutCardWrongSecrets,
+      sellerWrongSecrets: config.lockoutSellerWrongSecrets,
+      deviceWrongSecrets: config.lockoutDeviceWrongSecrets,
+      ipWrongSecrets: config.lockoutIpWrongSecrets,
+      wrongSecretsWindowMs: config.lockoutWrongSecretsWindowS * 1000,
+      durationMs: config.lockoutDurationS * 1000,
+    },
+  });
   // The subscribers of this build: each capability adds its own (risk next).
   const builtInSubscribers: Subscriber[] = [
     callbackSubscriber({ channels, clock, types: CHANNEL_EVENT_TYPES, onQueued: wakeSoon }),
@@ -292,6 +318,10 @@ export async function createContext(config: Config, options: ContextOptions = {}
       now,
     }),
     settlementSubscriber({ ...payoutDeps, policyOf, onPayoutMade: () => wakeSoon([SEND_PAYOUT.kind]) }),
+    lockoutSubscriber({
+      lockouts,
+      orders: { intakeSubjects: (from, id) => orders.intakeSubjects(from, id) },
+    }),
   ];
   const streams = new EventStreamHub({
     db,
@@ -338,6 +368,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     transitions,
     checkCallbackUrl: (channel, url) => checkOrderCallbackUrl(outbound, channel.callbacks.allowed_hosts, url),
     onJobQueued: () => ctx.wakeWorker([VERIFY_ORDER.kind]),
+    guard: lockouts.guard,
   });
   const eventQueries = createEventService({ db, catalogue: events.catalogue });
   const endpoints = createEndpointService({
@@ -388,6 +419,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     channels,
     cardTypes,
     orders,
+    lockouts,
     issuerAdmin: createIssuerAdminService({
       db,
       keyring,
@@ -498,11 +530,13 @@ export async function createContext(config: Config, options: ContextOptions = {}
       sweepVerifyingHandler(db, orders, clock),
       pruneNoncesHandler(db, clock),
       pruneIdempotencyHandler(idempotency),
+      pruneLockoutsHandler(db, clock),
       pruneJobsHandler(db, clock),
     ],
     schedules: [
       { spec: PRUNE_NONCES, everyMs: TEN_MINUTES, payload: {} },
       { spec: PRUNE_IDEMPOTENCY, everyMs: TEN_MINUTES, payload: {} },
+      { spec: PRUNE_LOCKOUTS, everyMs: TEN_MINUTES, payload: { keep_ms: KEEP_ENDED_LOCKOUTS_MS } },
       { spec: SWEEP_VERIFYING, everyMs: 60_000, payload: { stuck_after_ms: config.verifyStuckAfterMs } },
       { spec: PRUNE_JOBS, everyMs: TEN_MINUTES, payload: { keep_ms: KEEP_SUCCEEDED_JOBS_MS } },
       { spec: REFRESH_FX, everyMs: config.fxPollMs, payload: {} },

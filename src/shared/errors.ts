@@ -63,6 +63,9 @@ export const ERROR_STATUS = {
   // 422 — the card is refused
   no_offer: 422,
   idempotency_key_reused: 422,
+  card_locked: 422,
+  // 429 — too many of something
+  too_many_wrong_secrets: 429,
   // 413 / 415
   payload_too_large: 413,
   unsupported_media_type: 415,

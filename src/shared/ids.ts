@@ -22,7 +22,8 @@ export type IdPrefix =
   | 'ent'
   | 'dst'
   | 'po'
-  | 'stb';
+  | 'stb'
+  | 'lck';
 
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
 

@@ -341,6 +341,30 @@ export interface EventSequenceTable {
   last_seq: number;
 }
 
+/** What happened to a subject (a card hash, a seller, a device, an IP) within a window. */
+export interface LockoutCountersTable {
+  subject_kind: string;
+  subject_key: string;
+  /** What is counted: `try` (a submission), `wrong_secret` (the issuer said the secret is wrong). */
+  metric: string;
+  window_ms: number;
+  /** When the current window opened (its first hit). */
+  window_start: number;
+  count: number;
+}
+
+/** A subject refused at intake until `expires_at`, unless released first. */
+export interface LockoutsTable {
+  id: string;
+  subject_kind: string;
+  subject_key: string;
+  label: string;
+  reason: string;
+  created_at: number;
+  expires_at: number;
+  released_at: number | null;
+}
+
 export interface Database {
   channels: ChannelsTable;
   channel_keys: ChannelKeysTable;
@@ -350,6 +374,8 @@ export interface Database {
   callback_tests: CallbackTestsTable;
   card_types: CardTypesTable;
   orders: OrdersTable;
+  lockout_counters: LockoutCountersTable;
+  lockouts: LockoutsTable;
   order_events: OrderEventsTable;
   issuer_routes: IssuerRoutesTable;
   issuer_codes: IssuerCodesTable;

@@ -1,5 +1,6 @@
 import type { Failure } from '../../shared/result.js';
 import type { PriceError } from '../pricing/index.js';
+import type { IntakeRefusal } from './intake-guard.js';
 
 /** Why a card is not taken in (or an order not shown): every refusal intake can answer. */
 export type OrderError =
@@ -13,6 +14,7 @@ export type OrderError =
       | 'resource_not_found'
     >
   | CallbackUrlError
+  | IntakeRefusal
   | PriceError;
 
 /** An order's callback_url that would never be called. */

@@ -22,7 +22,7 @@ export function orderRoutes(service: OrderService): FastifyPluginAsyncTypebox {
           response: {
             200: answer(OrderView, 'The first order of this merchant_order_id (the same body again).'),
             201: answer(OrderView, 'The new order; verification is queued.'),
-            ...errorResponses(400, 401, 409, 413, 415, 422),
+            ...errorResponses(400, 401, 409, 413, 415, 422, 429),
           },
         },
       },

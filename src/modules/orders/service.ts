@@ -7,12 +7,13 @@ import { type CryptoSuite, cryptoSuite } from '../../shared/suite.js';
 import type { Db } from '../../storage/database.js';
 import { isUniqueViolation } from '../../storage/errors.js';
 import type { Committer } from '../../storage/group-commit.js';
-import { type CardTypeService, checkCard } from '../cards/index.js';
+import { type CardTypeService, checkCard, maskFromLast4, normaliseCardField } from '../cards/index.js';
 import type { ChannelView } from '../channels/index.js';
 import type { PriceRow, PricingService } from '../pricing/index.js';
 import { CardFilter } from './card-filter.js';
 import { openCard, rewrapKey, sealCard } from './card-vault.js';
 import type { CallbackUrlError, OrderError } from './errors.js';
+import type { IntakeGuard, IntakeRefusal, IntakeSubjects } from './intake-guard.js';
 import { INITIAL_STATUS } from './lifecycle.js';
 import type { OrderList, OrderListQuery, OrderView, SubmitOrder } from './model.js';
 import {
@@ -21,6 +22,7 @@ import {
   findOrder,
   forVerification,
   heldCardHashes,
+  intakeSubjectsOf,
   isCardHeld,
   listOrders,
   type OrderRow,
@@ -49,6 +51,8 @@ export interface OrderServiceDeps {
   /** Refuses a callback_url that callbacks would never call (outbound rules, the channel's hosts). */
   checkCallbackUrl?: (channel: ChannelView, url: string) => CallbackUrlError | null;
   onJobQueued?: () => void;
+  /** Counts every try of a card and refuses locked cards and blocked sellers, devices, IPs (lockouts). */
+  guard?: IntakeGuard;
 }
 
 type Submitted = Result<{ order: OrderView; created: boolean }, OrderError['code']>;
@@ -62,7 +66,17 @@ interface RequestHash {
 type Placed =
   | { kind: 'created'; view: OrderView }
   | { kind: 'existing'; row: OrderRow }
-  | { kind: 'duplicate' };
+  | { kind: 'duplicate' }
+  | { kind: 'refused'; refusal: IntakeRefusal };
+
+/**
+ * What one submission got to: whom it is about once its card number is readable, and whether the
+ * guard has counted it yet (the intake unit counts it; a refusal before that unit is counted apart).
+ */
+interface Attempt {
+  subjects?: IntakeSubjects;
+  counted: boolean;
+}
 
 const FORMAT_ERRORS = {
   card_number: 'invalid_card_number',
@@ -100,16 +114,29 @@ export function createOrderService(deps: OrderServiceDeps) {
     return ok({ order: orderView(row, await priceOf(row)), created: false });
   }
 
-  async function place(row: OrderRow, price: { row: PriceRow; save: boolean }): Promise<Placed> {
-    const attempt = () =>
+  async function place(
+    row: OrderRow,
+    price: { row: PriceRow; save: boolean },
+    attempt: Attempt,
+  ): Promise<Placed> {
+    const { guard } = deps;
+    const subjects = attempt.subjects;
+    const run = () =>
       // No look-ups here: the unique indexes are the truth about repeats and duplicates, and a unit
       // that breaks one is rolled back alone and answered below, after the winner committed.
       committer.run<Placed>(async (trx) => {
+        // The try is counted first, in this unit: a rolled-back unit has not counted it.
+        if (guard && subjects) {
+          const refusal = await guard.admit(trx, subjects, row.created_at);
+          if (refusal) return { kind: 'refused', refusal };
+        }
         if (price.save) await deps.pricing.save(trx, price.row);
         return { kind: 'created', view: await deps.transitions.place(trx, row, price.row) };
       });
     try {
-      return await attempt();
+      const placed = await run();
+      if (guard && subjects) attempt.counted = true;
+      return placed;
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
       // Another process committed the same merchant_order_id or card first: answer from what it wrote.
@@ -125,6 +152,7 @@ export function createOrderService(deps: OrderServiceDeps) {
     channel: ChannelView,
     input: SubmitOrder,
     requestHash: RequestHash,
+    attempt: Attempt,
   ): Promise<Submitted> {
     const type = await deps.cardTypes.find(input.card_type);
     if (type?.enabled !== 1) {
@@ -145,6 +173,18 @@ export function createOrderService(deps: OrderServiceDeps) {
       input.card_number,
       input.card_secret,
     );
+    // Readable: the number matches its type (a wrong secret format is a try of that number).
+    if (card.ok || card.field === 'card_secret') {
+      const number = card.ok ? card.number : normaliseCardField(input.card_number);
+      attempt.subjects = {
+        cardHash: suite.keyedHash(cardHashKey, `${type.code}:${number}`),
+        cardLabel: `${type.code} ${maskFromLast4(number.slice(-4), number.length)}`,
+        channelId: channel.id,
+        sellerId: input.seller.id,
+        deviceId: input.device_id ?? null,
+        clientIp: input.client_ip?.toLowerCase() ?? null,
+      };
+    }
     if (!card.ok) {
       const what = card.field === 'card_number' ? 'card number' : 'card secret';
       const why =
@@ -233,7 +273,8 @@ export function createOrderService(deps: OrderServiceDeps) {
       price_id: price.row.id,
       quote_id: input.quote_id ?? null,
     };
-    const placed = await place(row, price);
+    const placed = await place(row, price, attempt);
+    if (placed.kind === 'refused') return placed.refusal;
     if (placed.kind === 'duplicate') return duplicate();
     if (placed.kind === 'existing') return replay(placed.row, requestHash);
     filter.add(cardHash);
@@ -259,10 +300,32 @@ export function createOrderService(deps: OrderServiceDeps) {
      */
     async submit(channel: ChannelView, input: SubmitOrder): Promise<Submitted> {
       const requestHash = requestHashOf(canonicalJson(input));
-      const taken = await take(channel, input, requestHash);
+      const attempt: Attempt = { counted: false };
+      const taken = await take(channel, input, requestHash, attempt);
       if (taken.ok) return taken;
       const earlier = await findByMerchantOrderId(db, channel.id, input.merchant_order_id);
-      return earlier ? replay(earlier, requestHash) : taken;
+      if (earlier) return replay(earlier, requestHash);
+      // A refusal before (or instead of) the intake unit is a try too; a lock outranks the refusal.
+      const { guard } = deps;
+      const subjects = attempt.subjects;
+      if (!guard || !subjects || attempt.counted) return taken;
+      const refusal = await committer.run((trx) => guard.admit(trx, subjects, clock.now()));
+      return refusal ?? taken;
+    },
+
+    /** Whom an order is about (lockouts count the issuer's "wrong secret" against these). */
+    intakeSubjects: async (from: Db, orderId: string): Promise<IntakeSubjects | undefined> => {
+      const r = await intakeSubjectsOf(from, orderId);
+      return (
+        r && {
+          cardHash: r.card_hash,
+          cardLabel: `${r.card_type} ${maskFromLast4(r.card_last4, r.card_number_length)}`,
+          channelId: r.channel_id,
+          sellerId: r.seller_id,
+          deviceId: r.device_id,
+          clientIp: r.client_ip?.toLowerCase() ?? null,
+        }
+      );
     },
 
     /** A channel sees only its own orders: another channel's id is "not found". */

@@ -35,6 +35,24 @@ export async function isCardHeld(db: Db, cardHash: string): Promise<boolean> {
   return row !== undefined;
 }
 
+/** Whom an order is about: its card (hash, masked), channel, seller, device and end-user IP. */
+export function intakeSubjectsOf(db: Db, orderId: string) {
+  return db
+    .selectFrom('orders')
+    .select([
+      'card_hash',
+      'card_type',
+      'card_last4',
+      'card_number_length',
+      'channel_id',
+      'seller_id',
+      'device_id',
+      'client_ip',
+    ])
+    .where('id', '=', orderId)
+    .executeTakeFirst();
+}
+
 export function findOrder(db: Db, channelId: string, id: string): Promise<OrderRow | undefined> {
   return db
     .selectFrom('orders')

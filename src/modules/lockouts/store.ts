@@ -1,0 +1,235 @@
+import { type Selectable, sql } from 'kysely';
+import type { Db } from '../../storage/database.js';
+import { prepared } from '../../storage/prepared.js';
+import type { LockoutsTable } from '../../storage/schema.js';
+import type { Metric, SubjectKind } from './model.js';
+
+export type LockoutRow = Selectable<LockoutsTable>;
+
+/**
+ * One hit on a counter, atomically: the window opens at the first hit and the hit counts in it
+ * while it lasts, else it opens a new window with count 1. On PostgreSQL the upsert takes the row's
+ * lock, so concurrent hits are counted one after the other, none lost (decision 0029).
+ */
+function upsertHit(
+  db: Db,
+  p: { kind: unknown; key: unknown; metric: unknown; windowMs: unknown; now: unknown; since: unknown },
+) {
+  return db
+    .insertInto('lockout_counters')
+    .values({
+      subject_kind: p.kind as string,
+      subject_key: p.key as string,
+      metric: p.metric as string,
+      window_ms: p.windowMs as number,
+      window_start: p.now as number,
+      count: 1,
+    })
+    .onConflict((oc) =>
+      oc.columns(['subject_kind', 'subject_key', 'metric', 'window_ms']).doUpdateSet((eb) => ({
+        count: eb
+          .case()
+          .when('lockout_counters.window_start', '>', p.since as number)
+          .then(eb('lockout_counters.count', '+', 1))
+          .else(1)
+          .end(),
+        window_start: eb
+          .case()
+          .when('lockout_counters.window_start', '>', p.since as number)
+          .then(eb.ref('lockout_counters.window_start'))
+          .else(p.now as number)
+          .end(),
+      })),
+    );
+}
+
+const hitCounter = prepared<{
+  kind: string;
+  key: string;
+  metric: string;
+  windowMs: number;
+  now: number;
+  since: number;
+}>((db, p) =>
+  upsertHit(db, {
+    kind: p.kind,
+    key: p.key,
+    metric: p.metric,
+    windowMs: p.windowMs,
+    now: p.now,
+    since: p.since,
+  }).returning('count'),
+);
+
+export interface Hit {
+  kind: SubjectKind;
+  key: string;
+  metric: Metric;
+  windowMs: number;
+  nowMs: number;
+}
+
+/** Counts one hit and returns the count in the current window (this hit included). */
+export async function hit(db: Db, h: Hit): Promise<number> {
+  const { rows } = await hitCounter.run<{ count: number | string }>(db, {
+    kind: h.kind,
+    key: h.key,
+    metric: h.metric,
+    windowMs: h.windowMs,
+    now: h.nowMs,
+    since: h.nowMs - h.windowMs,
+  });
+  return Number(rows[0]?.count ?? 0);
+}
+
+/** The count of a counter's current window (0 if none): what a reader sharing the counter sees. */
+export async function countOf(db: Db, c: Omit<Hit, 'nowMs'>, nowMs: number): Promise<number> {
+  const row = await db
+    .selectFrom('lockout_counters')
+    .select('count')
+    .where('subject_kind', '=', c.kind)
+    .where('subject_key', '=', c.key)
+    .where('metric', '=', c.metric)
+    .where('window_ms', '=', c.windowMs)
+    .where('window_start', '>', nowMs - c.windowMs)
+    .executeTakeFirst();
+  return Number(row?.count ?? 0);
+}
+
+/**
+ * Intake's one statement: a hit on the card's `try` counter that also returns the active lockout,
+ * if any, of the card, the seller, the device or the IP (a card's first: kinds sort `card` first).
+ */
+const admitTry = prepared<{
+  card: string;
+  windowMs: number;
+  now: number;
+  since: number;
+  seller: string;
+  device: string | null;
+  ip: string | null;
+}>((db, p) => {
+  const active = () =>
+    db
+      .selectFrom('lockouts')
+      .where((w) =>
+        w.or([
+          w.and([w('subject_key', '=', p.card), w('subject_kind', '=', 'card')]),
+          w.and([w('subject_key', '=', p.seller), w('subject_kind', '=', 'seller')]),
+          w.and([w('subject_key', '=', p.device), w('subject_kind', '=', 'device')]),
+          w.and([w('subject_key', '=', p.ip), w('subject_kind', '=', 'ip')]),
+        ]),
+      )
+      .where('expires_at', '>', p.now)
+      .where('released_at', 'is', null)
+      .orderBy('subject_kind')
+      .limit(1);
+  return upsertHit(db, {
+    kind: 'card',
+    key: p.card,
+    metric: 'try',
+    windowMs: p.windowMs,
+    now: p.now,
+    since: p.since,
+  }).returning([
+    'count',
+    () => active().select('subject_kind').as('locked_kind'),
+    () => active().select('expires_at').as('locked_until'),
+  ]);
+});
+
+export interface TryOutcome {
+  /** Tries of the card in the current window, this one included. */
+  count: number;
+  /** The active lockout found (of the card first), if any. */
+  locked?: { kind: SubjectKind; untilMs: number };
+}
+
+export async function countTry(
+  db: Db,
+  t: { cardKey: string; sellerKey: string; deviceKey: string | null; ipKey: string | null },
+  windowMs: number,
+  nowMs: number,
+): Promise<TryOutcome> {
+  const { rows } = await admitTry.run<{
+    count: number | string;
+    locked_kind: string | null;
+    locked_until: number | string | null;
+  }>(db, {
+    card: t.cardKey,
+    windowMs,
+    now: nowMs,
+    since: nowMs - windowMs,
+    seller: t.sellerKey,
+    device: t.deviceKey,
+    ip: t.ipKey,
+  });
+  const r = rows[0];
+  const count = Number(r?.count ?? 0);
+  return r?.locked_kind
+    ? { count, locked: { kind: r.locked_kind as SubjectKind, untilMs: Number(r.locked_until) } }
+    : { count };
+}
+
+export async function activeLockout(
+  db: Db,
+  kind: SubjectKind,
+  key: string,
+  nowMs: number,
+): Promise<LockoutRow | undefined> {
+  return db
+    .selectFrom('lockouts')
+    .selectAll()
+    .where('subject_key', '=', key)
+    .where('subject_kind', '=', kind)
+    .where('expires_at', '>', nowMs)
+    .where('released_at', 'is', null)
+    .executeTakeFirst();
+}
+
+export async function insertLockout(db: Db, row: LockoutRow): Promise<void> {
+  await db.insertInto('lockouts').values(row).execute();
+}
+
+export function listActive(db: Db, nowMs: number, kind: SubjectKind | undefined, limit: number) {
+  let q = db
+    .selectFrom('lockouts')
+    .selectAll()
+    .where('expires_at', '>', nowMs)
+    .where('released_at', 'is', null);
+  if (kind) q = q.where('subject_kind', '=', kind);
+  return q.orderBy('created_at', 'desc').limit(limit).execute();
+}
+
+export function findLockout(db: Db, id: string) {
+  return db.selectFrom('lockouts').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** Ends a lockout now and forgets its subject's counters, so that the next try starts afresh. */
+export async function releaseLockout(db: Db, row: LockoutRow, nowMs: number): Promise<boolean> {
+  const r = await db
+    .updateTable('lockouts')
+    .set({ released_at: nowMs })
+    .where('id', '=', row.id)
+    .where('released_at', 'is', null)
+    .executeTakeFirst();
+  await db
+    .deleteFrom('lockout_counters')
+    .where('subject_kind', '=', row.subject_kind)
+    .where('subject_key', '=', row.subject_key)
+    .execute();
+  return r.numUpdatedRows === 1n;
+}
+
+/** Counters whose window has passed, and lockouts ended before `endedBeforeMs`. */
+export async function prune(db: Db, nowMs: number, endedBeforeMs: number): Promise<number> {
+  const counters = await db
+    .deleteFrom('lockout_counters')
+    .where(sql<boolean>`window_start + window_ms < ${nowMs}`)
+    .executeTakeFirst();
+  const lockouts = await db
+    .deleteFrom('lockouts')
+    .where((w) => w.or([w('expires_at', '<', endedBeforeMs), w('released_at', '<', endedBeforeMs)]))
+    .executeTakeFirst();
+  return Number(counters.numDeletedRows) + Number(lockouts.numDeletedRows);
+}
