@@ -1,7 +1,9 @@
-import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
-import type { Authenticator, ChannelView } from '../modules/channels/index.js';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { type Authenticator, type ChannelView, ipAllowed } from '../modules/channels/index.js';
+import { ApiError } from '../shared/errors.js';
 import { decodeJsonBody } from './json-body.js';
-import { requireSecurity } from './operation.js';
+import { errorResponses, requireSecurity } from './operation.js';
+import type { RateLimits } from './rate-limit/limiter.js';
 import { unwrap } from './result.js';
 
 declare module 'fastify' {
@@ -20,16 +22,22 @@ export function authenticatedChannel(request: FastifyRequest): ChannelView {
  * The signed channel API: every route registered here is authenticated (signature over the raw
  * body) before its body is decoded and validated.
  */
-export function channelApi(authenticate: Authenticator, routes: FastifyPluginAsync[]): FastifyPluginAsync {
+export function channelApi(
+  authenticate: Authenticator,
+  rateLimits: RateLimits | undefined,
+  routes: FastifyPluginAsync[],
+): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
     // All four signing headers together (one requirement object is AND).
-    app.addHook('onRoute', (route) =>
+    app.addHook('onRoute', (route) => {
       requireSecurity(route, [
         { channelId: [], requestTimestamp: [], requestNonce: [], requestSignature: [] },
-      ]),
-    );
-    app.addHook('preValidation', async (request) => {
-      request.channel = unwrap(
+      ]);
+      const schema = route.schema as { response?: Record<string, unknown> };
+      schema.response = { ...errorResponses(403, 429), ...schema.response };
+    });
+    app.addHook('preValidation', async (request, reply) => {
+      const channel = unwrap(
         await authenticate({
           headers: request.headers,
           method: request.method,
@@ -37,8 +45,26 @@ export function channelApi(authenticate: Authenticator, routes: FastifyPluginAsy
           rawBody: request.rawBody,
         }),
       );
+      await admitChannelCall(request, reply, channel, rateLimits);
+      request.channel = channel;
     });
     app.addHook('preValidation', decodeJsonBody);
     for (const r of routes) await app.register(r);
   };
+}
+
+/**
+ * The channel's own limits on a proven call (docs/limits.md): where it may come from (403
+ * `ip_not_allowed`), then how often (its token bucket, 429 `rate_limited`). Nothing of the
+ * request is done when either refuses.
+ */
+async function admitChannelCall(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  channel: ChannelView,
+  rateLimits: RateLimits | undefined,
+): Promise<void> {
+  if (!ipAllowed(channel.limits.ip_allowlist, request.ip))
+    throw new ApiError('ip_not_allowed', `Calls of this channel are not accepted from ${request.ip}.`);
+  await rateLimits?.channel(request, reply, channel);
 }

@@ -63,13 +63,15 @@ export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promis
   return buildApp({
     logger: ctx.logger,
     bodyLimitBytes: ctx.config.bodyLimitBytes,
+    trustProxy: ctx.config.trustProxy,
+    rateLimits: ctx.rateLimits,
     metrics: ctx.metrics,
     readiness: readinessChecks(ctx, runtime),
     version: VERSION,
     webhooks: eventWebhooks(ctx.events.catalogue),
     apis: [
       payoutNotificationRoutes(ctx.payoutNotifications),
-      channelApi(ctx.authenticate, [
+      channelApi(ctx.authenticate, ctx.rateLimits, [
         channelRoutes(ctx.channels, ctx.config.secretOverlapS),
         cardTypeRoutes(ctx.cardTypes),
         orderRoutes(ctx.orders),

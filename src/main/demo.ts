@@ -37,11 +37,17 @@ export async function ensureDemoChannel(
   return { ...creds, webhookSecret };
 }
 
-const DEMO_CHANNEL: NewChannel = { name: 'Demo channel', kind: 'merchant' };
+// The demo pays at once and takes every test card: no per-order limits or required fields.
+const DEMO_POLICY = {
+  settlement: { cycle: 'T0' },
+  limits: { per_order_min: null, per_order_max: null, required_fields: [] },
+} satisfies Partial<NewChannel>;
+const DEMO_CHANNEL: NewChannel = { name: 'Demo channel', kind: 'merchant', ...DEMO_POLICY };
 export const DEMO_USDT_CHANNEL: NewChannel = {
   name: 'Demo crypto platform (pays USDT)',
   kind: 'crypto',
   settlement_currency: 'USDT',
+  ...DEMO_POLICY,
 };
 
 /**

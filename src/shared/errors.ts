@@ -30,6 +30,8 @@ export const ERROR_STATUS = {
   signature_invalid: 401,
   nonce_reused: 401,
   admin_token_invalid: 401,
+  // 403 — who is calling is known, but not from here
+  ip_not_allowed: 403,
   // 404 / 405
   route_not_found: 404,
   resource_not_found: 404,
@@ -47,6 +49,10 @@ export const ERROR_STATUS = {
   payout_not_unknown: 409,
   // 422 — the card is refused
   no_offer: 422,
+  amount_out_of_range: 422,
+  // 429 — too much, too fast
+  rate_limited: 429,
+  daily_limit_reached: 429,
   // 413 / 415
   payload_too_large: 413,
   unsupported_media_type: 415,
@@ -54,6 +60,7 @@ export const ERROR_STATUS = {
   internal_error: 500,
   service_unavailable: 503,
   fx_unavailable: 503,
+  rate_limiter_unavailable: 503,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

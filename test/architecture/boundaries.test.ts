@@ -12,6 +12,7 @@ const OWNER: Record<string, string> = {
   channels: 'channels',
   request_nonces: 'channels',
   channel_groups: 'channels',
+  channel_daily_usage: 'channels',
   card_types: 'cards',
   orders: 'orders',
   order_events: 'orders',

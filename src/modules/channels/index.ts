@@ -1,5 +1,13 @@
 /** Channels' face: credentials, signed-request authentication, policies. */
 export { type Authenticator, createAuthenticator } from './authenticate.js';
+export { claimDailyUsage, type DailyLimitError, dailyReset, dailyUsage } from './daily-usage.js';
+export {
+  ChannelLimits,
+  ipAllowed,
+  KIND_DEFAULTS,
+  ORDER_FIELDS,
+  type OrderField,
+} from './limits.js';
 export {
   CALLBACK_ACKS,
   CALLBACK_FORMATS,

@@ -6,6 +6,7 @@ import { fail, ok, type Result } from '../../shared/result.js';
 import type { Db } from '../../storage/database.js';
 import { prepared } from '../../storage/prepared.js';
 import type { ChannelError } from './errors.js';
+import { checkLimits, KIND_DEFAULTS, type LimitColumns, limitColumns, limitsView } from './limits.js';
 import type {
   CallbackSettings,
   ChannelCredentials,
@@ -121,6 +122,7 @@ function view(row: ChannelRow, nowMs: number): ChannelView {
       payout_fee: row.payout_fee,
       seller_daily_payout_cap: row.seller_daily_payout_cap,
     },
+    limits: limitsView(row),
     previous_secret_valid_until: {
       api: stillValid(row.secret_previous_sealed, row.secret_previous_until, nowMs),
       webhook: stillValid(row.webhook_secret_previous_sealed, row.webhook_secret_previous_until, nowMs),
@@ -179,6 +181,10 @@ export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_
         });
       if (input.group_id && !(await findGroup(db, input.group_id)))
         return fail('unknown_reference', `No channel group ${input.group_id}.`, { field: 'group_id' });
+      const kindDefaults = KIND_DEFAULTS[input.kind];
+      const limits = { ...kindDefaults.limits, ...input.limits };
+      const badLimit = checkLimits(limits);
+      if (badLimit) return fail('invalid_request', badLimit.message, { field: badLimit.field });
       const now = clock.now();
       const id = options.id ?? newId('ch', now);
       const secret = newApiSecret();
@@ -193,7 +199,10 @@ export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_
         callback_url: input.callback_url ?? null,
         face_value_policy: input.face_value_policy ?? 'review',
         group_id: input.group_id ?? null,
-        settlement_currency: input.settlement_currency ?? null,
+        settlement_currency:
+          input.settlement_currency !== undefined
+            ? input.settlement_currency
+            : kindDefaults.settlementCurrency,
         created_at: now,
         updated_at: now,
         secret_previous_sealed: null,
@@ -205,10 +214,12 @@ export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_
         callback_sign_type: 'HMAC-SHA256',
         callback_hosts: '[]',
         // Every setting given, so every column is set.
-        ...(settlementColumns({ ...DEFAULT_SETTLEMENT, ...input.settlement }) as Pick<
-          ChannelRow,
-          SettlementColumn
-        >),
+        ...(settlementColumns({
+          ...DEFAULT_SETTLEMENT,
+          cycle: kindDefaults.cycle,
+          ...input.settlement,
+        }) as Pick<ChannelRow, SettlementColumn>),
+        ...(limitColumns(limits) as LimitColumns),
       };
       await insertChannel(db, row);
       return ok({ channel: view(row, now), secret, webhookSecret });
@@ -247,10 +258,17 @@ export function createChannelService({ db, keyring, clock, credentialsTtlMs = 1_
         });
       if (patch.group_id && !(await findGroup(db, patch.group_id)))
         return fail('unknown_reference', `No channel group ${patch.group_id}.`, { field: 'group_id' });
-      const { callbacks, settlement, ...plain } = patch;
+      const { callbacks, settlement, limits, ...plain } = patch;
+      if (limits) {
+        const current = await findChannel(db, id);
+        if (!current) return fail('channel_not_found', `No channel ${id}.`, { field: 'params.id' });
+        const badLimit = checkLimits({ ...limitsView(current), ...limits });
+        if (badLimit) return fail('invalid_request', badLimit.message, { field: badLimit.field });
+      }
       const set: Partial<ChannelRow> = {
         ...plain,
         ...settlementColumns(settlement ?? {}),
+        ...limitColumns(limits ?? {}),
         updated_at: clock.now(),
       };
       if (callbacks?.format) set.callback_format = callbacks.format;

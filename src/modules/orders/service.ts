@@ -8,13 +8,14 @@ import type { Db } from '../../storage/database.js';
 import { isUniqueViolation } from '../../storage/errors.js';
 import type { Committer } from '../../storage/group-commit.js';
 import { type CardTypeService, checkCard } from '../cards/index.js';
-import type { ChannelView } from '../channels/index.js';
+import { type ChannelView, claimDailyUsage } from '../channels/index.js';
 import type { PriceRow, PricingService } from '../pricing/index.js';
 import { CardFilter } from './card-filter.js';
 import { openCard, rewrapKey, sealCard } from './card-vault.js';
 import type { CallbackUrlError, OrderError } from './errors.js';
 import { INITIAL_STATUS } from './lifecycle.js';
 import type { OrderList, OrderListQuery, OrderView, SubmitOrder } from './model.js';
+import { amountInLimitCurrency, checkOrderAmount, checkOrderFields } from './policy.js';
 import {
   countToRewrap,
   findByMerchantOrderId,
@@ -53,6 +54,7 @@ type Submitted = Result<{ order: OrderView; created: boolean }, OrderError['code
 
 type Placed =
   | { kind: 'created'; view: OrderView }
+  | { kind: 'limited'; failure: Submitted }
   | { kind: 'existing'; row: OrderRow }
   | { kind: 'duplicate' };
 
@@ -81,11 +83,20 @@ export function createOrderService(deps: OrderServiceDeps) {
     return ok({ order: orderView(row, await priceOf(row)), created: false });
   }
 
-  async function place(row: OrderRow, price: { row: PriceRow; save: boolean }): Promise<Placed> {
+  async function place(
+    channel: ChannelView,
+    row: OrderRow,
+    price: { row: PriceRow; save: boolean },
+    amount: number,
+  ): Promise<Placed> {
     const attempt = () =>
       // No look-ups here: the unique indexes are the truth about repeats and duplicates, and a unit
       // that breaks one is rolled back alone and answered below, after the winner committed.
       committer.run<Placed>(async (trx) => {
+        // First, before anything is written: a refusal returns with the unit empty, and a unit rolled
+        // back later (a duplicate) takes its count back with it.
+        const limited = await claimDailyUsage(trx, channel, amount, row.created_at);
+        if (limited) return { kind: 'limited', failure: limited };
         if (price.save) await deps.pricing.save(trx, price.row);
         return { kind: 'created', view: await deps.transitions.place(trx, row, price.row) };
       });
@@ -103,6 +114,8 @@ export function createOrderService(deps: OrderServiceDeps) {
 
   /** Checks, prices and places a new card; every refusal is a value (submit looks for a repeat then). */
   async function take(channel: ChannelView, input: SubmitOrder, requestHash: string): Promise<Submitted> {
+    const missing = checkOrderFields(channel, input);
+    if (missing) return missing;
     const type = await deps.cardTypes.find(input.card_type);
     if (type?.enabled !== 1) {
       return fail(
@@ -171,6 +184,9 @@ export function createOrderService(deps: OrderServiceDeps) {
     );
     if (!priced.ok) return priced;
     const price = priced.value;
+    const amount = amountInLimitCurrency(channel, type.currency, input.declared_face_value, price.row);
+    const outOfRange = checkOrderAmount(channel, amount);
+    if (outOfRange) return outOfRange;
     const sealed = sealCard(deps.cardKeys.current(), id, card);
     const row: OrderRow = {
       id,
@@ -208,8 +224,12 @@ export function createOrderService(deps: OrderServiceDeps) {
       verified_at: null,
       price_id: price.row.id,
       quote_id: input.quote_id ?? null,
+      platform_order_id: input.platform_order_id ?? null,
+      store_terminal_id: input.store_terminal_id ?? null,
+      blockchain_address: input.blockchain_address ?? null,
     };
-    const placed = await place(row, price);
+    const placed = await place(channel, row, price, amount ?? input.declared_face_value);
+    if (placed.kind === 'limited') return placed.failure;
     if (placed.kind === 'duplicate') return duplicate();
     if (placed.kind === 'existing') return replay(placed.row, requestHash);
     filter.add(cardHash);
