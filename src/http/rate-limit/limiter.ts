@@ -128,7 +128,8 @@ export class RateLimits {
       const d = await this.draw(request, `ip:${request.ip}`, this.options.ip, false);
       if (d && !d.allowed) this.refuse('ip', this.options.ip, d);
     });
-    app.addHook('onResponse', async (request, reply) => {
+    // Before the answer leaves, so that the caller's next guess already meets the spent token.
+    app.addHook('onSend', async (request, reply) => {
       if (!request.rateLimitCredentialed || reply.statusCode !== 401) return;
       await this.options.store.take(`ip:${request.ip}`, this.options.ip, true).catch(() => undefined);
     });
