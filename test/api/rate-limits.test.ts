@@ -55,6 +55,8 @@ describe('token buckets (GCRA)', () => {
     // A peek says what a take would, and changes nothing.
     expect(gcraStep(tat, 100, bucket, false).decision.allowed).toBe(false);
     expect(gcraStep(tat, 200, bucket, false).tat).toBe(tat);
+    // A clock that went back (a TAT beyond an empty bucket) starts the bucket full, not empty for the jump.
+    expect(gcraStep(100_000, 0, bucket, true).decision).toMatchObject({ allowed: true, remaining: 2 });
   });
 
   it('memory store, 1,000 concurrent callers: accepted = burst + rate·t exactly, with an injected clock', async () => {

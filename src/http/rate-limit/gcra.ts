@@ -33,7 +33,10 @@ export function gcraStep(
 ): { decision: Decision; tat: number } {
   const interval = 1000 / bucket.rate;
   const capacity = bucket.burst * interval;
-  const base = Math.max(tat ?? now, now);
+  // A TAT further ahead than an empty bucket can only come from a clock that went back: start the
+  // bucket full rather than hold it empty for as long as the jump.
+  const known = tat === undefined || tat > now + capacity + interval ? now : tat;
+  const base = Math.max(known, now);
   const next = base + interval;
   // A hair of tolerance: float steps must not refuse a token that is due.
   if (next - now > capacity + 1e-6)

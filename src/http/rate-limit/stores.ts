@@ -45,6 +45,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
+if tat > now + capacity + interval then tat = now end
 local nxt = tat + interval
 if nxt - now > capacity + 1 then
   return {0, '0', string.format('%.17g', nxt - now - capacity), string.format('%.17g', tat - now)}
