@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trustProxyOption } from '../../src/http/app.js';
 import { gcraStep } from '../../src/http/rate-limit/gcra.js';
 import { MemoryBuckets, RedisBuckets } from '../../src/http/rate-limit/stores.js';
 import type { Clock } from '../../src/shared/clock.js';
@@ -295,6 +296,47 @@ describe.each(storageTargets().slice(0, 1))('rate limits over HTTP on $name', (t
         expect(await down.counts()).toMatchObject({ orders: 0 });
       } finally {
         await down.stop();
+      }
+    });
+  });
+
+  describe('RECARD_TRUST_PROXY', () => {
+    it('is off by default, `true`, a hop count or addresses, as Fastify takes them', () => {
+      expect([undefined, 'false', 'true', '2', '10.0.0.0/8,127.0.0.1'].map(trustProxyOption)).toEqual([
+        false,
+        false,
+        true,
+        2,
+        '10.0.0.0/8,127.0.0.1',
+      ]);
+    });
+
+    it('off: X-Forwarded-For is ignored; trusting the proxy: the forwarded address is the client', async () => {
+      const forwarded = { 'x-forwarded-for': '203.0.113.7' };
+      for (const [trustProxy, expected] of [
+        [undefined, 403],
+        ['127.0.0.1', 200],
+      ] as const) {
+        const t = await startTestServer(target, {
+          worker: false,
+          config: trustProxy ? { trustProxy } : {},
+        });
+        try {
+          const ch = await t.createChannel({
+            name: 'behind-proxy',
+            limits: { ip_allowlist: ['203.0.113.0/24'] },
+          });
+          const res = await rawCall(t.url, {
+            channelId: ch.id,
+            secret: ch.secret,
+            method: 'GET',
+            path: '/v1/channel',
+            headers: forwarded,
+          });
+          expect(res.status).toBe(expected);
+        } finally {
+          await t.stop();
+        }
       }
     });
   });
