@@ -137,11 +137,12 @@ describe.each(storageTargets().slice(0, 1))('rate limits over HTTP on $name', (t
 
     it('the "3,443/s accepted" probe: a burst of signed requests past the bucket gets 429 rate_limited with Retry-After and RateLimit fields', async () => {
       const ch = await t.createChannel({ name: 'prober' });
-      const burst = await Promise.all(Array.from({ length: 600 }, () => signedGet(ch)));
+      // 450 at once (more would overflow the listen backlog and measure TCP retries instead).
+      const burst = await Promise.all(Array.from({ length: 450 }, () => signedGet(ch)));
       const ok = burst.filter((r) => r.status === 200);
       const limited = burst.filter((r) => r.status === 429);
       expect(ok).toHaveLength(200);
-      expect(limited).toHaveLength(400);
+      expect(limited).toHaveLength(250);
       expect(ok[0]?.headers.get('ratelimit-policy')).toBe('"channel";q=200;w=2');
       expect(ok[0]?.headers.get('ratelimit')).toMatch(/^"channel";r=\d+;t=\d+$/);
       const refusal = limited[0];
@@ -151,7 +152,7 @@ describe.each(storageTargets().slice(0, 1))('rate limits over HTTP on $name', (t
       expect(refusal?.headers.get('ratelimit')).toBe('"channel";r=0;t=2');
       // One second later: rate·t = 100 more, and not one over.
       clock.advance(1_000);
-      const next = await Promise.all(Array.from({ length: 300 }, () => signedGet(ch)));
+      const next = await Promise.all(Array.from({ length: 250 }, () => signedGet(ch)));
       expect(next.filter((r) => r.status === 200)).toHaveLength(100);
     });
 
