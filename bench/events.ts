@@ -60,6 +60,9 @@ function order(id: string, now: number): OrdersTable {
     verified_at: null,
     price_id: null,
     quote_id: null,
+    platform_order_id: null,
+    store_terminal_id: null,
+    blockchain_address: null,
   };
 }
 
@@ -97,6 +100,15 @@ async function measure(name: string, storage: Storage, mode: 'no event' | 'event
       min_payout: 0,
       payout_fee: 0,
       seller_daily_payout_cap: null,
+      limit_currency: 'CNY',
+      order_min: null,
+      order_max: null,
+      daily_amount_cap: null,
+      daily_order_cap: null,
+      rate_per_second: null,
+      rate_burst: null,
+      ip_allowlist: '[]',
+      required_fields: '[]',
       created_at: now,
       updated_at: now,
     })

@@ -279,6 +279,36 @@ export const SETTINGS = {
     Type.Integer({ minimum: 5, maximum: 86400, default: 300 }),
     'A feed rate older than this is stale: cross-currency quotes and intake are refused (503 fx_unavailable) rather than priced on it.',
   ),
+  trustProxy: setting(
+    'RECARD_TRUST_PROXY',
+    Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+    "Behind a reverse proxy: whose `X-Forwarded-For` to believe for the client address (IP allowlists, per-address rate limits). `true` (any; only if nothing reaches the API but the proxy), a number of hops, or comma-separated proxy addresses/CIDRs; passed to Fastify's trustProxy. Unset: off, the socket's address is the client's.",
+  ),
+  redisUrl: setting(
+    'REDIS_URL',
+    Type.Optional(Type.String({ pattern: '^rediss?://\\S+$' })),
+    'Redis for the rate limiters, so that every API process shares the same buckets (docs/limits.md). Unset: each process counts in memory.',
+  ),
+  channelRate: setting(
+    'RECARD_CHANNEL_RATE',
+    Type.Number({ exclusiveMinimum: 0, maximum: 1000000, default: 100 }),
+    "Signed requests per second a channel may make on average, unless the channel's own `limits.rate_per_second` says otherwise.",
+  ),
+  channelBurst: setting(
+    'RECARD_CHANNEL_BURST',
+    Type.Integer({ minimum: 1, maximum: 10000000, default: 200 }),
+    "Signed requests a channel may make at once (its bucket's size), unless the channel's `limits.rate_burst` says otherwise.",
+  ),
+  ipRate: setting(
+    'RECARD_IP_RATE',
+    Type.Number({ exclusiveMinimum: 0, maximum: 1000000, default: 10 }),
+    'Requests per second one client address may make without proven credentials (no credentials, unknown routes, public endpoints, failed authentication).',
+  ),
+  ipBurst: setting(
+    'RECARD_IP_BURST',
+    Type.Integer({ minimum: 1, maximum: 10000000, default: 20 }),
+    "Such requests one client address may make at once (its bucket's size).",
+  ),
   demoSimulatorLatencyMs: setting(
     'RECARD_DEMO_SIMULATOR_LATENCY_MS',
     Type.Integer({ minimum: 0, maximum: 10000, default: 20 }),

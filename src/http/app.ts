@@ -19,11 +19,16 @@ import type { Metrics } from './metrics.js';
 import { publishDocument, type WebhookSpec } from './openapi.js';
 import { completeOperation } from './operation.js';
 import { opsRoutes, type ReadinessCheck } from './ops-routes.js';
+import type { RateLimits } from './rate-limit/limiter.js';
 import { installValidation } from './validation.js';
 
 export interface AppOptions {
   logger: Logger;
   bodyLimitBytes: number;
+  /** RECARD_TRUST_PROXY: whose X-Forwarded-For names the client (unset: nobody's). */
+  trustProxy?: string | undefined;
+  /** Per-address limits on traffic without proven credentials (docs/limits.md). */
+  rateLimits?: RateLimits;
   metrics: Metrics;
   readiness: ReadinessCheck[];
   /** Route plugins, each already wrapped in its authentication (channelApi, later adminApi). */
@@ -75,6 +80,14 @@ class AccessLog extends LogController {
 }
 
 const OPS_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** RECARD_TRUST_PROXY as Fastify's trustProxy: `true`, a hop count, or addresses/CIDRs. */
+export function trustProxyOption(value: string | undefined): boolean | number | string {
+  const v = value?.trim();
+  if (!v || v === 'false') return false;
+  if (v === 'true') return true;
+  return /^\d+$/.test(v) ? Number(v) : v;
+}
 const INCOMING_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /** The HTTP application: framework conventions here, routes from the modules, wiring in main/. */
@@ -101,6 +114,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Refusals before any route (bad HTTP, bad URL, over-long parameters) get the one error body too.
     clientErrorHandler: clientErrorHandler(options.logger as FastifyBaseLogger),
     frameworkErrors,
+    // A hop count is documented and honoured by Fastify, though its type leaves numbers out.
+    trustProxy: trustProxyOption(options.trustProxy) as boolean | string,
   }) as unknown as FastifyInstance;
 
   // Before any route: every operation is completed with the statuses and descriptions all share.
@@ -123,6 +138,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       headers: { 'retry-after': '1' },
     });
   });
+
+  options.rateLimits?.install(app);
 
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);

@@ -1,10 +1,11 @@
 import type { TLSSocket } from 'node:tls';
-import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator, ChannelView } from '../modules/channels/index.js';
 import type { Idempotency } from '../modules/idempotency/index.js';
 import { installIdempotency } from './idempotency.js';
 import { decodeJsonBody } from './json-body.js';
-import { requireSecurity } from './operation.js';
+import { errorResponses, requireSecurity } from './operation.js';
+import type { RateLimits } from './rate-limit/limiter.js';
 import { unwrap } from './result.js';
 
 declare module 'fastify' {
@@ -37,26 +38,32 @@ export function clientCertificateSha256(request: FastifyRequest): string | undef
  */
 export function channelApi(
   authenticate: Authenticator,
+  rateLimits: RateLimits | undefined,
   routes: FastifyPluginAsync[],
   idempotency?: Idempotency,
 ): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
     // All four signing headers together (one requirement object is AND).
-    app.addHook('onRoute', (route) =>
+    app.addHook('onRoute', (route) => {
       requireSecurity(route, [
         { channelId: [], requestTimestamp: [], requestNonce: [], requestSignature: [] },
-      ]),
-    );
-    app.addHook('preValidation', async (request) => {
-      request.channel = unwrap(
+      ]);
+      const schema = route.schema as { response?: Record<string, unknown> };
+      schema.response = { ...errorResponses(403, 429), ...schema.response };
+    });
+    app.addHook('preValidation', async (request, reply) => {
+      const channel = unwrap(
         await authenticate({
           headers: request.headers,
           method: request.method,
           url: request.url,
           rawBody: request.rawBody,
           clientCertSha256: clientCertificateSha256(request),
+          ip: request.ip,
         }),
       );
+      await admitChannelCall(request, reply, channel, rateLimits);
+      request.channel = channel;
     });
     app.addHook('preValidation', decodeJsonBody);
     // Keys are the channel's own: two channels may use the same key.
@@ -64,4 +71,18 @@ export function channelApi(
       installIdempotency(app, idempotency, (request) => `channel:${authenticatedChannel(request).id}`);
     for (const r of routes) await app.register(r);
   };
+}
+
+/**
+ * The channel's own limits on a proven call (docs/limits.md): where it may come from (403
+ * `ip_not_allowed`), then how often (its token bucket, 429 `rate_limited`). Nothing of the
+ * request is done when either refuses.
+ */
+async function admitChannelCall(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  channel: ChannelView,
+  rateLimits: RateLimits | undefined,
+): Promise<void> {
+  await rateLimits?.channel(request, reply, channel);
 }

@@ -17,10 +17,10 @@ export const ERROR_STATUS_DESCRIPTIONS = {
   409: 'Conflicts with what exists: a repeat with another body, a duplicate card, an expired or mismatched quote, a concurrent write, or a request with this Idempotency-Key still in flight.',
   413: 'The body is larger than the server accepts.',
   415: 'The body is not `application/json`.',
-  422: 'The card is refused (there is no offer for it now, or it is locked after too many tries), or the Idempotency-Key was used for another request.',
-  429: 'Too many requests; Retry-After says when to try again.',
+  422: "The card is refused: there is no offer for it now, it is locked after too many tries, or its amount is outside the channel's per-order limits; or the Idempotency-Key was used for another request.",
+  429: "Too many requests (rate_limited), too many wrong secrets, or the channel's daily cap is reached (daily_limit_reached); Retry-After says when to try again (docs/limits.md).",
   500: 'Our fault; quote `error.request_id` to the operator.',
-  503: 'Shutting down, or an upstream (exchange rates) is unavailable; Retry-After says when to try again.',
+  503: 'Shutting down, or an upstream (exchange rates, the rate limiter) is unavailable; Retry-After says when to try again.',
 } as const satisfies Record<number, string>;
 export type ErrorStatus = keyof typeof ERROR_STATUS_DESCRIPTIONS;
 
@@ -67,6 +67,8 @@ export function completeOperation(route: RouteOptions): void {
     add(415);
   }
   add(405);
+  // Every route is rate limited (docs/limits.md): by client address, or by channel once signed.
+  add(429);
   add(500);
   add(503);
   let headers = schema.headers;

@@ -88,6 +88,8 @@ export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promis
     ...(tls ? { tls } : {}),
     logger: ctx.logger,
     bodyLimitBytes: ctx.config.bodyLimitBytes,
+    trustProxy: ctx.config.trustProxy,
+    rateLimits: ctx.rateLimits,
     metrics: ctx.metrics,
     readiness: readinessChecks(ctx, runtime),
     version: VERSION,
@@ -97,6 +99,7 @@ export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promis
       oauthRoutes(ctx.oauth),
       channelApi(
         ctx.authenticate,
+        ctx.rateLimits,
         [
           channelRoutes(ctx.channels, ctx.config.secretOverlapS),
           channelKeyRoutes(ctx.channelKeys),

@@ -7,6 +7,8 @@ import { type NotificationKeys, verifyNotification } from '../adapters/payouts/w
 import { loadSecrets } from '../config/keys.js';
 import type { Config } from '../config/schema.js';
 import { createMetrics, type Metrics } from '../http/metrics.js';
+import { RateLimits } from '../http/rate-limit/limiter.js';
+import { type BucketStore, MemoryBuckets, RedisBuckets } from '../http/rate-limit/stores.js';
 import { PRUNE_JOBS, pruneJobsHandler } from '../jobs/maintenance.js';
 import type { AnyJobHandler } from '../jobs/model.js';
 import type { Schedule } from '../jobs/runtime.js';
@@ -167,6 +169,8 @@ export interface Context {
   channelKeys: KeyRegistry;
   /** OAuth 2.0 client credentials and the access tokens' keys. */
   oauth: OauthService;
+  /** Token buckets per channel and per client address (docs/limits.md); in Redis when REDIS_URL is set. */
+  rateLimits: RateLimits;
   /** The event backbone: every event type of this build and the subscribers that react to them. */
   events: EventLog;
   eventQueries: EventService;
@@ -393,8 +397,20 @@ export async function createContext(config: Config, options: ContextOptions = {}
   const configured = config.payoutProvidersFile ? loadPayoutProviders(config.payoutProvidersFile) : undefined;
   for (const p of configured?.providers ?? []) payoutProviders.set(p.name, p);
   const idempotency = createIdempotency({ db, clock, keyring });
+  const bucketStore: BucketStore = config.redisUrl
+    ? new RedisBuckets(config.redisUrl, (err) =>
+        logger.warn({ err: err.message }, 'rate limiter store unreachable'),
+      )
+    : new MemoryBuckets(clock);
+  const rateLimits = new RateLimits({
+    store: bucketStore,
+    channelDefault: { rate: config.channelRate, burst: config.channelBurst },
+    ip: { rate: config.ipRate, burst: config.ipBurst },
+    logger,
+  });
   const ctx: Context = {
     idempotency,
+    rateLimits,
     ledger,
     sellers,
     settlement,
@@ -553,6 +569,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       await sequencer.stop();
       await outbound.close();
       await router.close();
+      await bucketStore.close();
       await ctx.fxSource?.close();
       for (const p of payoutProviders.values()) await (p as { close?: () => Promise<void> }).close?.();
       await storage.close();

@@ -37,16 +37,23 @@ export async function ensureDemoChannel(
   return { ...creds, webhookSecret };
 }
 
-/** The quick start signs with HMAC (`recard call`); a registered RSA or SM2 key works beside it. */
+// The demo pays at once and takes every test card: no per-order limits or required fields.
+const DEMO_POLICY = {
+  settlement: { cycle: 'T0' },
+  limits: { per_order_min: null, per_order_max: null, required_fields: [] },
+} satisfies Partial<NewChannel>;
+// The quick start signs with HMAC (`recard call`); a registered RSA or SM2 key works beside it.
 const DEMO_CHANNEL: NewChannel = {
   name: 'Demo channel',
   kind: 'merchant',
+  ...DEMO_POLICY,
   auth: { schemes: ['HMAC-SHA256', 'RSA-SHA256', 'SM2-SM3'] },
 };
 export const DEMO_USDT_CHANNEL: NewChannel = {
   name: 'Demo crypto platform (pays USDT)',
   kind: 'crypto',
   settlement_currency: 'USDT',
+  ...DEMO_POLICY,
 };
 
 /**

@@ -38,6 +38,8 @@ export const ERROR_STATUS = {
   token_invalid: 401,
   token_expired: 401,
   invalid_client: 401,
+  // 403 — who is calling is known, but not from here
+  ip_not_allowed: 403,
   // 404 / 405
   route_not_found: 404,
   resource_not_found: 404,
@@ -66,6 +68,10 @@ export const ERROR_STATUS = {
   card_locked: 422,
   // 429 — too many of something
   too_many_wrong_secrets: 429,
+  amount_out_of_range: 422,
+  // 429 — too much, too fast
+  rate_limited: 429,
+  daily_limit_reached: 429,
   // 413 / 415
   payload_too_large: 413,
   unsupported_media_type: 415,
@@ -73,6 +79,7 @@ export const ERROR_STATUS = {
   internal_error: 500,
   service_unavailable: 503,
   fx_unavailable: 503,
+  rate_limiter_unavailable: 503,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_STATUS;

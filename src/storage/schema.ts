@@ -58,6 +58,19 @@ export interface ChannelsTable {
   require_token: number;
   /** Lower-case hex SHA-256 of the DER client certificate the channel must present over mTLS. */
   client_cert_sha256: string | null;
+  /** Channel policy and abuse limits (docs/limits.md): the currency of the amounts below. */
+  limit_currency: string;
+  order_min: number | null;
+  order_max: number | null;
+  daily_amount_cap: number | null;
+  daily_order_cap: number | null;
+  /** Null: the server's default (RECARD_CHANNEL_RATE, RECARD_CHANNEL_BURST). */
+  rate_per_second: number | null;
+  rate_burst: number | null;
+  /** JSON array of CIDRs; empty: any address. */
+  ip_allowlist: string;
+  /** JSON array of order field names the channel's orders must carry. */
+  required_fields: string;
 }
 
 /** A channel's registered public key (RSA-SHA256 or SM2-SM3 request signatures). */
@@ -83,6 +96,14 @@ export interface OauthKeysTable {
   created_at: number;
   sign_until: number;
   publish_until: number;
+}
+
+/** What a channel took in on one business day, for its daily caps. */
+export interface ChannelDailyUsageTable {
+  channel_id: string;
+  business_date: string;
+  orders: number;
+  amount: number;
 }
 
 export interface RequestNoncesTable {
@@ -182,6 +203,10 @@ export interface OrdersTable {
   /** The price in force for this order (the quote's, or the one made at intake, or a repricing). */
   price_id: string | null;
   quote_id: string | null;
+  /** Order fields a channel's kind may require (docs/limits.md#required-fields). */
+  platform_order_id: string | null;
+  store_terminal_id: string | null;
+  blockchain_address: string | null;
 }
 
 export interface ChannelGroupsTable {
@@ -369,6 +394,7 @@ export interface Database {
   channels: ChannelsTable;
   channel_keys: ChannelKeysTable;
   oauth_keys: OauthKeysTable;
+  channel_daily_usage: ChannelDailyUsageTable;
   request_nonces: RequestNoncesTable;
   jobs: JobsTable;
   callback_tests: CallbackTestsTable;

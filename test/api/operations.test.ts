@@ -125,7 +125,7 @@ describe.each(storageTargets())('operations endpoints on $name', (target) => {
     expect(text.match(/"title":"Order"/g)).toHaveLength(1);
     // Every status an operation can answer, each with a description of its own.
     expect(Object.keys(submit?.responses ?? {}).sort()).toEqual(
-      ['200', '201', '400', '401', '405', '409', '413', '415', '422', '429', '500', '503'].sort(),
+      ['200', '201', '400', '401', '403', '405', '409', '413', '415', '422', '429', '500', '503'].sort(),
     );
     expect(Object.keys(spec.paths['/v1/quotes']?.get?.responses ?? {})).toEqual(
       expect.arrayContaining(['422', '503']),

@@ -14,6 +14,7 @@ const OWNER: Record<string, string> = {
   channel_groups: 'channels',
   channel_keys: 'channels',
   oauth_keys: 'channels',
+  channel_daily_usage: 'channels',
   card_types: 'cards',
   orders: 'orders',
   order_events: 'orders',

@@ -37,6 +37,23 @@ export interface TestServer {
 }
 
 export const TEST_CHANNEL_KEY = randomBytes(32).toString('base64');
+
+/** Rate limits no suite reaches (the production defaults are 100/s burst 200 per channel, 10/20 per address). */
+export const GENEROUS_RATE_LIMITS = {
+  channelRate: 1_000_000,
+  channelBurst: 10_000_000,
+  ipRate: 1_000_000,
+  ipBurst: 10_000_000,
+} satisfies Partial<Config>;
+
+/**
+ * Channels made by suites keep what they had before kinds got default policies: T+0 and no limits,
+ * unless the suite asks (docs/limits.md#defaults-per-kind has what `recard channels create` gives).
+ */
+const OPEN_CHANNEL = {
+  settlement: { cycle: 'T0' },
+  limits: { per_order_min: null, per_order_max: null, required_fields: [] },
+} satisfies Partial<NewChannel>;
 export const TEST_ADMIN_TOKEN = `adm_${randomBytes(24).toString('hex')}`;
 
 /**
@@ -52,6 +69,10 @@ export function workerEnv(t: TestServer, extra: Record<string, string> = {}): Re
     RECARD_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     RECARD_LOG_LEVEL: 'silent',
     RECARD_WORKER_POLL_MS: '20',
+    RECARD_CHANNEL_RATE: String(GENEROUS_RATE_LIMITS.channelRate),
+    RECARD_CHANNEL_BURST: String(GENEROUS_RATE_LIMITS.channelBurst),
+    RECARD_IP_RATE: String(GENEROUS_RATE_LIMITS.ipRate),
+    RECARD_IP_BURST: String(GENEROUS_RATE_LIMITS.ipBurst),
     ...extra,
   };
 }
@@ -76,6 +97,8 @@ export async function startTestServer(
       pgPoolSize: 5,
       // Receivers in tests listen on loopback, which is refused unless allowed explicitly.
       outboundAllowlist: '127.0.0.1',
+      // Suites and drills send bursts from 127.0.0.1: only the rate-limit tests meet the real defaults.
+      ...GENEROUS_RATE_LIMITS,
       ...options.config,
     },
   );
@@ -102,6 +125,9 @@ export async function startTestServer(
         kind: 'merchant',
         ...input,
         auth: { schemes: ['HMAC-SHA256'], require_token: false, ...input.auth },
+        settlement: { ...OPEN_CHANNEL.settlement, ...input.settlement },
+        limits: { ...OPEN_CHANNEL.limits, ...input.limits },
+        settlement_currency: input.settlement_currency ?? null,
       });
       if (!made.ok) throw new Error(`test channel: ${made.message}`);
       const created = made.value;
@@ -146,6 +172,7 @@ export async function startTestServer(
         'rate_adjustments',
         'fx_rates',
         'channel_groups',
+        'channel_daily_usage',
         'ledger_accounts',
         'ledger_transfers',
         'sellers',

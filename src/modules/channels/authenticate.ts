@@ -4,6 +4,7 @@ import { safeEqual } from '../../shared/crypto.js';
 import { fail, ok, type Result } from '../../shared/result.js';
 import type { Committer } from '../../storage/group-commit.js';
 import type { AuthError } from './errors.js';
+import { ipAllowed } from './limits.js';
 import type { ActiveKey, ChannelView, SignatureScheme } from './model.js';
 import { claimNonce } from './nonces.js';
 import type { ChannelService } from './service.js';
@@ -14,6 +15,8 @@ export interface SignedRequest {
   /** Path and query as on the request line. */
   url: string;
   rawBody: Buffer | undefined;
+  /** The client's address (behind RECARD_TRUST_PROXY, the forwarded one). */
+  ip?: string | undefined;
   /** SHA-256 (lower-case hex) of the client certificate, when one came over mutual TLS and our CA signed it. */
   clientCertSha256?: string | undefined;
 }
@@ -200,6 +203,12 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       }
       const checked = await verifyToken(token, channelId);
       if (!checked.ok) return checked;
+    }
+
+    // Where the channel may call from, once the call is proven its own, and before its nonce is
+    // spent: a refused call leaves nothing behind (docs/limits.md#ip-allowlist).
+    if (req.ip !== undefined && !ipAllowed(creds.channel.limits.ip_allowlist, req.ip)) {
+      return fail('ip_not_allowed', `Calls of this channel are not accepted from ${req.ip}.`);
     }
 
     if (!(await committer.run((trx) => claimNonce(trx, channelId, nonce, now, 2 * windowS * 1000)))) {

@@ -23,4 +23,5 @@ export type AuthError = Failure<
   | 'client_certificate_required'
   | 'token_invalid'
   | 'token_expired'
+  | 'ip_not_allowed'
 >;

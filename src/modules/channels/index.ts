@@ -1,4 +1,5 @@
 /** Channels' face: credentials, signed-request authentication, policies. */
+
 export {
   type Authenticator,
   createAuthenticator,
@@ -6,8 +7,16 @@ export {
   type SignedRequest,
   type TokenVerifier,
 } from './authenticate.js';
+export { claimDailyUsage, type DailyLimitError, dailyReset, dailyUsage } from './daily-usage.js';
 export { channelKeyAdminRoutes, channelKeyRoutes } from './key-routes.js';
 export { activeKeys, createKeyRegistry, type KeyParser, type KeyRegistry, type ParsedKey } from './keys.js';
+export {
+  ChannelLimits,
+  ipAllowed,
+  KIND_DEFAULTS,
+  ORDER_FIELDS,
+  type OrderField,
+} from './limits.js';
 export {
   type ActiveKey,
   type AuthSettings,

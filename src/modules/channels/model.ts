@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { CURRENCY_CODES } from '../../shared/money.js';
+import { ChannelLimits, ChannelLimitsPatch } from './limits.js';
 
 export const CHANNEL_KINDS = ['ecommerce', 'merchant', 'crypto', 'h5'] as const;
 export type ChannelKind = (typeof CHANNEL_KINDS)[number];
@@ -144,6 +145,7 @@ export const ChannelView = Type.Object(
     callbacks: CallbackSettings,
     settlement: SettlementSettings,
     auth: AuthSettings,
+    limits: ChannelLimits,
     previous_secret_valid_until: Type.Object(
       {
         api: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
@@ -169,6 +171,8 @@ export const NewChannel = Type.Object({
   settlement_currency: Type.Optional(SettlementCurrency),
   settlement: Type.Optional(Type.Partial(SettlementSettings, { additionalProperties: false })),
   auth: Type.Optional(Type.Partial(AuthSettings, { additionalProperties: false })),
+  /** Unset ones take the kind's defaults (docs/limits.md#defaults-per-kind). */
+  limits: Type.Optional(Type.Partial(ChannelLimits, { additionalProperties: false })),
 });
 export type NewChannel = Static<typeof NewChannel>;
 
@@ -204,6 +208,7 @@ export const ChannelPatch = Type.Object(
         title: 'AuthSettingsPatch',
       }),
     ),
+    limits: Type.Optional(ChannelLimitsPatch),
   },
   { additionalProperties: false, minProperties: 1 },
 );

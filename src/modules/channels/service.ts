@@ -6,6 +6,7 @@ import { fail, ok, type Result } from '../../shared/result.js';
 import type { Db } from '../../storage/database.js';
 import { prepared } from '../../storage/prepared.js';
 import type { ChannelError } from './errors.js';
+import { checkLimits, KIND_DEFAULTS, type LimitColumns, limitColumns, limitsView } from './limits.js';
 import type {
   ActiveKey,
   AuthSettings,
@@ -152,6 +153,7 @@ function view(row: ChannelRow, nowMs: number): ChannelView {
       require_token: row.require_token === 1,
       client_cert_sha256: row.client_cert_sha256,
     },
+    limits: limitsView(row),
     previous_secret_valid_until: {
       api: stillValid(row.secret_previous_sealed, row.secret_previous_until, nowMs),
       webhook: stillValid(row.webhook_secret_previous_sealed, row.webhook_secret_previous_until, nowMs),
@@ -216,6 +218,10 @@ export function createChannelService({
         });
       if (input.group_id && !(await findGroup(db, input.group_id)))
         return fail('unknown_reference', `No channel group ${input.group_id}.`, { field: 'group_id' });
+      const kindDefaults = KIND_DEFAULTS[input.kind];
+      const limits = { ...kindDefaults.limits, ...input.limits };
+      const badLimit = checkLimits(limits);
+      if (badLimit) return fail('invalid_request', badLimit.message, { field: badLimit.field });
       const now = clock.now();
       const id = options.id ?? newId('ch', now);
       const secret = newApiSecret();
@@ -230,7 +236,10 @@ export function createChannelService({
         callback_url: input.callback_url ?? null,
         face_value_policy: input.face_value_policy ?? 'review',
         group_id: input.group_id ?? null,
-        settlement_currency: input.settlement_currency ?? null,
+        settlement_currency:
+          input.settlement_currency !== undefined
+            ? input.settlement_currency
+            : kindDefaults.settlementCurrency,
         created_at: now,
         updated_at: now,
         secret_previous_sealed: null,
@@ -242,10 +251,12 @@ export function createChannelService({
         callback_sign_type: 'HMAC-SHA256',
         callback_hosts: '[]',
         // Every setting given, so every column is set.
-        ...(settlementColumns({ ...DEFAULT_SETTLEMENT, ...input.settlement }) as Pick<
-          ChannelRow,
-          SettlementColumn
-        >),
+        ...(settlementColumns({
+          ...DEFAULT_SETTLEMENT,
+          cycle: kindDefaults.cycle,
+          ...input.settlement,
+        }) as Pick<ChannelRow, SettlementColumn>),
+        ...(limitColumns(limits) as LimitColumns),
         ...(authColumns({ ...DEFAULT_AUTH[input.kind], ...input.auth }) as Pick<ChannelRow, AuthColumn>),
       };
       await insertChannel(db, row);
@@ -285,10 +296,17 @@ export function createChannelService({
         });
       if (patch.group_id && !(await findGroup(db, patch.group_id)))
         return fail('unknown_reference', `No channel group ${patch.group_id}.`, { field: 'group_id' });
-      const { callbacks, settlement, auth, ...plain } = patch;
+      const { callbacks, settlement, auth, limits, ...plain } = patch;
+      if (limits) {
+        const current = await findChannel(db, id);
+        if (!current) return fail('channel_not_found', `No channel ${id}.`, { field: 'params.id' });
+        const badLimit = checkLimits({ ...limitsView(current), ...limits });
+        if (badLimit) return fail('invalid_request', badLimit.message, { field: badLimit.field });
+      }
       const set: Partial<ChannelRow> = {
         ...plain,
         ...settlementColumns(settlement ?? {}),
+        ...limitColumns(limits ?? {}),
         ...authColumns(auth ?? {}),
         updated_at: clock.now(),
       };

@@ -12,6 +12,9 @@ export type OrderError =
       | 'unsupported_face_value'
       | 'card_already_submitted'
       | 'resource_not_found'
+      | 'invalid_request'
+      | 'amount_out_of_range'
+      | 'daily_limit_reached'
     >
   | CallbackUrlError
   | IntakeRefusal

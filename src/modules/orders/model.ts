@@ -31,6 +31,32 @@ export const SubmitOrder = Type.Object(
     device_id: Type.Optional(Text(128)),
     user_id: Type.Optional(Text(64)),
     user_registered_at: Type.Optional(Type.String({ format: 'date-time' })),
+    // Fields a channel's kind may require (docs/limits.md#required-fields); stored and shown as given.
+    platform_order_id: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        pattern: '^[\\x21-\\x7e]+$',
+        description:
+          "The e-commerce platform's own order number. Required on `ecommerce` channels by default.",
+      }),
+    ),
+    store_terminal_id: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        pattern: '^[\\x21-\\x7e]+$',
+        description: 'The store or POS terminal the card was taken at (offline merchants).',
+      }),
+    ),
+    blockchain_address: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description:
+          'USDT address of the seller, TRC20 (`T…`, 34 characters) or ERC20 (`0x` + 40 hex digits). Required on `crypto` channels by default.',
+      }),
+    ),
     quote_id: Type.Optional(
       Type.String({
         pattern: '^quo_[0-9a-z]{26}$',
@@ -55,6 +81,9 @@ export const OrderView = Type.Object(
     seller: Type.Object({ id: Type.String(), name: Type.Union([Type.String(), Type.Null()]) }),
     callback_url: Type.Union([Type.String(), Type.Null()]),
     attach: Type.Union([Type.String(), Type.Null()]),
+    platform_order_id: Type.Union([Type.String(), Type.Null()]),
+    store_terminal_id: Type.Union([Type.String(), Type.Null()]),
+    blockchain_address: Type.Union([Type.String(), Type.Null()]),
     issuer: Type.Union([Type.String(), Type.Null()], { description: 'Who verifies and redeems the card.' }),
     actual_face_value: Type.Union([Type.Integer(), Type.Null()], {
       description: 'Face value the issuer reported or redeemed, in minor units; null until it said.',

@@ -8,7 +8,7 @@ import type { Db } from '../../storage/database.js';
 import { isUniqueViolation } from '../../storage/errors.js';
 import type { Committer } from '../../storage/group-commit.js';
 import { type CardTypeService, checkCard, maskFromLast4, normaliseCardField } from '../cards/index.js';
-import type { ChannelView } from '../channels/index.js';
+import { type ChannelView, claimDailyUsage } from '../channels/index.js';
 import type { PriceRow, PricingService } from '../pricing/index.js';
 import { CardFilter } from './card-filter.js';
 import { openCard, rewrapKey, sealCard } from './card-vault.js';
@@ -16,6 +16,7 @@ import type { CallbackUrlError, OrderError } from './errors.js';
 import type { IntakeGuard, IntakeRefusal, IntakeSubjects } from './intake-guard.js';
 import { INITIAL_STATUS } from './lifecycle.js';
 import type { OrderList, OrderListQuery, OrderView, SubmitOrder } from './model.js';
+import { amountInLimitCurrency, checkOrderAmount, checkOrderFields } from './policy.js';
 import {
   countToRewrap,
   findByMerchantOrderId,
@@ -65,6 +66,7 @@ interface RequestHash {
 
 type Placed =
   | { kind: 'created'; view: OrderView }
+  | { kind: 'limited'; failure: Submitted }
   | { kind: 'existing'; row: OrderRow }
   | { kind: 'duplicate' }
   | { kind: 'refused'; refusal: IntakeRefusal };
@@ -115,8 +117,10 @@ export function createOrderService(deps: OrderServiceDeps) {
   }
 
   async function place(
+    channel: ChannelView,
     row: OrderRow,
     price: { row: PriceRow; save: boolean },
+    amount: number,
     attempt: Attempt,
   ): Promise<Placed> {
     const { guard } = deps;
@@ -130,6 +134,10 @@ export function createOrderService(deps: OrderServiceDeps) {
           const refusal = await guard.admit(trx, subjects, row.created_at);
           if (refusal) return { kind: 'refused', refusal };
         }
+        // Then the daily caps, before the order is written; a unit rolled back later (a duplicate)
+        // takes its count back with it.
+        const limited = await claimDailyUsage(trx, channel, amount, row.created_at);
+        if (limited) return { kind: 'limited', failure: limited };
         if (price.save) await deps.pricing.save(trx, price.row);
         return { kind: 'created', view: await deps.transitions.place(trx, row, price.row) };
       });
@@ -154,6 +162,8 @@ export function createOrderService(deps: OrderServiceDeps) {
     requestHash: RequestHash,
     attempt: Attempt,
   ): Promise<Submitted> {
+    const missing = checkOrderFields(channel, input);
+    if (missing) return missing;
     const type = await deps.cardTypes.find(input.card_type);
     if (type?.enabled !== 1) {
       return fail(
@@ -235,6 +245,9 @@ export function createOrderService(deps: OrderServiceDeps) {
     );
     if (!priced.ok) return priced;
     const price = priced.value;
+    const amount = amountInLimitCurrency(channel, type.currency, input.declared_face_value, price.row);
+    const outOfRange = checkOrderAmount(channel, amount);
+    if (outOfRange) return outOfRange;
     const sealed = sealCard(deps.cardKeys.current(), id, card);
     const row: OrderRow = {
       id,
@@ -272,9 +285,13 @@ export function createOrderService(deps: OrderServiceDeps) {
       verified_at: null,
       price_id: price.row.id,
       quote_id: input.quote_id ?? null,
+      platform_order_id: input.platform_order_id ?? null,
+      store_terminal_id: input.store_terminal_id ?? null,
+      blockchain_address: input.blockchain_address ?? null,
     };
-    const placed = await place(row, price, attempt);
+    const placed = await place(channel, row, price, amount ?? input.declared_face_value, attempt);
     if (placed.kind === 'refused') return placed.refusal;
+    if (placed.kind === 'limited') return placed.failure;
     if (placed.kind === 'duplicate') return duplicate();
     if (placed.kind === 'existing') return replay(placed.row, requestHash);
     filter.add(cardHash);

@@ -10,6 +10,7 @@ import * as m0008 from './0008_money.js';
 import * as m0009 from './0009_channel_auth.js';
 import * as m0010 from './0010_idempotency.js';
 import * as m0011 from './0011_lockouts.js';
+import * as m0012 from './0012_channel_limits.js';
 
 /** Every migration, in order. Names sort in application order; never rename or edit a shipped one. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -24,4 +25,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0009_channel_auth': m0009,
   '0010_idempotency': m0010,
   '0011_lockouts': m0011,
+  '0012_channel_limits': m0012,
 };
