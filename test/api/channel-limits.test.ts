@@ -19,8 +19,12 @@ describe.each(storageTargets())('channel policy and limits on $name', (target) =
   afterAll(() => t.stop());
 
   /** A channel as `recard channels create` makes it: the kind's defaults, not the harness's open ones. */
+  // The kind's limits with HMAC auth: its own schemes are the subject of test/security/.
   async function channelOfKind(input: NewChannel) {
-    const made = await t.ctx.channels.create(input);
+    const made = await t.ctx.channels.create({
+      ...input,
+      auth: { schemes: ['HMAC-SHA256'], require_token: false, ...input.auth },
+    });
     if (!made.ok) throw new Error(made.message);
     const { channel, secret } = made.value;
     return { channel, client: new RecardClient({ baseUrl: t.url, channelId: channel.id, secret }) };
