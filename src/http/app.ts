@@ -18,6 +18,7 @@ import type { Metrics } from './metrics.js';
 import { publishDocument, type WebhookSpec } from './openapi.js';
 import { completeOperation } from './operation.js';
 import { opsRoutes, type ReadinessCheck } from './ops-routes.js';
+import { collectRoutes } from './route-list.js';
 import { installValidation } from './validation.js';
 
 export interface AppOptions {
@@ -83,6 +84,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     return503OnClosing: false,
   });
 
+  collectRoutes(app);
   // Before any route: every operation is completed with the statuses and descriptions all share.
   app.addHook('onRoute', completeOperation);
   installValidation(app);

@@ -17,6 +17,7 @@ export const ERROR_STATUS_DESCRIPTIONS = {
   413: 'The body is larger than the server accepts.',
   415: 'The body is not `application/json`.',
   422: 'The card is refused: there is no offer for it now.',
+  423: 'Locked for a while after too many failures; Retry-After says when to try again.',
   429: 'Too many requests; Retry-After says when to try again.',
   500: 'Our fault; quote `error.request_id` to the operator.',
   503: 'Shutting down, or an upstream (exchange rates) is unavailable; Retry-After says when to try again.',

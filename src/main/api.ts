@@ -5,6 +5,7 @@ import { buildApp } from '../http/app.js';
 import { channelApi } from '../http/channel-auth.js';
 import type { ReadinessCheck } from '../http/ops-routes.js';
 import type { JobRuntime } from '../jobs/runtime.js';
+import { adminSessionRoutes, adminUserRoutes } from '../modules/admins/index.js';
 import { cardTypeAdminRoutes, cardTypeRoutes } from '../modules/cards/index.js';
 import { channelAdminRoutes, channelRoutes } from '../modules/channels/index.js';
 import { eventAdminRoutes, eventRoutes, eventStreamRoutes, eventWebhooks } from '../modules/events/index.js';
@@ -81,16 +82,26 @@ export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promis
         sellerRoutes(ctx.sellers),
         settlementRoutes(ctx.settlement),
       ]),
-      adminApi(ctx.adminToken, [
-        cardTypeAdminRoutes(ctx.cardTypes),
-        issuerAdminRoutes(ctx.issuerAdmin),
-        channelAdminRoutes(ctx.channels, ctx.config.secretOverlapS),
-        pricingAdminRoutes(ctx.pricingAdmin),
-        eventAdminRoutes(ctx.eventQueries, ctx.events.catalogue),
-        adminWebhookRoutes(ctx.webhooks),
-        ledgerRoutes(ctx.ledger, ctx.storage.db),
-        settlementAdminRoutes(ctx.settlement),
-      ]),
+      adminApi(
+        {
+          breakGlassToken: ctx.adminToken,
+          authenticate: (token) => ctx.admins.authenticate(token),
+          audit: ctx.audit,
+          logger: ctx.logger,
+        },
+        [
+          adminSessionRoutes(ctx.admins),
+          adminUserRoutes(ctx.admins, ctx.audit),
+          cardTypeAdminRoutes(ctx.cardTypes),
+          issuerAdminRoutes(ctx.issuerAdmin),
+          channelAdminRoutes(ctx.channels, ctx.config.secretOverlapS),
+          pricingAdminRoutes(ctx.pricingAdmin),
+          eventAdminRoutes(ctx.eventQueries, ctx.events.catalogue),
+          adminWebhookRoutes(ctx.webhooks),
+          ledgerRoutes(ctx.ledger, ctx.storage.db),
+          settlementAdminRoutes(ctx.settlement),
+        ],
+      ),
     ],
   });
 }

@@ -11,6 +11,12 @@ import { PRUNE_JOBS, pruneJobsHandler } from '../jobs/maintenance.js';
 import type { AnyJobHandler } from '../jobs/model.js';
 import type { Schedule } from '../jobs/runtime.js';
 import { countJobsByState } from '../jobs/store.js';
+import {
+  type AdminService,
+  type AuditLog,
+  createAdminService,
+  createAuditLog,
+} from '../modules/admins/index.js';
 import { type CardTypeService, createCardTypeService } from '../modules/cards/index.js';
 import {
   type Authenticator,
@@ -141,6 +147,10 @@ export interface Context {
   sequencer: Sequencer;
   ledger: Ledger;
   sellers: SellerService;
+  /** Admin users and their sessions. */
+  admins: AdminService;
+  /** The audit log of admin actions. */
+  audit: AuditLog;
   settlement: SettlementService;
   /** Payout providers by name (RECARD_PAYOUT_PROVIDERS_FILE; `serve --demo` and tests set the simulators'). */
   payoutProviders: Map<string, PayoutProvider>;
@@ -335,6 +345,13 @@ export async function createContext(config: Config, options: ContextOptions = {}
     },
     config,
     adminToken: secrets.adminToken,
+    admins: createAdminService({
+      db,
+      clock,
+      idleMs: config.adminSessionIdleS * 1000,
+      maxMs: config.adminSessionMaxS * 1000,
+    }),
+    audit: createAuditLog({ db, clock }),
     logger,
     clock,
     storage,

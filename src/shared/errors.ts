@@ -30,6 +30,9 @@ export const ERROR_STATUS = {
   signature_invalid: 401,
   nonce_reused: 401,
   admin_token_invalid: 401,
+  admin_login_failed: 401,
+  // 403 — known, but not allowed
+  role_forbidden: 403,
   // 404 / 405
   route_not_found: 404,
   resource_not_found: 404,
@@ -45,8 +48,11 @@ export const ERROR_STATUS = {
   rotation_conflict: 409,
   already_approved: 409,
   payout_not_unknown: 409,
+  admin_username_taken: 409,
   // 422 — the card is refused
   no_offer: 422,
+  // 423 — locked for a while
+  admin_locked: 423,
   // 413 / 415
   payload_too_large: 413,
   unsupported_media_type: 415,

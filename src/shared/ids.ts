@@ -21,7 +21,9 @@ export type IdPrefix =
   | 'ent'
   | 'dst'
   | 'po'
-  | 'stb';
+  | 'stb'
+  | 'adm'
+  | 'aud';
 
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
 

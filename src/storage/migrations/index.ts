@@ -7,6 +7,7 @@ import * as m0005 from './0005_pricing.js';
 import * as m0006 from './0006_events.js';
 import * as m0007 from './0007_webhooks.js';
 import * as m0008 from './0008_money.js';
+import * as m0009 from './0009_admins.js';
 
 /** Every migration, in order. Names sort in application order; never rename or edit a shipped one. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -18,4 +19,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0006_events': m0006,
   '0007_webhooks': m0007,
   '0008_money': m0008,
+  '0009_admins': m0009,
 };
