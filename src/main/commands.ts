@@ -389,13 +389,15 @@ export function buildCli(): Command {
   adminCmd
     .command('create')
     .description(
-      'Create an admin user. The password is read from stdin when it is piped; otherwise one is generated and printed once',
+      'Create an admin user. The password is read from stdin when one is piped in; otherwise one is generated and printed once',
     )
     .requiredOption('--username <name>', 'login name (lower-case letters, digits, . _ -)')
     .addOption(new Option('--role <role>', 'what the user may do').choices(ADMIN_ROLES).makeOptionMandatory())
     .action(async (opts: { username: string; role: AdminRole }) => {
-      const piped = !process.stdin.isTTY;
-      const password = piped ? (await readStdin()).replace(/\r?\n$/, '') : generatePassword();
+      // A terminal is never read from (the password would echo); an empty pipe means "generate one".
+      const given = process.stdin.isTTY ? '' : (await readStdin()).replace(/\r?\n$/, '');
+      const generated = given === '';
+      const password = generated ? generatePassword() : given;
       const input = { username: opts.username, role: opts.role, password };
       if (!Value.Check(NewAdminUser, input)) {
         const issue = [...Value.Errors(NewAdminUser, input)][0];
@@ -406,7 +408,7 @@ export function buildCli(): Command {
         const made = await ctx.admins.create(input);
         if (!made.ok) throw new CliError(made.message);
         out(`admin user ${made.value.username} (${made.value.role}): ${made.value.id}`);
-        if (!piped) out(`password: ${password}\nThe password is shown once. Only its hash is stored.`);
+        if (generated) out(`password: ${password}\nThe password is shown once. Only its hash is stored.`);
       });
     });
 

@@ -16,6 +16,8 @@ import {
   type AuditLog,
   createAdminService,
   createAuditLog,
+  PRUNE_SESSIONS,
+  pruneSessionsHandler,
 } from '../modules/admins/index.js';
 import { type CardTypeService, createCardTypeService } from '../modules/cards/index.js';
 import {
@@ -241,6 +243,12 @@ export async function createContext(config: Config, options: ContextOptions = {}
   const wakeSoon = (kinds: string[]) => setTimeout(() => ctx.wakeWorker(kinds), AFTER_COMMIT_MS);
   const ledger = createLedger({ db, dialect: storage.dialect, clock });
   const sellers = createSellerService({ db, dialect: storage.dialect, clock });
+  const admins = createAdminService({
+    db,
+    clock,
+    idleMs: config.adminSessionIdleS * 1000,
+    maxMs: config.adminSessionMaxS * 1000,
+  });
   const now = () => clock.now();
   // Orders' face is made after the event log (it writes events); these reach it when they run.
   const orderChange: PayoutDeps['orders'] = { change: (trx, id, c) => transitions.change(trx, id, c) };
@@ -345,12 +353,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     },
     config,
     adminToken: secrets.adminToken,
-    admins: createAdminService({
-      db,
-      clock,
-      idleMs: config.adminSessionIdleS * 1000,
-      maxMs: config.adminSessionMaxS * 1000,
-    }),
+    admins,
     audit: createAuditLog({ db, clock }),
     logger,
     clock,
@@ -458,10 +461,12 @@ export async function createContext(config: Config, options: ContextOptions = {}
       prunePricingHandler(db, clock, (from, ids) => orders.quotesInUse(from, ids)),
       sweepVerifyingHandler(db, orders, clock),
       pruneNoncesHandler(db, clock),
+      pruneSessionsHandler(admins),
       pruneJobsHandler(db, clock),
     ],
     schedules: [
       { spec: PRUNE_NONCES, everyMs: TEN_MINUTES, payload: {} },
+      { spec: PRUNE_SESSIONS, everyMs: TEN_MINUTES, payload: {} },
       { spec: SWEEP_VERIFYING, everyMs: 60_000, payload: { stuck_after_ms: config.verifyStuckAfterMs } },
       { spec: PRUNE_JOBS, everyMs: TEN_MINUTES, payload: { keep_ms: KEEP_SUCCEEDED_JOBS_MS } },
       { spec: REFRESH_FX, everyMs: config.fxPollMs, payload: {} },

@@ -165,6 +165,13 @@ describe.each(storageTargets())('admin users and audit on $name', (target) => {
     }
     clock.advance(idleMs / 2 + 1000);
     expect((await t.admin('GET', '/admin/v1/events', undefined, busy.token)).status).toBe(401);
+
+    // Ended sessions are swept by the maintenance job; live ones stay.
+    const live = await t.adminSession('reviewer');
+    await t.ctx.admins.pruneSessions();
+    const left = await t.ctx.storage.db.selectFrom('admin_sessions').select('user_id').execute();
+    expect(left.map((s) => s.user_id)).toEqual([live.id]);
+    expect((await t.admin('GET', '/admin/v1/events', undefined, live.token)).status).toBe(200);
   });
 
   it('checks the role on every route: a too-weak role is 403 role_forbidden, with nothing changed', async () => {

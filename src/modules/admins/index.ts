@@ -12,3 +12,4 @@ export {
 export { generatePassword } from './passwords.js';
 export { adminSessionRoutes, adminUserRoutes } from './routes.js';
 export { type AdminService, createAdminService, LOCK_MS, MAX_FAILED_LOGINS, tokenHash } from './service.js';
+export { PRUNE_SESSIONS, pruneSessionsHandler } from './worker.js';
