@@ -137,7 +137,8 @@ export function adminApi(deps: AdminApiDeps, routes: FastifyPluginAsync[]): Fast
           body: request.body,
           status: reply.statusCode,
           before: request.auditing.before,
-          after: answerOf(reply, payload),
+          // A read's answer is not kept: it changed nothing, and an audit-log page would nest the log in itself.
+          after: request.method === 'GET' ? null : answerOf(reply, payload),
           requestId: String(request.id),
         });
       } catch (err) {

@@ -133,7 +133,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           adminToken: {
             type: 'http',
             scheme: 'bearer',
-            description: 'RECARD_ADMIN_TOKEN, for /admin/v1 routes.',
+            description:
+              'For /admin/v1 routes: a session token from POST /admin/v1/sessions, or the break-glass RECARD_ADMIN_TOKEN (role admin, audited). docs/security.md.',
           },
           channelId: {
             type: 'apiKey',

@@ -355,6 +355,7 @@ describe.each(storageTargets())('admin users and audit on $name', (target) => {
       method: 'GET',
       status: 200,
     });
+    expect(entry?.after).toBeNull();
     // A break-glass call refused by validation is on record as well.
     await t.admin('POST', '/admin/v1/users', { username: 'x' });
     const [invalid] = (await audit('?actor=break-glass&operation_id=adminCreateUser')).data;
