@@ -76,6 +76,16 @@ export const SETTINGS = {
     Type.Optional(Type.String({ minLength: 32, maxLength: 200, pattern: '^[\\x21-\\x7e]+$' })),
     'Bearer token for /admin/v1 (at least 32 characters). Unset: generated once into the data folder.',
   ),
+  adminSessionIdleS: setting(
+    'RECARD_ADMIN_SESSION_IDLE_S',
+    Type.Integer({ minimum: 60, maximum: 86400, default: 1800 }),
+    'An admin session unused for this long ends (docs/security.md#admin-users-and-roles).',
+  ),
+  adminSessionMaxS: setting(
+    'RECARD_ADMIN_SESSION_MAX_S',
+    Type.Integer({ minimum: 300, maximum: 604800, default: 43200 }),
+    'An admin session ends this long after login, however much it is used.',
+  ),
   logLevel: setting(
     'RECARD_LOG_LEVEL',
     Type.Union(

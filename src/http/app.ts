@@ -20,6 +20,7 @@ import { publishDocument, type WebhookSpec } from './openapi.js';
 import { completeOperation } from './operation.js';
 import { opsRoutes, type ReadinessCheck } from './ops-routes.js';
 import type { RateLimits } from './rate-limit/limiter.js';
+import { collectRoutes } from './route-list.js';
 import { installValidation } from './validation.js';
 
 export interface AppOptions {
@@ -118,6 +119,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     trustProxy: trustProxyOption(options.trustProxy) as boolean | string,
   }) as unknown as FastifyInstance;
 
+  collectRoutes(app);
   // Before any route: every operation is completed with the statuses and descriptions all share.
   app.addHook('onRoute', completeOperation);
   installValidation(app);
@@ -168,7 +170,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
           adminToken: {
             type: 'http',
             scheme: 'bearer',
-            description: 'RECARD_ADMIN_TOKEN, for /admin/v1 routes.',
+            description:
+              'For /admin/v1 routes: a session token from POST /admin/v1/sessions, or the break-glass RECARD_ADMIN_TOKEN (role admin, audited). docs/security.md.',
           },
           channelId: {
             type: 'apiKey',

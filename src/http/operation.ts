@@ -18,6 +18,7 @@ export const ERROR_STATUS_DESCRIPTIONS = {
   413: 'The body is larger than the server accepts.',
   415: 'The body is not `application/json`.',
   422: "The card is refused: there is no offer for it now, it is locked after too many tries, or its amount is outside the channel's per-order limits; or the Idempotency-Key was used for another request.",
+  423: 'Locked for a while after too many failures; Retry-After says when to try again.',
   429: "Too many requests (rate_limited), too many wrong secrets, or the channel's daily cap is reached (daily_limit_reached); Retry-After says when to try again (docs/limits.md).",
   500: 'Our fault; quote `error.request_id` to the operator.',
   503: 'Shutting down, or an upstream (exchange rates, the rate limiter) is unavailable; Retry-After says when to try again.',

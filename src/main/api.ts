@@ -6,6 +6,7 @@ import { buildApp } from '../http/app.js';
 import { channelApi } from '../http/channel-auth.js';
 import type { ReadinessCheck } from '../http/ops-routes.js';
 import type { JobRuntime } from '../jobs/runtime.js';
+import { adminSessionRoutes, adminUserRoutes } from '../modules/admins/index.js';
 import { cardTypeAdminRoutes, cardTypeRoutes } from '../modules/cards/index.js';
 import {
   channelAdminRoutes,
@@ -116,8 +117,16 @@ export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promis
         ctx.idempotency,
       ),
       adminApi(
-        ctx.adminToken,
+        {
+          breakGlassToken: ctx.adminToken,
+          authenticate: (token) => ctx.admins.authenticate(token),
+          audit: ctx.audit,
+          logger: ctx.logger,
+          idempotency: ctx.idempotency,
+        },
         [
+          adminSessionRoutes(ctx.admins),
+          adminUserRoutes(ctx.admins, ctx.audit),
           cardTypeAdminRoutes(ctx.cardTypes),
           issuerAdminRoutes(ctx.issuerAdmin),
           channelAdminRoutes(ctx.channels, ctx.config.secretOverlapS),
@@ -129,7 +138,6 @@ export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promis
           settlementAdminRoutes(ctx.settlement),
           lockoutAdminRoutes(ctx.lockouts),
         ],
-        ctx.idempotency,
       ),
     ],
   });

@@ -1,11 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Value } from '@sinclair/typebox/value';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { RecardClient } from '../client/client.js';
 import { dropRetiredFileCardKeys, rotateFileCardMasterKey } from '../config/keys.js';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { SETTINGS } from '../config/schema.js';
+import { ADMIN_ROLES, type AdminRole, generatePassword, NewAdminUser } from '../modules/admins/index.js';
 import {
   CHANNEL_KINDS,
   type ChannelKind,
@@ -416,6 +418,33 @@ export function buildCli(): Command {
       });
     });
 
+  const adminCmd = program.command('admin').description('Manage the operators of the admin API');
+  adminCmd
+    .command('create')
+    .description(
+      'Create an admin user. The password is read from stdin when one is piped in; otherwise one is generated and printed once',
+    )
+    .requiredOption('--username <name>', 'login name (lower-case letters, digits, . _ -)')
+    .addOption(new Option('--role <role>', 'what the user may do').choices(ADMIN_ROLES).makeOptionMandatory())
+    .action(async (opts: { username: string; role: AdminRole }) => {
+      // A terminal is never read from (the password would echo); an empty pipe means "generate one".
+      const given = process.stdin.isTTY ? '' : (await readStdin()).replace(/\r?\n$/, '');
+      const generated = given === '';
+      const password = generated ? generatePassword() : given;
+      const input = { username: opts.username, role: opts.role, password };
+      if (!Value.Check(NewAdminUser, input)) {
+        const issue = [...Value.Errors(NewAdminUser, input)][0];
+        // The password itself is never echoed, only which field is wrong.
+        throw new CliError(`${issue?.path.slice(1) || 'input'}: ${issue?.message ?? 'not valid'}`);
+      }
+      await withContext(async (ctx) => {
+        const made = await ctx.admins.create(input);
+        if (!made.ok) throw new CliError(made.message);
+        out(`admin user ${made.value.username} (${made.value.role}): ${made.value.id}`);
+        if (generated) out(`password: ${password}\nThe password is shown once. Only its hash is stored.`);
+      });
+    });
+
   const ledgerCmd = program.command('ledger').description('The double-entry ledger');
   ledgerCmd
     .command('check')
@@ -503,6 +532,12 @@ export function buildCli(): Command {
 }
 
 class CliError extends Error {}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
 
 export async function main(argv: string[]): Promise<void> {
   try {

@@ -13,6 +13,14 @@ import { PRUNE_JOBS, pruneJobsHandler } from '../jobs/maintenance.js';
 import type { AnyJobHandler } from '../jobs/model.js';
 import type { Schedule } from '../jobs/runtime.js';
 import { countJobsByState } from '../jobs/store.js';
+import {
+  type AdminService,
+  type AuditLog,
+  createAdminService,
+  createAuditLog,
+  PRUNE_SESSIONS,
+  pruneSessionsHandler,
+} from '../modules/admins/index.js';
 import { type CardTypeService, createCardTypeService } from '../modules/cards/index.js';
 import {
   type Authenticator,
@@ -178,6 +186,10 @@ export interface Context {
   sequencer: Sequencer;
   ledger: Ledger;
   sellers: SellerService;
+  /** Admin users and their sessions. */
+  admins: AdminService;
+  /** The audit log of admin actions. */
+  audit: AuditLog;
   settlement: SettlementService;
   /** `Idempotency-Key` on POST, for both APIs (docs/idempotency.md). */
   idempotency: Idempotency;
@@ -286,6 +298,12 @@ export async function createContext(config: Config, options: ContextOptions = {}
   const wakeSoon = (kinds: string[]) => setTimeout(() => ctx.wakeWorker(kinds), AFTER_COMMIT_MS);
   const ledger = createLedger({ db, dialect: storage.dialect, clock });
   const sellers = createSellerService({ db, dialect: storage.dialect, clock });
+  const admins = createAdminService({
+    db,
+    clock,
+    idleMs: config.adminSessionIdleS * 1000,
+    maxMs: config.adminSessionMaxS * 1000,
+  });
   const now = () => clock.now();
   // Orders' face is made after the event log (it writes events); these reach it when they run.
   const orderChange: PayoutDeps['orders'] = { change: (trx, id, c) => transitions.change(trx, id, c) };
@@ -427,6 +445,8 @@ export async function createContext(config: Config, options: ContextOptions = {}
     suite,
     signaturePool,
     adminToken: secrets.adminToken,
+    admins,
+    audit: createAuditLog({ db, clock }),
     logger,
     clock,
     storage,
@@ -547,12 +567,14 @@ export async function createContext(config: Config, options: ContextOptions = {}
       pruneNoncesHandler(db, clock),
       pruneIdempotencyHandler(idempotency),
       pruneLockoutsHandler(db, clock),
+      pruneSessionsHandler(admins),
       pruneJobsHandler(db, clock),
     ],
     schedules: [
       { spec: PRUNE_NONCES, everyMs: TEN_MINUTES, payload: {} },
       { spec: PRUNE_IDEMPOTENCY, everyMs: TEN_MINUTES, payload: {} },
       { spec: PRUNE_LOCKOUTS, everyMs: TEN_MINUTES, payload: { keep_ms: KEEP_ENDED_LOCKOUTS_MS } },
+      { spec: PRUNE_SESSIONS, everyMs: TEN_MINUTES, payload: {} },
       { spec: SWEEP_VERIFYING, everyMs: 60_000, payload: { stuck_after_ms: config.verifyStuckAfterMs } },
       { spec: PRUNE_JOBS, everyMs: TEN_MINUTES, payload: { keep_ms: KEEP_SUCCEEDED_JOBS_MS } },
       { spec: REFRESH_FX, everyMs: config.fxPollMs, payload: {} },

@@ -40,6 +40,9 @@ export const ERROR_STATUS = {
   invalid_client: 401,
   // 403 — who is calling is known, but not from here
   ip_not_allowed: 403,
+  admin_login_failed: 401,
+  // 403 — known, but not allowed
+  role_forbidden: 403,
   // 404 / 405
   route_not_found: 404,
   resource_not_found: 404,
@@ -72,6 +75,9 @@ export const ERROR_STATUS = {
   // 429 — too much, too fast
   rate_limited: 429,
   daily_limit_reached: 429,
+  admin_username_taken: 409,
+  // 423 — locked for a while
+  admin_locked: 423,
   // 413 / 415
   payload_too_large: 413,
   unsupported_media_type: 415,

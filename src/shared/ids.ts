@@ -23,7 +23,9 @@ export type IdPrefix =
   | 'dst'
   | 'po'
   | 'stb'
-  | 'lck';
+  | 'lck'
+  | 'adm'
+  | 'aud';
 
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
 

@@ -1,6 +1,7 @@
 import type { Generated } from 'kysely';
 import type { IssuerProtocol } from '../adapters/issuers/port.js';
 import type { JobState } from '../jobs/model.js';
+import type { AdminRole, AdminStatus } from '../modules/admins/index.js';
 import type { CardCategory, Checksum } from '../modules/cards/index.js';
 import type {
   CallbackAck,
@@ -361,6 +362,47 @@ export interface EventsTable {
   created_at: number;
 }
 
+export interface AdminUsersTable {
+  id: string;
+  username: string;
+  role: AdminRole;
+  status: AdminStatus;
+  /** argon2id, PHC string. */
+  password_hash: string;
+  failed_logins: number;
+  locked_until: number | null;
+  last_login_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AdminSessionsTable {
+  /** Hex SHA-256 of the bearer token. */
+  token_hash: string;
+  user_id: string;
+  created_at: number;
+  last_seen_at: number;
+  /** The absolute expiry; the idle one is `last_seen_at` + the idle limit. */
+  expires_at: number;
+}
+
+export interface AdminAuditTable {
+  id: string;
+  at: number;
+  actor_kind: 'user' | 'break-glass' | 'anonymous';
+  actor_id: string | null;
+  actor_name: string;
+  operation_id: string;
+  method: string;
+  route: string;
+  params: string;
+  request_body: string | null;
+  status: number;
+  before: string | null;
+  after: string | null;
+  request_id: string;
+}
+
 export interface EventSequenceTable {
   id: number;
   last_seq: number;
@@ -425,6 +467,9 @@ export interface Database {
   settlement_batches: SettlementBatchesTable;
   payouts: PayoutsTable;
   idempotency_keys: IdempotencyKeysTable;
+  admin_users: AdminUsersTable;
+  admin_sessions: AdminSessionsTable;
+  admin_audit: AdminAuditTable;
 }
 
 export interface LedgerAccountsTable {

@@ -42,6 +42,9 @@ const OWNER: Record<string, string> = {
   settlement_batches: 'settlement',
   payouts: 'settlement',
   idempotency_keys: 'idempotency',
+  admin_users: 'admins',
+  admin_sessions: 'admins',
+  admin_audit: 'admins',
   // Infrastructure, not a module: the job runtime's own table.
   jobs: 'jobs',
 };
@@ -84,6 +87,7 @@ describe('module boundaries', () => {
   it('finds the modules it guards', () => {
     const modules = new Set(files.filter((f) => relative(SRC, f).startsWith('modules/')).map(areaOf));
     expect([...modules].sort()).toEqual([
+      'admins',
       'cards',
       'channels',
       'events',

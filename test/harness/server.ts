@@ -9,6 +9,7 @@ import type { Config } from '../../src/config/schema.js';
 import { type RunningServer, startServer } from '../../src/main/api.js';
 import { type Context, createContext } from '../../src/main/context.js';
 import { checkLedger } from '../../src/main/ledger-check.js';
+import type { AdminRole } from '../../src/modules/admins/index.js';
 import type { NewChannel } from '../../src/modules/channels/index.js';
 import type { Subscriber } from '../../src/modules/events/index.js';
 import type { Clock } from '../../src/shared/clock.js';
@@ -31,6 +32,11 @@ export interface TestServer {
   ): Promise<{ id: string; secret: string; webhookSecret: string; client: RecardClient }>;
   /** A call to the admin API with the test token (or `token`). */
   admin(method: string, path: string, body?: unknown, token?: string): Promise<RawResponse>;
+  /** An admin user of `role` (a new one each call unless `username` is given) and a session token for it. */
+  adminSession(
+    role: AdminRole,
+    options?: { username?: string; password?: string },
+  ): Promise<{ id: string; username: string; password: string; token: string }>;
   /** Row counts of every table a request could write to: "nothing was written" is equality of two snapshots. */
   counts(): Promise<Record<string, number>>;
   stop(): Promise<void>;
@@ -54,6 +60,8 @@ const OPEN_CHANNEL = {
   settlement: { cycle: 'T0' },
   limits: { per_order_min: null, per_order_max: null, required_fields: [] },
 } satisfies Partial<NewChannel>;
+
+let adminSerial = 0;
 export const TEST_ADMIN_TOKEN = `adm_${randomBytes(24).toString('hex')}`;
 
 /**
@@ -143,6 +151,15 @@ export async function startTestServer(
       if (body !== undefined) headers['content-type'] = 'application/json';
       return send(url, method, path, headers, body === undefined ? undefined : JSON.stringify(body));
     },
+    async adminSession(role, options = {}) {
+      const username = options.username ?? `op-${role}-${++adminSerial}`;
+      const password = options.password ?? `pw-${randomBytes(12).toString('hex')}`;
+      const made = await ctx.admins.create({ username, role, password });
+      if (!made.ok) throw new Error(`test admin user: ${made.message}`);
+      const login = await ctx.admins.login({ username, password });
+      if (!login.ok) throw new Error(`test admin login: ${login.message}`);
+      return { id: made.value.id, username, password, token: login.value.token };
+    },
     async counts() {
       const out: Record<string, number> = {};
       // Scheduled jobs (maintenance, FX reads) are enqueued by the worker on its own timetable, not by
@@ -181,6 +198,9 @@ export async function startTestServer(
         'settlement_batches',
         'payouts',
         'idempotency_keys',
+        'admin_users',
+        'admin_sessions',
+        // Not admin_audit: the audit log records refused admin calls too (docs/security.md#audit-log).
       ]) {
         const r = await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(
           ctx.storage.db,

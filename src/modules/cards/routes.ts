@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { readBefore } from '../../http/admin-auth.js';
 import { answer, errorResponses } from '../../http/operation.js';
 import { unwrap } from '../../http/result.js';
 import { CardTypeList, CardTypeParams, CardTypePatch, CardTypeView, NewCardType } from './model.js';
@@ -77,6 +78,7 @@ export function cardTypeAdminRoutes(service: CardTypeService): FastifyPluginAsyn
     app.patch(
       '/admin/v1/card-types/:code',
       {
+        config: { auditBefore: readBefore((p: { code: string }) => service.get(p.code)) },
         schema: {
           operationId: 'adminUpdateCardType',
           tags,

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { readBefore } from '../../http/admin-auth.js';
 import { authenticatedChannel } from '../../http/channel-auth.js';
 import { answer, errorResponses } from '../../http/operation.js';
 import { unwrap } from '../../http/result.js';
@@ -75,6 +76,7 @@ export function channelAdminRoutes(
     app.post(
       '/admin/v1/channels/:id/secrets/rotate',
       {
+        config: { auditBefore: readBefore((p: { id: string }) => service.get(p.id)) },
         schema: {
           operationId: 'adminRotateChannelSecret',
           tags,
@@ -112,6 +114,7 @@ export function channelAdminRoutes(
     app.patch(
       '/admin/v1/channels/:id',
       {
+        config: { auditBefore: readBefore((p: { id: string }) => service.get(p.id)) },
         schema: {
           operationId: 'adminPatchChannel',
           tags,
@@ -142,6 +145,11 @@ export function channelAdminRoutes(
     app.put(
       '/admin/v1/channel-groups/:id',
       {
+        config: {
+          auditBefore: readBefore(async (p: { id: string }) =>
+            (await service.listGroups()).find((g) => g.id === p.id),
+          ),
+        },
         schema: {
           operationId: 'adminPutChannelGroup',
           tags,

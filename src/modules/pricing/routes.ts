@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { readBefore } from '../../http/admin-auth.js';
 import { authenticatedChannel } from '../../http/channel-auth.js';
 import { answer, errorResponses } from '../../http/operation.js';
 import { unwrap } from '../../http/result.js';
@@ -151,6 +152,7 @@ export function pricingAdminRoutes(admin: PricingAdmin): FastifyPluginAsyncTypeb
     app.put(
       '/admin/v1/rate-adjustments/:card_type',
       {
+        config: { auditBefore: readBefore((p: { card_type: string }) => admin.getAdjustment(p.card_type)) },
         schema: {
           operationId: 'adminPutRateAdjustment',
           tags,
@@ -184,6 +186,11 @@ export function pricingAdminRoutes(admin: PricingAdmin): FastifyPluginAsyncTypeb
     app.put(
       '/admin/v1/fx-rates/:base/:quote',
       {
+        config: {
+          auditBefore: readBefore(async (p: { base: string; quote: string }) =>
+            (await admin.listFx()).filter((r) => r.base === p.base && r.quote === p.quote),
+          ),
+        },
         schema: {
           operationId: 'adminPutFxRate',
           tags,

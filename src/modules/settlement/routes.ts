@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { adminPrincipal, readBefore } from '../../http/admin-auth.js';
 import { authenticatedChannel } from '../../http/channel-auth.js';
 import { answer, errorResponses } from '../../http/operation.js';
 import { unwrap } from '../../http/result.js';
@@ -100,6 +101,7 @@ export function settlementAdminRoutes(s: SettlementService): FastifyPluginAsyncT
     app.post(
       '/admin/v1/payouts/:id/resolve',
       {
+        config: { auditBefore: readBefore((p: { id: string }) => s.payout(p.id)) },
         schema: {
           operationId: 'adminResolvePayout',
           tags,
@@ -145,17 +147,18 @@ export function settlementAdminRoutes(s: SettlementService): FastifyPluginAsyncT
     app.post(
       '/admin/v1/settlement-batches/:id/approve',
       {
+        config: { auditBefore: readBefore((p: { id: string }) => s.batch(p.id)) },
         schema: {
           operationId: 'adminApproveSettlementBatch',
           tags,
           summary: 'Approve a T+3 batch',
           description:
-            'Finance approval (the admin token until roles exist). Its payouts go out once it is due. A second approval is 409.',
+            'Finance approval (role finance or admin; the approver is recorded). Its payouts go out once it is due. A second approval is 409.',
           params: BatchParams,
           response: { 200: answer(BatchView, 'The approved batch.'), ...errorResponses(400, 401, 404, 409) },
         },
       },
-      async (request) => unwrap(await s.approve(request.params.id, 'admin')),
+      async (request) => unwrap(await s.approve(request.params.id, adminPrincipal(request).username)),
     );
     app.get(
       '/admin/v1/settlement-batches/:id/orders.csv',

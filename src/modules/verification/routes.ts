@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { readBefore } from '../../http/admin-auth.js';
 import { answer, errorResponses } from '../../http/operation.js';
 import { unwrap } from '../../http/result.js';
 import {
@@ -36,6 +37,11 @@ export function issuerAdminRoutes(service: IssuerAdminService): FastifyPluginAsy
     app.put(
       '/admin/v1/issuer-routes/:id',
       {
+        config: {
+          auditBefore: readBefore(async (p: { id: string }) =>
+            (await service.listRoutes()).find((r) => r.id === p.id),
+          ),
+        },
         schema: {
           operationId: 'adminPutIssuerRoute',
           tags,
@@ -71,6 +77,11 @@ export function issuerAdminRoutes(service: IssuerAdminService): FastifyPluginAsy
     app.put(
       '/admin/v1/issuer-codes/:issuer/:raw_code',
       {
+        config: {
+          auditBefore: readBefore(async (p: { issuer: string; raw_code: string }) =>
+            (await service.listCodes(p.issuer)).find((c) => c.raw_code === p.raw_code),
+          ),
+        },
         schema: {
           operationId: 'adminPutIssuerCode',
           tags,

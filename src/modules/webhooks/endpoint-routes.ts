@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
+import { readBefore } from '../../http/admin-auth.js';
 import { authenticatedChannel } from '../../http/channel-auth.js';
 import { answer, errorResponses } from '../../http/operation.js';
 import { unwrap } from '../../http/result.js';
@@ -44,6 +45,10 @@ function webhookRoutes(
   const admin = prefix === '/admin/v1';
   const tags = [admin ? 'admin: callbacks' : 'callbacks'];
   const op = (name: string) => (admin ? `admin${name[0]?.toUpperCase()}${name.slice(1)}` : name);
+  // Admin changes record the endpoint as it was (the channel API keeps no audit log).
+  const auditEndpoint = admin
+    ? { config: { auditBefore: readBefore((p: { id: string }) => endpoints.get(undefined, p.id)) } }
+    : {};
   return async (app) => {
     if (admin) {
       app.post(
@@ -115,6 +120,7 @@ function webhookRoutes(
     app.patch(
       `${prefix}/webhook-endpoints/:id`,
       {
+        ...auditEndpoint,
         schema: {
           operationId: op('updateWebhookEndpoint'),
           tags,
@@ -132,6 +138,7 @@ function webhookRoutes(
     app.delete(
       `${prefix}/webhook-endpoints/:id`,
       {
+        ...auditEndpoint,
         schema: {
           operationId: op('deleteWebhookEndpoint'),
           tags,

@@ -11,6 +11,7 @@ import * as m0009 from './0009_channel_auth.js';
 import * as m0010 from './0010_idempotency.js';
 import * as m0011 from './0011_lockouts.js';
 import * as m0012 from './0012_channel_limits.js';
+import * as m0013 from './0013_admins.js';
 
 /** Every migration, in order. Names sort in application order; never rename or edit a shipped one. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -26,4 +27,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0010_idempotency': m0010,
   '0011_lockouts': m0011,
   '0012_channel_limits': m0012,
+  '0013_admins': m0013,
 };
