@@ -22,6 +22,9 @@ export const ADMIN_ACCESS: Readonly<Record<string, readonly AdminRole[] | 'publi
   adminExplainPrice: ANYONE,
   adminListCardTypes: ANYONE,
   adminGetCardType: ANYONE,
+  // Reviewers see which cards, sellers, devices and IPs are locked out; only admins release them.
+  adminListLockouts: ANYONE,
+  adminReleaseLockout: ADMIN,
 
   // Finance: payouts, settlement batches, the ledger (balances, entries, corrections).
   adminListPayouts: FINANCE,
@@ -66,6 +69,9 @@ export const ADMIN_ACCESS: Readonly<Record<string, readonly AdminRole[] | 'publi
   adminGetWebhookDelivery: ADMIN,
   adminResendWebhookDelivery: ADMIN,
   adminResendEvent: ADMIN,
+  adminListChannelKeys: ADMIN,
+  adminAddChannelKey: ADMIN,
+  adminRevokeChannelKey: ADMIN,
   adminListUsers: ADMIN,
   adminCreateUser: ADMIN,
   adminUpdateUser: ADMIN,

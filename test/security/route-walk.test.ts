@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_ACCESS } from '../../src/http/admin-roles.js';
 import type { RegisteredRoute } from '../../src/http/route-list.js';
@@ -27,7 +28,9 @@ const PUBLIC: Record<string, string> = {
   'GET /openapi.json': 'the published API document',
   'POST /notify/payouts/wechat': "signed by WeChat Pay with its platform key: checked by the route's own 401",
   'POST /admin/v1/sessions': 'admin login: username and password are the credentials',
-  // Later: 'POST /oauth/token' (client credentials are the body), 'GET /.well-known/jwks.json' (public keys).
+  'POST /oauth/token':
+    'OAuth client credentials: the channel id and API secret are the credentials (RFC 6749 §4.4)',
+  'GET /.well-known/jwks.json': 'the public keys access tokens are signed with',
 };
 /** The docs UI (@fastify/swagger-ui) serves its static files under this prefix. */
 const PUBLIC_PREFIX = '/docs';
@@ -96,6 +99,12 @@ describe.each(storageTargets())('route walk on $name', (target) => {
     const cbt = await a.client.post<{ id: string }>('/v1/callback-tests', { url: 'http://127.0.0.1:9/cb' });
     expect(cbt.status).toBe(202);
     ids.callbackTest = cbt.body.id;
+    const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const key = await t.admin('POST', `/admin/v1/channels/${a.id}/keys`, {
+      public_key: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    });
+    expect(key.status).toBe(201);
+    ids.key = key.body.id as string;
     // Read from the table: on PostgreSQL the listing waits for the sequencer, which runs with a worker.
     const event = await t.ctx.storage.db
       .selectFrom('events')
@@ -174,6 +183,7 @@ describe.each(storageTargets())('route walk on $name', (target) => {
       '/v1/webhook-deliveries/:id': ids.delivery as string,
       '/v1/webhook-deliveries/:id/resend': ids.delivery as string,
       '/v1/events/:id/resend': ids.event as string,
+      '/v1/channel/keys/:key_id': ids.key as string,
     };
     return r.url.replace(/:([a-z_]+)/g, (_, name: string) => {
       if (name === 'seller_id') return 'seller-a';

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
+import { readBefore } from '../../http/admin-auth.js';
 import { authenticatedChannel } from '../../http/channel-auth.js';
 import { answer, errorResponses } from '../../http/operation.js';
 import { unwrap } from '../../http/result.js';
@@ -60,6 +61,9 @@ export function channelKeyAdminRoutes(keys: KeyRegistry): FastifyPluginAsyncType
           description: 'Signatures by the key stop verifying at once (within 1 s in other processes).',
           params: ChannelKeyParams,
           response: { 200: answer(ChannelKeyView, 'The key, revoked.'), ...errorResponses(401, 404) },
+        },
+        config: {
+          auditBefore: readBefore((p: { id: string; key_id: string }) => keys.get(p.id, p.key_id)),
         },
       },
       async (request) => unwrap(await keys.revoke(request.params.id, request.params.key_id)),

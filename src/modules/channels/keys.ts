@@ -70,6 +70,17 @@ export function createKeyRegistry(deps: {
       return ok(rows.map(keyView));
     },
 
+    /** One key of the channel (the audit log's "before" of a revocation). */
+    async get(channelId: string, keyId: string): Promise<ChannelKeyView | undefined> {
+      const row = await db
+        .selectFrom('channel_keys')
+        .selectAll()
+        .where('id', '=', keyId)
+        .where('channel_id', '=', channelId)
+        .executeTakeFirst();
+      return row && keyView(row);
+    },
+
     /** Registers a key; the same key again answers the registration there is (idempotent). */
     async add(
       channelId: string,
