@@ -97,10 +97,19 @@ const IDEMPOTENCY_KEY_HEADER = {
     '`idempotency_key_reused`; while the first is running, 409 `idempotency_request_in_flight` (docs/idempotency.md).',
 };
 
-/** Every POST of the channel and admin APIs takes an `Idempotency-Key`. */
+/**
+ * Every POST of the channel and admin APIs takes an `Idempotency-Key`, and so does every POST of the
+ * seller page made in a session; sign-up and sign-in (`/h5/v1/channels/…`) have no session to scope it by.
+ */
 function takesIdempotencyKey(route: RouteOptions): boolean {
   const methods = Array.isArray(route.method) ? route.method : [route.method];
-  return methods.includes('POST') && (route.url.startsWith('/v1/') || route.url.startsWith('/admin/v1/'));
+  const url = route.url;
+  return (
+    methods.includes('POST') &&
+    (url.startsWith('/v1/') ||
+      url.startsWith('/admin/v1/') ||
+      (url.startsWith('/h5/v1/') && !url.startsWith('/h5/v1/channels/')))
+  );
 }
 
 /** An authenticated operation: the security it requires, and the 401 its refusal answers with. */

@@ -5,6 +5,7 @@ import { adminApi } from '../http/admin-auth.js';
 import { buildApp } from '../http/app.js';
 import { channelApi } from '../http/channel-auth.js';
 import type { ReadinessCheck } from '../http/ops-routes.js';
+import { h5Api } from '../http/seller-auth.js';
 import type { JobRuntime } from '../jobs/runtime.js';
 import { cardTypeAdminRoutes, cardTypeRoutes } from '../modules/cards/index.js';
 import {
@@ -16,11 +17,12 @@ import {
 } from '../modules/channels/index.js';
 import { eventAdminRoutes, eventRoutes, eventStreamRoutes, eventWebhooks } from '../modules/events/index.js';
 import { ledgerRoutes } from '../modules/ledger/index.js';
-import { orderRoutes } from '../modules/orders/index.js';
+import { orderRoutes, sellerOrderRoutes } from '../modules/orders/index.js';
 import { pricingAdminRoutes, quoteRoutes } from '../modules/pricing/index.js';
-import { sellerRoutes } from '../modules/sellers/index.js';
+import { sellerLoginRoutes, sellerRoutes, sellerSessionRoutes } from '../modules/sellers/index.js';
 import {
   payoutNotificationRoutes,
+  sellerSettlementRoutes,
   settlementAdminRoutes,
   settlementRoutes,
 } from '../modules/settlement/index.js';
@@ -111,6 +113,18 @@ export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promis
         ],
         ctx.idempotency,
       ),
+      h5Api({
+        logins: ctx.sellerLogins,
+        publicRoutes: [sellerLoginRoutes(ctx.sellerLogins)],
+        sessionRoutes: [
+          sellerSessionRoutes(ctx.sellerLogins),
+          sellerOrderRoutes(ctx.orders),
+          sellerSettlementRoutes(ctx.settlement),
+        ],
+        idempotency: ctx.idempotency,
+        // The per-IP rate limiter goes here: `guards: [perIpLimit]` (runs first on every /h5/v1 request).
+        guards: [],
+      }),
       adminApi(
         ctx.adminToken,
         [

@@ -38,11 +38,17 @@ export const ERROR_STATUS = {
   token_invalid: 401,
   token_expired: 401,
   invalid_client: 401,
+  seller_credentials_invalid: 401,
+  seller_session_invalid: 401,
+  seller_session_expired: 401,
+  // 403 — signed in, but the request is not allowed
+  csrf_token_invalid: 403,
   // 404 / 405
   route_not_found: 404,
   resource_not_found: 404,
   card_type_not_found: 404,
   channel_not_found: 404,
+  seller_page_unavailable: 404,
   method_not_allowed: 405,
   // 408 / 414 / 431 — refused by the HTTP layer before any route
   request_timeout: 408,
@@ -60,9 +66,12 @@ export const ERROR_STATUS = {
   too_many_keys: 409,
   conflict: 409,
   idempotency_request_in_flight: 409,
+  seller_phone_taken: 409,
   // 422 — the card is refused
   no_offer: 422,
   idempotency_key_reused: 422,
+  // 429 — slow down
+  seller_login_locked: 429,
   // 413 / 415
   payload_too_large: 413,
   unsupported_media_type: 415,

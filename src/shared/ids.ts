@@ -22,7 +22,10 @@ export type IdPrefix =
   | 'ent'
   | 'dst'
   | 'po'
-  | 'stb';
+  | 'stb'
+  | 'h5'
+  | 'sla'
+  | 'h5o';
 
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
 

@@ -154,6 +154,8 @@ export async function startTestServer(
         'settlement_batches',
         'payouts',
         'idempotency_keys',
+        'seller_accounts',
+        'seller_sessions',
       ]) {
         const r = await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(
           ctx.storage.db,

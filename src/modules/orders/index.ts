@@ -3,6 +3,7 @@ export { ORDER_EVENT_TYPES, OrderEventData } from './events.js';
 export { ORDER_EVENTS, ORDER_STATUSES, type OrderEvent, type OrderStatus } from './lifecycle.js';
 export { type OrderList, OrderView, SHRED_CARDS, type SubmitOrder, VERIFY_ORDER } from './model.js';
 export { orderRoutes } from './routes.js';
+export { sellerOrderRoutes } from './seller-routes.js';
 export { createOrderService, type OrderService } from './service.js';
 export {
   type ChangeResult,

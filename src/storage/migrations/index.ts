@@ -9,6 +9,7 @@ import * as m0007 from './0007_webhooks.js';
 import * as m0008 from './0008_money.js';
 import * as m0009 from './0009_channel_auth.js';
 import * as m0010 from './0010_idempotency.js';
+import * as m0011 from './0011_seller_logins.js';
 
 /** Every migration, in order. Names sort in application order; never rename or edit a shipped one. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0008_money': m0008,
   '0009_channel_auth': m0009,
   '0010_idempotency': m0010,
+  '0011_seller_logins': m0011,
 };
