@@ -10,7 +10,7 @@ import { ErrorBody } from './error-body.js';
  */
 export const ERROR_STATUS_DESCRIPTIONS = {
   400: 'Bad input; `error.field` names what to fix.',
-  401: 'Missing or bad credentials: signature, timestamp, nonce or token (docs/signing.md).',
+  401: 'Missing or bad credentials: signature, timestamp, nonce, token or seller session (docs/signing.md, docs/h5-sellers.md).',
   403: 'Authenticated, but not allowed to do this.',
   404: 'No such thing, or it is not yours.',
   405: 'This path does not take this method; the Allow header lists the ones it takes.',
