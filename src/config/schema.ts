@@ -169,6 +169,16 @@ export const SETTINGS = {
     Type.Integer({ minimum: 60, maximum: 31536000, default: 86400 }),
     'A token-signing key signs for this long; then a new one takes over and the old one stays published until its tokens expire.',
   ),
+  h5SessionIdleS: setting(
+    'RECARD_H5_SESSION_IDLE_S',
+    Type.Integer({ minimum: 60, maximum: 86400, default: 1800 }),
+    'A seller-page session (docs/h5-sellers.md) unused for this long ends.',
+  ),
+  h5SessionMaxS: setting(
+    'RECARD_H5_SESSION_MAX_S',
+    Type.Integer({ minimum: 300, maximum: 2592000, default: 43200 }),
+    'A seller-page session ends this long after sign-in, however active (also the cookie Max-Age).',
+  ),
   tlsCert: setting(
     'RECARD_TLS_CERT',
     Type.Optional(Type.String({ minLength: 1 })),

@@ -173,6 +173,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
             description:
               'For /admin/v1 routes: a session token from POST /admin/v1/sessions, or the break-glass RECARD_ADMIN_TOKEN (role admin, audited). docs/security.md.',
           },
+          sellerSession: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: '__Host-recard_h5_session',
+            description:
+              'The h5 seller page session cookie, set by POST /h5/v1/channels/{channel_id}/sessions. POST, PUT, PATCH and DELETE with it must also send X-Recard-CSRF: the csrf_token of the session (docs/h5-sellers.md).',
+          },
+          sellerBearer: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              'The same session as a bearer token (the `token` of the sign-in answer), for app shells; no CSRF header needed.',
+          },
           channelId: {
             type: 'apiKey',
             in: 'header',

@@ -10,7 +10,7 @@ import { ErrorBody } from './error-body.js';
  */
 export const ERROR_STATUS_DESCRIPTIONS = {
   400: 'Bad input; `error.field` names what to fix.',
-  401: 'Missing or bad credentials: signature, timestamp, nonce or token (docs/signing.md).',
+  401: 'Missing or bad credentials: signature, timestamp, nonce, token or seller session (docs/signing.md, docs/h5-sellers.md).',
   403: 'Authenticated, but not allowed to do this.',
   404: 'No such thing, or it is not yours.',
   405: 'This path does not take this method; the Allow header lists the ones it takes.',
@@ -100,10 +100,19 @@ const IDEMPOTENCY_KEY_HEADER = {
     '`idempotency_key_reused`; while the first is running, 409 `idempotency_request_in_flight` (docs/idempotency.md).',
 };
 
-/** Every POST of the channel and admin APIs takes an `Idempotency-Key`. */
+/**
+ * Every POST of the channel and admin APIs takes an `Idempotency-Key`, and so does every POST of the
+ * seller page made in a session; sign-up and sign-in (`/h5/v1/channels/…`) have no session to scope it by.
+ */
 function takesIdempotencyKey(route: RouteOptions): boolean {
   const methods = Array.isArray(route.method) ? route.method : [route.method];
-  return methods.includes('POST') && (route.url.startsWith('/v1/') || route.url.startsWith('/admin/v1/'));
+  const url = route.url;
+  return (
+    methods.includes('POST') &&
+    (url.startsWith('/v1/') ||
+      url.startsWith('/admin/v1/') ||
+      (url.startsWith('/h5/v1/') && !url.startsWith('/h5/v1/channels/')))
+  );
 }
 
 /** An authenticated operation: the security it requires, and the 401 its refusal answers with. */

@@ -5,6 +5,7 @@ import { adminApi } from '../http/admin-auth.js';
 import { buildApp } from '../http/app.js';
 import { channelApi } from '../http/channel-auth.js';
 import type { ReadinessCheck } from '../http/ops-routes.js';
+import { h5Api } from '../http/seller-auth.js';
 import type { JobRuntime } from '../jobs/runtime.js';
 import { adminSessionRoutes, adminUserRoutes } from '../modules/admins/index.js';
 import { cardTypeAdminRoutes, cardTypeRoutes } from '../modules/cards/index.js';
@@ -18,11 +19,12 @@ import {
 import { eventAdminRoutes, eventRoutes, eventStreamRoutes, eventWebhooks } from '../modules/events/index.js';
 import { ledgerRoutes } from '../modules/ledger/index.js';
 import { lockoutAdminRoutes } from '../modules/lockouts/index.js';
-import { orderRoutes } from '../modules/orders/index.js';
+import { orderRoutes, sellerOrderRoutes } from '../modules/orders/index.js';
 import { pricingAdminRoutes, quoteRoutes } from '../modules/pricing/index.js';
-import { sellerRoutes } from '../modules/sellers/index.js';
+import { sellerLoginRoutes, sellerRoutes, sellerSessionRoutes } from '../modules/sellers/index.js';
 import {
   payoutNotificationRoutes,
+  sellerSettlementRoutes,
   settlementAdminRoutes,
   settlementRoutes,
 } from '../modules/settlement/index.js';
@@ -116,6 +118,23 @@ export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promis
         ],
         ctx.idempotency,
       ),
+      h5Api({
+        logins: ctx.sellerLogins,
+        publicRoutes: [sellerLoginRoutes(ctx.sellerLogins)],
+        sessionRoutes: [
+          sellerSessionRoutes(ctx.sellerLogins),
+          sellerOrderRoutes(ctx.orders),
+          sellerSettlementRoutes(ctx.settlement),
+        ],
+        idempotency: ctx.idempotency,
+        // Seller-page traffic always draws from its address's bucket (docs/limits.md#rate-limits): the
+        // server-wide hook already draws for calls without an Authorization header; this for the rest.
+        guards: [
+          async (request, reply) => {
+            if (request.rateLimitCredentialed) await ctx.rateLimits.ip(request, reply);
+          },
+        ],
+      }),
       adminApi(
         {
           breakGlassToken: ctx.adminToken,

@@ -1,3 +1,4 @@
+import { hkdfSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { jsonFeedSource } from '../adapters/fx/json-feed.js';
 import type { FxRateSource } from '../adapters/fx/port.js';
@@ -79,7 +80,12 @@ import {
   REFRESH_FX,
   refreshFxHandler,
 } from '../modules/pricing/index.js';
-import { createSellerService, type SellerService } from '../modules/sellers/index.js';
+import {
+  createSellerLogins,
+  createSellerService,
+  type SellerLogins,
+  type SellerService,
+} from '../modules/sellers/index.js';
 import {
   createSettlementService,
   type NotificationDeps,
@@ -190,6 +196,8 @@ export interface Context {
   admins: AdminService;
   /** The audit log of admin actions. */
   audit: AuditLog;
+  /** Seller accounts and sessions of h5 channels' seller page (docs/h5-sellers.md). */
+  sellerLogins: SellerLogins;
   settlement: SettlementService;
   /** `Idempotency-Key` on POST, for both APIs (docs/idempotency.md). */
   idempotency: Idempotency;
@@ -303,6 +311,15 @@ export async function createContext(config: Config, options: ContextOptions = {}
     clock,
     idleMs: config.adminSessionIdleS * 1000,
     maxMs: config.adminSessionMaxS * 1000,
+  });
+  const sellerLogins = createSellerLogins({
+    db,
+    clock,
+    // Its own key, derived: the phone lookup hash never equals a card hash, and needs no new secret.
+    phoneKey: Buffer.from(hkdfSync('sha256', secrets.cardHashKey, '', 'recard seller phone v1', 32)),
+    channelOf: (id) => channels.get(id),
+    idleS: config.h5SessionIdleS,
+    maxS: config.h5SessionMaxS,
   });
   const now = () => clock.now();
   // Orders' face is made after the event log (it writes events); these reach it when they run.
@@ -431,6 +448,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     rateLimits,
     ledger,
     sellers,
+    sellerLogins,
     settlement,
     payoutProviders,
     wechatNotificationKeys: configured?.wechatNotification,

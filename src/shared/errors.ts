@@ -43,11 +43,17 @@ export const ERROR_STATUS = {
   admin_login_failed: 401,
   // 403 — known, but not allowed
   role_forbidden: 403,
+  seller_credentials_invalid: 401,
+  seller_session_invalid: 401,
+  seller_session_expired: 401,
+  // 403 — signed in, but the request is not allowed
+  csrf_token_invalid: 403,
   // 404 / 405
   route_not_found: 404,
   resource_not_found: 404,
   card_type_not_found: 404,
   channel_not_found: 404,
+  seller_page_unavailable: 404,
   method_not_allowed: 405,
   // 408 / 414 / 431 — refused by the HTTP layer before any route
   request_timeout: 408,
@@ -65,6 +71,7 @@ export const ERROR_STATUS = {
   too_many_keys: 409,
   conflict: 409,
   idempotency_request_in_flight: 409,
+  seller_phone_taken: 409,
   // 422 — the card is refused
   no_offer: 422,
   idempotency_key_reused: 422,
@@ -78,6 +85,8 @@ export const ERROR_STATUS = {
   admin_username_taken: 409,
   // 423 — locked for a while
   admin_locked: 423,
+  // 429 — slow down
+  seller_login_locked: 429,
   // 413 / 415
   payload_too_large: 413,
   unsupported_media_type: 415,

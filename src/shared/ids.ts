@@ -25,7 +25,10 @@ export type IdPrefix =
   | 'stb'
   | 'lck'
   | 'adm'
-  | 'aud';
+  | 'aud'
+  | 'h5'
+  | 'sla'
+  | 'h5o';
 
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
 

@@ -470,6 +470,8 @@ export interface Database {
   admin_users: AdminUsersTable;
   admin_sessions: AdminSessionsTable;
   admin_audit: AdminAuditTable;
+  seller_accounts: SellerAccountsTable;
+  seller_sessions: SellerSessionsTable;
 }
 
 export interface LedgerAccountsTable {
@@ -637,4 +639,36 @@ export interface IdempotencyKeysTable {
   locked_until: number;
   expires_at: number;
   created_at: number;
+}
+
+/** A seller's login on an h5 channel's seller page (docs/h5-sellers.md). */
+export interface SellerAccountsTable {
+  id: string;
+  channel_id: string;
+  /** The seller it signs in as (`sellers.id`, `h5_…`): never derived from the phone. */
+  seller_id: string;
+  /** HMAC-SHA256 (hex) of the phone number under a key of this deployment: looked up, never shown. */
+  phone_hash: string;
+  /** Last four digits, for "138****1234" on the seller's own page. */
+  phone_last4: string;
+  /** Argon2id PHC string. */
+  password_hash: string;
+  failed_logins: number;
+  /** Start of the current window of failures (ms); null when there is none. */
+  failed_since: number | null;
+  locked_until: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A signed-in seller: only the SHA-256 of the token is kept. */
+export interface SellerSessionsTable {
+  token_hash: string;
+  account_id: string;
+  channel_id: string;
+  seller_id: string;
+  created_at: number;
+  last_seen_at: number;
+  /** Absolute end (ms), whatever the activity. */
+  expires_at: number;
 }

@@ -38,6 +38,8 @@ const OWNER: Record<string, string> = {
   ledger_transfers: 'ledger',
   sellers: 'sellers',
   payout_destinations: 'sellers',
+  seller_accounts: 'sellers',
+  seller_sessions: 'sellers',
   settlement_items: 'settlement',
   settlement_batches: 'settlement',
   payouts: 'settlement',

@@ -201,6 +201,8 @@ export async function startTestServer(
         'admin_users',
         'admin_sessions',
         // Not admin_audit: the audit log records refused admin calls too (docs/security.md#audit-log).
+        'seller_accounts',
+        'seller_sessions',
       ]) {
         const r = await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(
           ctx.storage.db,

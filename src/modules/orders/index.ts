@@ -4,6 +4,7 @@ export type { IntakeGuard, IntakeRefusal, IntakeSubjects } from './intake-guard.
 export { ORDER_EVENTS, ORDER_STATUSES, type OrderEvent, type OrderStatus } from './lifecycle.js';
 export { type OrderList, OrderView, SHRED_CARDS, type SubmitOrder, VERIFY_ORDER } from './model.js';
 export { orderRoutes } from './routes.js';
+export { sellerOrderRoutes } from './seller-routes.js';
 export { createOrderService, type OrderService } from './service.js';
 export {
   type ChangeResult,

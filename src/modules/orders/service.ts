@@ -345,16 +345,24 @@ export function createOrderService(deps: OrderServiceDeps) {
       );
     },
 
-    /** A channel sees only its own orders: another channel's id is "not found". */
-    async get(channel: ChannelView, id: string): Promise<Result<OrderView, 'resource_not_found'>> {
-      const row = await findOrder(db, channel.id, id);
+    /**
+     * A channel sees only its own orders: another channel's id is "not found". With `sellerId` (the
+     * h5 seller page), only that seller's.
+     */
+    async get(
+      channel: ChannelView,
+      id: string,
+      sellerId?: string,
+    ): Promise<Result<OrderView, 'resource_not_found'>> {
+      const row = await findOrder(db, channel.id, id, sellerId);
       if (!row) return fail('resource_not_found', `No order ${id}.`, { field: 'id' });
       return ok(orderView(row, await priceOf(row)));
     },
 
-    async list(channel: ChannelView, q: OrderListQuery): Promise<OrderList> {
+    async list(channel: ChannelView, q: OrderListQuery, sellerId?: string): Promise<OrderList> {
       const rows = await listOrders(db, channel.id, {
         ...q,
+        ...(sellerId !== undefined ? { sellerId } : {}),
         ...(q.created_from ? { createdFromMs: Date.parse(q.created_from) } : {}),
         ...(q.created_to ? { createdToMs: Date.parse(q.created_to) } : {}),
       });

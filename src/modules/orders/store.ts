@@ -53,13 +53,16 @@ export function intakeSubjectsOf(db: Db, orderId: string) {
     .executeTakeFirst();
 }
 
-export function findOrder(db: Db, channelId: string, id: string): Promise<OrderRow | undefined> {
-  return db
-    .selectFrom('orders')
-    .selectAll()
-    .where('id', '=', id)
-    .where('channel_id', '=', channelId)
-    .executeTakeFirst();
+/** A channel's order; with `sellerId`, only if that seller handed it in (the h5 seller page). */
+export function findOrder(
+  db: Db,
+  channelId: string,
+  id: string,
+  sellerId?: string,
+): Promise<OrderRow | undefined> {
+  let q = db.selectFrom('orders').selectAll().where('id', '=', id).where('channel_id', '=', channelId);
+  if (sellerId !== undefined) q = q.where('seller_id', '=', sellerId);
+  return q.executeTakeFirst();
 }
 
 /** What the verify worker needs of an order, read fresh at every pass. */
@@ -129,9 +132,10 @@ export async function quotesInUse(db: Db, quoteIds: readonly string[]): Promise<
 export async function listOrders(
   db: Db,
   channelId: string,
-  q: OrderListQuery & { createdFromMs?: number; createdToMs?: number },
+  q: OrderListQuery & { createdFromMs?: number; createdToMs?: number; sellerId?: string },
 ) {
   let query = db.selectFrom('orders').selectAll().where('channel_id', '=', channelId);
+  if (q.sellerId !== undefined) query = query.where('seller_id', '=', q.sellerId);
   if (q.merchant_order_id) query = query.where('merchant_order_id', '=', q.merchant_order_id);
   if (q.status) query = query.where('status', '=', q.status);
   if (q.card_type) query = query.where('card_type', '=', q.card_type);

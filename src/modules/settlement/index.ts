@@ -9,7 +9,7 @@ export {
   PROVIDER_OF,
   UNVERIFIED_DAILY_LIMIT_CNY,
 } from './payouts.js';
-export { settlementAdminRoutes, settlementRoutes } from './routes.js';
+export { sellerSettlementRoutes, settlementAdminRoutes, settlementRoutes } from './routes.js';
 export { sendPayoutHandler } from './send.js';
 export { createSettlementService, type SettlementService } from './service.js';
 export { settlementSubscriber } from './subscriber.js';

@@ -1,8 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
 import { adminPrincipal, readBefore } from '../../http/admin-auth.js';
 import { authenticatedChannel } from '../../http/channel-auth.js';
 import { answer, errorResponses } from '../../http/operation.js';
 import { unwrap } from '../../http/result.js';
+import { authenticatedSeller } from '../../http/seller-auth.js';
 import {
   AdminPayoutListQuery,
   BalanceQuery,
@@ -64,6 +66,48 @@ export function settlementRoutes(s: SettlementService): FastifyPluginAsyncTypebo
         },
       },
       async (request) => unwrap(await s.payout(request.params.id, authenticatedChannel(request).id)),
+    );
+  };
+}
+
+const SellerPayoutQuery = Type.Omit(PayoutListQuery, ['seller_id'], { additionalProperties: false });
+
+/** The signed-in seller's balance and payouts on the h5 seller page (`/h5/v1`): its own only. */
+export function sellerSettlementRoutes(s: SettlementService): FastifyPluginAsyncTypebox {
+  const tags = ['h5 seller page'];
+  return async (app) => {
+    app.get(
+      '/h5/v1/balance',
+      {
+        schema: {
+          operationId: 'h5GetBalance',
+          tags,
+          summary: 'What the seller is owed',
+          response: { 200: answer(BalanceView, "The seller's balances per currency, from the ledger.") },
+        },
+      },
+      async (request) => {
+        const seller = authenticatedSeller(request);
+        const b = await s.balance(seller.channel.id, seller.sellerId);
+        // The channel's commission is not the seller's business.
+        return { ...b, commission: [] };
+      },
+    );
+    app.get(
+      '/h5/v1/payouts',
+      {
+        schema: {
+          operationId: 'h5ListPayouts',
+          tags,
+          summary: "The seller's payouts, newest first",
+          querystring: SellerPayoutQuery,
+          response: { 200: answer(PayoutList, 'A page of payouts.') },
+        },
+      },
+      async (request) => {
+        const seller = authenticatedSeller(request);
+        return s.payouts({ ...request.query, channel_id: seller.channel.id, seller_id: seller.sellerId });
+      },
     );
   };
 }
