@@ -31,6 +31,8 @@ const PUBLIC: Record<string, string> = {
   'POST /oauth/token':
     'OAuth client credentials: the channel id and API secret are the credentials (RFC 6749 §4.4)',
   'GET /.well-known/jwks.json': 'the public keys access tokens are signed with',
+  'POST /h5/v1/channels/:channel_id/sellers': 'seller page sign-up: phone and password are what it takes',
+  'POST /h5/v1/channels/:channel_id/sessions': 'seller page sign-in: phone and password are the credentials',
 };
 /** The docs UI (@fastify/swagger-ui) serves its static files under this prefix. */
 const PUBLIC_PREFIX = '/docs';
@@ -66,6 +68,8 @@ describe.each(storageTargets())('route walk on $name', (target) => {
   let b: Channel;
   let routes: RegisteredRoute[];
   const sessions: Partial<Record<AdminRole, string>> = {};
+  /** Two sellers of one h5 channel: A's orders, B's session. */
+  const sellers: { a?: string; b?: string } = {};
   /** Path parameter values naming channel A's objects. */
   const ids: Record<string, string> = {};
 
@@ -75,6 +79,26 @@ describe.each(storageTargets())('route walk on $name', (target) => {
     a = await t.createChannel({ name: 'Channel A' });
     b = await t.createChannel({ name: 'Channel B' });
     for (const role of ['reviewer', 'finance'] as const) sessions[role] = (await t.adminSession(role)).token;
+    const page = await t.createChannel({ name: 'Seller page', kind: 'h5' });
+    for (const [who, phone] of [
+      ['a', '13800000001'],
+      ['b', '13800000002'],
+    ] as const) {
+      const body = JSON.stringify({ phone, password: 'correct horse battery' });
+      const json = { 'content-type': 'application/json' };
+      expect((await send(t.url, 'POST', `/h5/v1/channels/${page.id}/sellers`, json, body)).status).toBe(201);
+      const session = await send(t.url, 'POST', `/h5/v1/channels/${page.id}/sessions`, json, body);
+      sellers[who] = session.body.token as string;
+    }
+    const sold = await send(
+      t.url,
+      'POST',
+      '/h5/v1/orders',
+      { authorization: `Bearer ${sellers.a}`, 'content-type': 'application/json' },
+      JSON.stringify((({ merchant_order_id: _m, seller: _s, ...card }) => card)(mobileOrder())),
+    );
+    expect(sold.status, sold.text).toBe(201);
+    ids.sellerOrder = sold.body.id as string;
 
     // Channel A's objects, made the cheap way: through its API, or rows where only a worker makes them.
     const order = await a.client.post<{ id: string }>(
@@ -248,7 +272,11 @@ describe.each(storageTargets())('route walk on $name', (target) => {
   it('finds every route, and each is a channel route, an admin route or listed as public', () => {
     expect(routes.length).toBeGreaterThan(60);
     const stray = routes.filter(
-      (r) => !r.url.startsWith('/v1/') && r.url !== '/v1' && !r.url.startsWith('/admin/v1/'),
+      (r) =>
+        !r.url.startsWith('/v1/') &&
+        r.url !== '/v1' &&
+        !r.url.startsWith('/admin/v1/') &&
+        !r.url.startsWith('/h5/v1/'),
     );
     expect(stray.map((r) => `${r.method} ${r.url}`)).toEqual([]);
     for (const key of Object.keys(PUBLIC))
@@ -276,6 +304,12 @@ describe.each(storageTargets())('route walk on $name', (target) => {
           `${what} with a wrong token`,
           'admin_token_invalid',
         );
+      } else if (r.url.startsWith('/h5/')) {
+        refusedWith(
+          await call(r, bearer(`h5s_${'A'.repeat(43)}`)),
+          [401],
+          `${what} with a made-up seller session`,
+        );
       } else {
         refusedWith(
           await signed(r, a, `sk_${'0'.repeat(43)}`),
@@ -284,6 +318,32 @@ describe.each(storageTargets())('route walk on $name', (target) => {
           'signature_invalid',
         );
       }
+    }
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('refuses a seller session on channel and admin routes, and channel or admin credentials on seller routes', async () => {
+    const before = await snapshot();
+    for (const r of routes) {
+      const what = `${r.method} ${r.url}`;
+      if (r.url.startsWith('/h5/')) {
+        refusedWith(await signed(r, a), [401], `${what} signed by a channel`);
+        refusedWith(await call(r, bearer(TEST_ADMIN_TOKEN)), [401], `${what} with the break-glass token`);
+      } else {
+        refusedWith(await call(r, bearer(sellers.b as string)), [401], `${what} with a seller session`);
+      }
+    }
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it("answers 404 to another seller's order on the seller page", async () => {
+    const before = await snapshot();
+    for (const r of routes.filter((x) => x.url.startsWith('/h5/') && x.url.includes(':id'))) {
+      refusedWith(
+        await call(r, bearer(sellers.b as string), r.url.replace(':id', ids.sellerOrder as string)),
+        [404],
+        `${r.method} ${r.url} for another seller's order`,
+      );
     }
     expect(await snapshot()).toEqual(before);
   });
