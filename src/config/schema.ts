@@ -99,6 +99,11 @@ export const SETTINGS = {
     Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 1024 * 1024 }),
     'Largest request body accepted; larger ones get 413.',
   ),
+  requestTimeoutMs: setting(
+    'RECARD_REQUEST_TIMEOUT_MS',
+    Type.Integer({ minimum: 1000, maximum: 600000, default: 30000 }),
+    'A request (headers and body) must arrive within this, or the connection gets 408 and is closed: a body sent a byte at a time cannot hold a connection.',
+  ),
   signatureWindowS: setting(
     'RECARD_SIGNATURE_WINDOW_S',
     Type.Integer({ minimum: 30, maximum: 3600, default: 300 }),

@@ -12,7 +12,7 @@ import Fastify, {
 import { ApiError } from '../shared/errors.js';
 import { newId } from '../shared/ids.js';
 import type { Logger } from '../shared/logger.js';
-import { clientErrorHandler, frameworkErrors } from './client-errors.js';
+import { clientErrorHandler, frameworkErrors, installBodyDeadline } from './client-errors.js';
 import { installErrorHandling } from './error-handler.js';
 import { installRawJsonParser } from './json-body.js';
 import type { Metrics } from './metrics.js';
@@ -26,6 +26,8 @@ import { installValidation } from './validation.js';
 export interface AppOptions {
   logger: Logger;
   bodyLimitBytes: number;
+  /** RECARD_REQUEST_TIMEOUT_MS: the whole request must arrive within it (slow bodies get 408). */
+  requestTimeoutMs?: number;
   /** RECARD_TRUST_PROXY: whose X-Forwarded-For names the client (unset: nobody's). */
   trustProxy?: string | undefined;
   /** Per-address limits on traffic without proven credentials (docs/limits.md). */
@@ -117,6 +119,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     frameworkErrors,
     // A hop count is documented and honoured by Fastify, though its type leaves numbers out.
     trustProxy: trustProxyOption(options.trustProxy) as boolean | string,
+    // Node's timer for headers; the body's deadline is installBodyDeadline's (below).
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
   }) as unknown as FastifyInstance;
 
   collectRoutes(app);
@@ -124,6 +128,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   app.addHook('onRoute', completeOperation);
   installValidation(app);
   installErrorHandling(app);
+  installBodyDeadline(app, options.requestTimeoutMs ?? 30_000, options.logger as FastifyBaseLogger);
   installRawJsonParser(app);
 
   // WebSocket routes (the live event stream); messages from clients are not expected, so kept tiny.

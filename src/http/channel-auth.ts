@@ -1,7 +1,8 @@
 import type { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { Authenticator, ChannelView } from '../modules/channels/index.js';
+import type { AuthenticatedCall, Authenticator, ChannelView } from '../modules/channels/index.js';
 import type { Idempotency } from '../modules/idempotency/index.js';
+import { ApiError } from '../shared/errors.js';
 import { installIdempotency } from './idempotency.js';
 import { decodeJsonBody } from './json-body.js';
 import { errorResponses, requireSecurity } from './operation.js';
@@ -11,6 +12,16 @@ import { unwrap } from './result.js';
 declare module 'fastify' {
   interface FastifyRequest {
     channel?: ChannelView;
+    /** Which credential proved the call (channels/authenticate.ts). */
+    channelCredential?: AuthenticatedCall['via'];
+  }
+  interface FastifyContextConfig {
+    /**
+     * Routes that change the channel's credentials. `current`: not with the secret a rotation
+     * replaced (its holder could take the channel over); `key`: only signed by a registered key (a
+     * leaked HMAC secret must not be able to add a key that outlives its rotation).
+     */
+    credentials?: 'current' | 'key';
   }
 }
 
@@ -52,7 +63,7 @@ export function channelApi(
       schema.response = { ...errorResponses(403, 429), ...schema.response };
     });
     app.addHook('preValidation', async (request, reply) => {
-      const channel = unwrap(
+      const call = unwrap(
         await authenticate({
           headers: request.headers,
           method: request.method,
@@ -62,8 +73,22 @@ export function channelApi(
           ip: request.ip,
         }),
       );
-      await admitChannelCall(request, reply, channel, rateLimits);
-      request.channel = channel;
+      const needs = request.routeOptions.config.credentials;
+      if (needs === 'current' && call.via === 'previous_secret')
+        throw new ApiError(
+          'current_credentials_required',
+          'This call changes credentials: sign it with the current secret, not the one it replaced.',
+          { field: 'x-recard-signature' },
+        );
+      if (needs === 'key' && call.via !== 'key')
+        throw new ApiError(
+          'current_credentials_required',
+          'A key is registered with a signature by a key already registered (RSA-SHA256 or SM2-SM3); the first one by the operator.',
+          { field: 'x-recard-sign-type' },
+        );
+      await admitChannelCall(request, reply, call.channel, rateLimits);
+      request.channel = call.channel;
+      request.channelCredential = call.via;
     });
     app.addHook('preValidation', decodeJsonBody);
     // Keys are the channel's own: two channels may use the same key.

@@ -59,3 +59,33 @@ export function frameworkErrors(error: FastifyError, _request: FastifyRequest, r
         : new ApiError('invalid_request', 'The request is not valid.');
   void sendError(reply, api);
 }
+
+/**
+ * A deadline for the whole request body. Node's own `requestTimeout` stops watching once the headers
+ * are in, so a body sent a byte at a time would hold its connection (and a body buffer) for ever:
+ * when the body is not complete in time, the answer is 408 in the error body and the connection is
+ * closed, before any handler ran.
+ */
+export function installBodyDeadline(
+  app: { addHook: (name: 'onRequest', hook: (request: FastifyRequest) => Promise<void>) => unknown },
+  deadlineMs: number,
+  log: FastifyBaseLogger,
+): void {
+  app.addHook('onRequest', async (request) => {
+    const raw = request.raw;
+    if (raw.complete) return;
+    const timer = setTimeout(() => {
+      if (raw.complete || raw.socket.destroyed) return;
+      const answer = clientErrorAnswer(
+        Object.assign(new Error('body timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' }),
+      );
+      log.info({ request_id: answer.id, status: answer.status }, 'request body did not arrive in time');
+      raw.socket.end(answer.bytes);
+      raw.socket.destroySoon?.();
+    }, deadlineMs);
+    timer.unref();
+    const clear = () => clearTimeout(timer);
+    raw.once('end', clear);
+    raw.once('close', clear);
+  });
+}

@@ -110,7 +110,9 @@ export function installErrorHandling(app: FastifyInstance): void {
         ),
       );
     }
-    return sendError(reply, new ApiError('route_not_found', `There is no route ${request.method} ${path}.`));
+    // The path is echoed only in part: an answer should not carry back whatever a caller sent.
+    const shown = path.length > 120 ? `${path.slice(0, 120)}…` : path;
+    return sendError(reply, new ApiError('route_not_found', `There is no route ${request.method} ${shown}.`));
   });
 
   app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {

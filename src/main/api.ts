@@ -92,6 +92,7 @@ export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promis
     logger: ctx.logger,
     bodyLimitBytes: ctx.config.bodyLimitBytes,
     trustProxy: ctx.config.trustProxy,
+    requestTimeoutMs: ctx.config.requestTimeoutMs,
     rateLimits: ctx.rateLimits,
     metrics: ctx.metrics,
     readiness: readinessChecks(ctx, runtime),

@@ -9,6 +9,13 @@ import { hmacSm3 } from '../shared/gm/sm3.js';
 import { ok } from '../shared/result.js';
 import type { SignaturePool } from '../shared/signature-pool.js';
 
+/**
+ * SM2 verifications one channel may have waiting at once: the worker pool is shared, so a flood of
+ * forged SM2 calls naming one channel fills only that channel's share (answered 503) and leaves the
+ * pool to the others.
+ */
+const IN_FLIGHT_PER_CHANNEL = 32;
+
 /** Parsed keys held by PEM: parsing (ASN.1, curve checks) on every call would cost more than RSA verifies. */
 const PARSED_MAX = 10_000;
 
@@ -22,6 +29,11 @@ export function channelKeyCrypto(pool: SignaturePool): {
   hmacSm3: (secret: string, message: Buffer) => string;
 } {
   const parsed = new Map<string, ChannelPublicKey>();
+  const inFlight = new Map<string, number>();
+  const busy = () =>
+    new ApiError('service_unavailable', 'Signature checks are backed up; retry shortly.', {
+      headers: { 'retry-after': '1' },
+    });
   const keyOf = (pem: string): ChannelPublicKey | undefined => {
     const hit = parsed.get(pem);
     if (hit) return hit;
@@ -41,16 +53,24 @@ export function channelKeyCrypto(pool: SignaturePool): {
         publicKey: r.value.normalisedPem,
       });
     },
-    async verifyKey(key, message, signatureB64) {
+    async verifyKey(key, message, signatureB64, channelId) {
       const parsedKey = keyOf(key.publicKey);
       if (!parsedKey) return false;
+      // RSA verifies in line in microseconds; only the pool's queue needs shares.
+      if (parsedKey.algorithm !== 'SM2-SM3')
+        return verifyChannelSignature(parsedKey, message, signatureB64, pool);
+      const n = inFlight.get(channelId) ?? 0;
+      if (n >= IN_FLIGHT_PER_CHANNEL) throw busy();
+      inFlight.set(channelId, n + 1);
       try {
         return await verifyChannelSignature(parsedKey, message, signatureB64, pool);
       } catch {
         // The pool is closing or its queue is full: the caller may retry, the signature is not judged.
-        throw new ApiError('service_unavailable', 'Signature checks are backed up; retry shortly.', {
-          headers: { 'retry-after': '1' },
-        });
+        throw busy();
+      } finally {
+        const left = (inFlight.get(channelId) ?? 1) - 1;
+        if (left <= 0) inFlight.delete(channelId);
+        else inFlight.set(channelId, left);
       }
     },
     hmacSm3: (secret, message) => hmacSm3(secret, message).toString('hex'),

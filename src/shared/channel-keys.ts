@@ -9,7 +9,7 @@ import {
   sm2VerifyDer,
 } from './gm/sm2.js';
 import { fail, ok, type Result } from './result.js';
-import { parseRsaPublicKey, RSA_MIN_BITS, type RsaPublicKey, rsaVerify } from './rsa.js';
+import { parseRsaPublicKey, RSA_MAX_BITS, RSA_MIN_BITS, type RsaPublicKey, rsaVerify } from './rsa.js';
 import type { SignaturePool } from './signature-pool.js';
 
 /**
@@ -95,6 +95,8 @@ export function parseChannelPublicKey(text: string): Result<ChannelPublicKey, 'p
   }
   const rsa = parseRsaPublicKey(trimmed);
   if (rsa === 'too_short') return invalid(`RSA keys must have at least ${RSA_MIN_BITS} bits.`);
+  if (rsa === 'too_long') return invalid(`RSA keys may have at most ${RSA_MAX_BITS} bits.`);
+  if (rsa === 'bad_exponent') return invalid('RSA keys must have the public exponent 65537.');
   if (rsa === 'not_rsa') return invalid('Only RSA and SM2 (curve sm2p256v1) public keys are accepted.');
   if (rsa === 'unreadable') return invalid('The PEM public key cannot be read.');
   return ok({

@@ -43,6 +43,7 @@ export const ERROR_STATUS = {
   admin_login_failed: 401,
   // 403 — known, but not allowed
   role_forbidden: 403,
+  current_credentials_required: 403,
   seller_credentials_invalid: 401,
   seller_session_invalid: 401,
   seller_session_expired: 401,
@@ -69,6 +70,7 @@ export const ERROR_STATUS = {
   already_approved: 409,
   payout_not_unknown: 409,
   too_many_keys: 409,
+  public_key_in_use: 409,
   conflict: 409,
   idempotency_request_in_flight: 409,
   seller_phone_taken: 409,

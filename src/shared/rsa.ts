@@ -2,6 +2,13 @@ import { constants, createHash, createPublicKey, type KeyObject, verify } from '
 
 /** Below this a registered RSA key is refused (NIST SP 800-57: 2048 bits until 2030). */
 export const RSA_MIN_BITS = 2048;
+/**
+ * Above this a key is refused too: every verification's cost grows with the modulus and the public
+ * exponent, and a channel's keys are tried for callers who have not proven anything yet.
+ */
+export const RSA_MAX_BITS = 4096;
+/** The one public exponent accepted (F4, what every tool makes): a huge one makes verification slow. */
+export const RSA_EXPONENT = 65537n;
 
 export interface RsaPublicKey {
   key: KeyObject;
@@ -12,7 +19,7 @@ export interface RsaPublicKey {
   pem: string;
 }
 
-export type RsaKeyProblem = 'not_rsa' | 'too_short' | 'unreadable';
+export type RsaKeyProblem = 'not_rsa' | 'too_short' | 'too_long' | 'bad_exponent' | 'unreadable';
 
 /**
  * A registered RSA public key, PEM SPKI (`BEGIN PUBLIC KEY`) or PKCS#1 (`BEGIN RSA PUBLIC KEY`).
@@ -28,6 +35,8 @@ export function parseRsaPublicKey(pem: string): RsaPublicKey | RsaKeyProblem {
   if (key.asymmetricKeyType !== 'rsa') return 'not_rsa';
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
   if (bits < RSA_MIN_BITS) return 'too_short';
+  if (bits > RSA_MAX_BITS) return 'too_long';
+  if (key.asymmetricKeyDetails?.publicExponent !== RSA_EXPONENT) return 'bad_exponent';
   const der = key.export({ type: 'spki', format: 'der' });
   return {
     key,

@@ -99,3 +99,38 @@ describe.each(storageTargets().slice(0, 1))(
     });
   },
 );
+
+describe('a request body that never arrives in full', () => {
+  it('is cut off with 408 request_timeout in the error body, so a slow body cannot hold a connection', async () => {
+    const t = await startTestServer(storageTargets()[0] as never, {
+      worker: false,
+      config: { requestTimeoutMs: 1000 },
+    });
+    try {
+      // Headers complete, one byte of a 100-byte body, then nothing.
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(new URL(t.url).port), '127.0.0.1');
+        let data = '';
+        socket.on('connect', () =>
+          socket.write(
+            'POST /v1/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{',
+          ),
+        );
+        socket.on('data', (c) => {
+          data += c.toString();
+        });
+        socket.on('close', () => resolve(data));
+        socket.on('error', () => resolve(data));
+        socket.setTimeout(20_000, () => reject(new Error('the connection was held open')));
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 408/);
+      const body = JSON.parse(answer.split('\r\n\r\n')[1] ?? '{}') as {
+        error?: { code?: string; request_id?: string };
+      };
+      expect(body.error?.code).toBe('request_timeout');
+      expect(body.error?.request_id).toMatch(/^req_/);
+    } finally {
+      await t.stop();
+    }
+  }, 60_000);
+});

@@ -218,13 +218,9 @@ describe.each(storageTargets())('card lockouts on $name', (target) => {
     async (kind, who, subject) => {
       // Different cards each time: no card is tried twice, yet the subject collects wrong secrets.
       for (let i = 1; i <= 3; i++) {
-        // The IP is counted across channels.
-        await wrongTry(
-          take('cmcc_national', 'valid'),
-          subject(i),
-          1,
-          kind === 'ip' && i === 2 ? other : client,
-        );
+        // An IPv4 address written as IPv4-mapped IPv6 is the same address.
+        const spelled = kind === 'ip' && i === 2 ? { client_ip: '::ffff:203.0.113.7' } : {};
+        await wrongTry(take('cmcc_national', 'valid'), { ...subject(i), ...spelled }, 1, client);
       }
       const good = take('cmcc_national', 'valid');
       const refused = await submit(good, good.secret, subject(4));
@@ -237,6 +233,11 @@ describe.each(storageTargets())('card lockouts on $name', (target) => {
       // The same card from someone else is taken.
       const fine = await submit(good, good.secret, { seller: { id: `fine-${kind}` } });
       expect(fine.status).toBe(201);
+      // Sellers, devices and IPs are the channel's word: another channel's are counted apart, so
+      // one channel cannot lock an address out of the others.
+      const elsewhere = take('cmcc_national', 'valid');
+      const theirs = await submit(elsewhere, elsewhere.secret, subject(5), other);
+      expect(theirs.status).toBe(201);
     },
     60_000,
   );

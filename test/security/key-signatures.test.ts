@@ -1,9 +1,10 @@
 import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sm2 } from 'sm-crypto-v2';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { RecardClient } from '../../src/client/client.js';
 import { rawCall } from '../harness/http.js';
 import { expectRefusal } from '../harness/refusal.js';
@@ -42,24 +43,19 @@ describe.each(storageTargets())('RSA and SM2 request signatures on $name', (targ
         'hex',
       ).toString('base64'),
   });
-  const clientWith = (signer: ConstructorParameters<typeof RecardClient>[0]['signer']) =>
-    new RecardClient({
-      baseUrl: t.url,
-      channelId: merchant.id,
-      secret: merchant.secret,
-      ...(signer ? { signer } : {}),
-    });
-  const register = (publicKey: string) =>
-    t.admin('POST', `/admin/v1/channels/${merchant.id}/keys`, { public_key: publicKey });
+  const clientWith = (signer: ConstructorParameters<typeof RecardClient>[0]['signer'], ch = merchant) =>
+    new RecardClient({ baseUrl: t.url, channelId: ch.id, secret: ch.secret, ...(signer ? { signer } : {}) });
+  const register = (publicKey: string, ch = merchant) =>
+    t.admin('POST', `/admin/v1/channels/${ch.id}/keys`, { public_key: publicKey });
+  // The offline merchant kind's own schemes: RSA or SM2, no HMAC. A store of its own for each test.
+  const newStore = () =>
+    t.createChannel({ name: 'Store', kind: 'merchant', auth: { schemes: ['RSA-SHA256', 'SM2-SM3'] } });
 
   beforeAll(async () => {
     t = await startTestServer(target);
-    // The offline merchant kind's own schemes: RSA or SM2, no HMAC.
-    merchant = await t.createChannel({
-      name: 'Store',
-      kind: 'merchant',
-      auth: { schemes: ['RSA-SHA256', 'SM2-SM3'] },
-    });
+  });
+  beforeEach(async () => {
+    merchant = await newStore();
   });
   afterAll(async () => {
     await t.stop();
@@ -148,6 +144,65 @@ describe.each(storageTargets())('RSA and SM2 request signatures on $name', (targ
     expect(refused.status).toBe(401);
     expect(refused.body.error.code).toBe('signature_invalid');
     expect((await clientWith(opensslSigner(newKey.path)).get('/v1/channel')).status).toBe(200);
+  });
+
+  it('refuses an RSA key with another public exponent than 65537 (a huge one makes every check slow)', async () => {
+    const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, publicExponent: 3 });
+    const res = await register(publicKey.export({ type: 'spki', format: 'pem' }).toString());
+    expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'public_key_invalid', field: 'public_key' });
+  });
+
+  it('registers a key on one channel only, and never again once revoked', async () => {
+    const key = rsaKey('rsa-owned', 2048);
+    const id = (await register(key.pub)).body.id as string;
+    // Another channel registering it could replay this channel's signed calls to itself.
+    const thief = await newStore();
+    const taken = await register(key.pub, thief);
+    expect(taken.status).toBe(409);
+    expect(taken.body.error?.code).toBe('public_key_in_use');
+    const store = merchant;
+    const selfService = await clientWith(opensslSigner(key.path), store).get('/v1/channel');
+    expect(selfService.status).toBe(200);
+    await t.admin('DELETE', `/admin/v1/channels/${store.id}/keys/${id}`);
+    const again = await register(key.pub, store);
+    expect(again.status).toBe(409);
+    expect(again.body.error?.code).toBe('public_key_in_use');
+  });
+
+  it('lets a channel register its next key only with a call signed by a key it has', async () => {
+    // A channel that also signs with HMAC: a leaked secret must not add a key that outlives it.
+    const both = await t.createChannel({
+      name: 'Both',
+      kind: 'merchant',
+      auth: { schemes: ['HMAC-SHA256', 'RSA-SHA256'] },
+    });
+    const next = rsaKey('rsa-next', 2048);
+    const refused = await both.client.post<{ error: { code: string } }>('/v1/channel/keys', {
+      public_key: next.pub,
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe('current_credentials_required');
+    const first = rsaKey('rsa-first', 2048);
+    expect((await register(first.pub, both)).status).toBe(201);
+    const added = await clientWith(opensslSigner(first.path), both).post('/v1/channel/keys', {
+      public_key: next.pub,
+    });
+    expect(added.status).toBe(201);
+  });
+
+  it('tries at most two unnamed keys: with more, the call names its key', async () => {
+    const keys = ['k1', 'k2', 'k3'].map((n) => rsaKey(n, 2048));
+    const ids: string[] = [];
+    for (const k of keys) ids.push((await register(k.pub)).body.id as string);
+    const unnamed = await clientWith(opensslSigner(keys[0]?.path ?? '')).get<{
+      error: { code: string; field: string };
+    }>('/v1/channel');
+    expect(unnamed.status).toBe(401);
+    expect(unnamed.body.error).toMatchObject({ code: 'auth_header_invalid', field: 'x-recard-key-id' });
+    expect((await clientWith(opensslSigner(keys[0]?.path ?? '', ids[0])).get('/v1/channel')).status).toBe(
+      200,
+    );
   });
 
   it('refuses HMAC on a channel whose schemes are RSA and SM2', async () => {

@@ -21,8 +21,24 @@ export interface SignedRequest {
   clientCertSha256?: string | undefined;
 }
 
+/** What proved a call: which credential signed it (some routes take only the current ones). */
+export interface AuthenticatedCall {
+  channel: ChannelView;
+  /**
+   * `secret`: the current API secret; `previous_secret`: the one before a rotation, during its
+   * overlap; `key`: a registered public key (its id in `keyId`).
+   */
+  via: 'secret' | 'previous_secret' | 'key';
+  keyId?: string;
+}
+
 /** Proves a signature by a registered key (RSA-SHA256, SM2-SM3), possibly off the event loop. */
-export type KeyVerifier = (key: ActiveKey, message: Buffer, signatureB64: string) => Promise<boolean>;
+export type KeyVerifier = (
+  key: ActiveKey,
+  message: Buffer,
+  signatureB64: string,
+  channelId: string,
+) => Promise<boolean>;
 /** Checks an OAuth access token was issued by us to this channel and is still valid. */
 export type TokenVerifier = (
   token: string,
@@ -57,6 +73,14 @@ function header(req: SignedRequest, name: string): string | undefined {
   return text === undefined || text.length === 0 ? undefined : text;
 }
 
+const badSignature = (): AuthError =>
+  fail('signature_invalid', 'The signature does not match the request. See docs/signing.md.', {
+    field: SIGNING_HEADERS.signature,
+  });
+
+/** Keys of one scheme tried without `X-Recard-Key-Id`: the two of a rotation. */
+const MAX_UNNAMED_KEYS = 2;
+
 const missing = (name: string): AuthError =>
   fail('auth_header_invalid', `The ${name} header is required on channel API calls.`, { field: name });
 
@@ -67,7 +91,9 @@ const missing = (name: string): AuthError =>
  */
 export function createAuthenticator(deps: AuthenticatorDeps) {
   const { committer, channels, clock, windowS, verifyKey, verifyToken, hmacSm3, suiteSchemes } = deps;
-  return async function authenticate(req: SignedRequest): Promise<Result<ChannelView, AuthError['code']>> {
+  return async function authenticate(
+    req: SignedRequest,
+  ): Promise<Result<AuthenticatedCall, AuthError['code']>> {
     const channelId = header(req, SIGNING_HEADERS.channel);
     if (channelId === undefined) return missing(SIGNING_HEADERS.channel);
     const timestampText = header(req, SIGNING_HEADERS.timestamp);
@@ -153,43 +179,45 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       body: req.rawBody ?? Buffer.alloc(0),
     };
     let matches: boolean;
+    let via: AuthenticatedCall['via'] = 'secret';
+    let keyUsed: string | undefined;
     if (isHmac(scheme)) {
       const mac = (secret: string) =>
         scheme === 'HMAC-SHA256' ? sign(secret, signed) : hmacSm3(secret, stringToSign(signed));
       // During a rotation's overlap the secret before it verifies too (docs/signing.md#rotation).
-      matches =
-        safeEqual(mac(creds.secret), signature) ||
-        (creds.previous !== undefined &&
-          creds.previous.until > now &&
-          safeEqual(mac(creds.previous.secret), signature));
+      matches = safeEqual(mac(creds.secret), signature);
+      if (!matches && creds.previous !== undefined && creds.previous.until > now) {
+        matches = safeEqual(mac(creds.previous.secret), signature);
+        via = 'previous_secret';
+      }
     } else {
+      via = 'key';
       // Every active key of the scheme verifies during a rotation; a key id narrows it to one.
       const candidates = creds.keys.filter(
         (k) => k.algorithm === scheme && (keyId === undefined || k.id === keyId),
       );
-      if (candidates.length === 0) {
+      // No key to try answers like a wrong signature: an unproven caller learns nothing of a
+      // channel's keys. More than two keys (a rotation has two) must be named, so one call costs
+      // at most two verifications.
+      if (candidates.length === 0) return badSignature();
+      if (candidates.length > MAX_UNNAMED_KEYS) {
         return fail(
-          'signature_invalid',
-          keyId === undefined
-            ? `This channel has no active ${scheme} key registered.`
-            : `Key ${keyId} is not an active ${scheme} key of this channel.`,
-          { field: keyId === undefined ? SIGNING_HEADERS.signType : SIGNING_HEADERS.keyId },
+          'auth_header_invalid',
+          `This channel has more than ${MAX_UNNAMED_KEYS} active ${scheme} keys: name the one that signed in X-Recard-Key-Id.`,
+          { field: SIGNING_HEADERS.keyId },
         );
       }
       const message = stringToSign(signed);
       matches = false;
       for (const key of candidates) {
-        if (await verifyKey(key, message, signature)) {
+        if (await verifyKey(key, message, signature, creds.channel.id)) {
           matches = true;
+          keyUsed = key.id;
           break;
         }
       }
     }
-    if (!matches) {
-      return fail('signature_invalid', 'The signature does not match the request. See docs/signing.md.', {
-        field: SIGNING_HEADERS.signature,
-      });
-    }
+    if (!matches) return badSignature();
 
     if (creds.channel.auth.require_token) {
       const authorization = header(req, 'authorization') ?? '';
@@ -216,7 +244,7 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
         field: SIGNING_HEADERS.nonce,
       });
     }
-    return ok(creds.channel);
+    return ok({ channel: creds.channel, via, ...(keyUsed ? { keyId: keyUsed } : {}) });
   };
 }
 

@@ -1,6 +1,7 @@
 /** Channels' face: credentials, signed-request authentication, policies. */
 
 export {
+  type AuthenticatedCall,
   type Authenticator,
   createAuthenticator,
   type KeyVerifier,

@@ -8,7 +8,8 @@ import type { KeyRegistry } from './keys.js';
 import { ChannelKeyList, ChannelKeyParams, ChannelKeyView, ChannelParams, NewChannelKey } from './model.js';
 
 const ADD_DESCRIPTION =
-  'Registers a public key for RSA-SHA256 (≥ 2048 bit) or SM2-SM3 request signatures (docs/signing.md#schemes). ' +
+  'Registers a public key for RSA-SHA256 (2048–4096 bit, exponent 65537) or SM2-SM3 request signatures (docs/signing.md#schemes). ' +
+  'A key is registered on one channel only. A channel registers its next key with a call signed by a key it has; the first comes from the operator. ' +
   'Several keys may be active at once, for a rotation: register the new key, sign with it, revoke the old one. ' +
   'The same key again answers 200 with the registration there is.';
 
@@ -99,9 +100,11 @@ export function channelKeyRoutes(keys: KeyRegistry): FastifyPluginAsyncTypebox {
           response: {
             200: answer(ChannelKeyView, 'This key was registered already.'),
             201: answer(ChannelKeyView, 'The key, now active.'),
-            ...errorResponses(400, 401, 409, 413, 415),
+            ...errorResponses(400, 401, 403, 409, 413, 415),
           },
         },
+        // Signed by a registered key: a leaked HMAC secret must not add a key that outlives it.
+        config: { credentials: 'key' },
       },
       async (request, reply) => {
         const added = unwrap(await keys.add(authenticatedChannel(request).id, request.body.public_key));
@@ -116,8 +119,9 @@ export function channelKeyRoutes(keys: KeyRegistry): FastifyPluginAsyncTypebox {
           tags,
           summary: 'Revoke one of the calling channel’s keys',
           params: Type.Object({ key_id: Type.String({ pattern: '^ck_[0-9a-z]{26}$' }) }),
-          response: { 200: answer(ChannelKeyView, 'The key, revoked.'), ...errorResponses(401, 404) },
+          response: { 200: answer(ChannelKeyView, 'The key, revoked.'), ...errorResponses(401, 403, 404) },
         },
+        config: { credentials: 'current' },
       },
       async (request) => unwrap(await keys.revoke(authenticatedChannel(request).id, request.params.key_id)),
     );

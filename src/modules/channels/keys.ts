@@ -88,19 +88,28 @@ export function createKeyRegistry(deps: {
     ): Promise<
       Result<
         { key: ChannelKeyView; created: boolean },
-        'public_key_invalid' | 'channel_not_found' | 'too_many_keys'
+        'public_key_invalid' | 'channel_not_found' | 'too_many_keys' | 'public_key_in_use'
       >
     > {
       const parsed = parse(text);
       if (!parsed.ok) return parsed;
       if (!(await channelExists(channelId)))
         return fail('channel_not_found', `No channel ${channelId}.`, { field: 'params.id' });
+      // A key belongs to one channel, ever: the channel id is not part of what is signed, so a key
+      // on two channels would let a call signed for one be replayed to the other.
       const existing = await db
         .selectFrom('channel_keys')
         .selectAll()
-        .where('channel_id', '=', channelId)
         .where('fingerprint', '=', parsed.value.fingerprint)
         .executeTakeFirst();
+      if (existing && (existing.channel_id !== channelId || existing.status !== 'active'))
+        return fail(
+          'public_key_in_use',
+          existing.channel_id !== channelId
+            ? 'This key is registered elsewhere; every channel signs with its own key.'
+            : 'This key was revoked; register a new one.',
+          { field: 'public_key' },
+        );
       if (existing) return ok({ key: keyView(existing), created: false });
       const active = await activeKeys(db, channelId);
       if (active.length >= MAX_ACTIVE_KEYS)
@@ -126,16 +135,23 @@ export function createKeyRegistry(deps: {
       const r = await db
         .insertInto('channel_keys')
         .values(row)
-        .onConflict((oc) => oc.columns(['channel_id', 'fingerprint']).doNothing())
+        .onConflict((oc) => oc.column('fingerprint').doNothing())
         .executeTakeFirst();
       forget(channelId);
       if (r.numInsertedOrUpdatedRows === 0n) {
         const again = await db
           .selectFrom('channel_keys')
           .selectAll()
-          .where('channel_id', '=', channelId)
           .where('fingerprint', '=', parsed.value.fingerprint)
           .executeTakeFirstOrThrow();
+        if (again.channel_id !== channelId)
+          return fail(
+            'public_key_in_use',
+            'This key is registered elsewhere; every channel signs with its own key.',
+            {
+              field: 'public_key',
+            },
+          );
         return ok({ key: keyView(again), created: false });
       }
       return ok({ key: keyView(row), created: true });

@@ -88,13 +88,16 @@ export function oauthRoutes(oauth: OauthService): FastifyPluginAsyncTypebox {
     // The framework's refusals (validation, media type, size) in the same shape; anything else is ours.
     app.setErrorHandler((err: unknown, request, reply) => {
       const known = toApiError(err);
-      if (known && known.status < 500) {
-        const status = known.status === 413 || known.status === 415 ? known.status : 400;
-        return deny(request, reply, 'invalid_request', known.message).status(status);
-      }
-      if ((err as FastifyError)?.statusCode === 415)
-        return deny(request, reply, 'invalid_request', 'Send application/x-www-form-urlencoded.').status(415);
-      throw err;
+      const status = known?.status ?? (err as FastifyError)?.statusCode ?? 500;
+      if (status >= 500) throw err;
+      const description =
+        status === 415
+          ? 'Send the token request as application/x-www-form-urlencoded.'
+          : (known?.message ?? 'The token request is not valid.');
+      // 413 and 415 keep their status; every other refusal of the framework is a bad request.
+      return deny(request, reply, 'invalid_request', description).status(
+        status === 413 || status === 415 ? status : 400,
+      );
     });
 
     app.post(

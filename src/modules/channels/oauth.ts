@@ -120,7 +120,9 @@ export function createOauthService(deps: {
           (creds.previous !== undefined &&
             creds.previous.until > now &&
             safeEqual(creds.previous.secret, clientSecret)));
-      if (!creds || !matches || creds.channel.status !== 'active')
+      // Only channels whose calls need a token get one: for the others it would be a credential
+      // with no use but to be stolen.
+      if (!creds || !matches || creds.channel.status !== 'active' || !creds.channel.auth.require_token)
         return fail('invalid_client', 'Client authentication failed.', { field: 'client_id' });
       const { kid, key } = await signingKey();
       const iat = Math.floor(now / 1000);

@@ -36,9 +36,11 @@ export function channelRoutes(service: ChannelService, defaultOverlapS: number):
           body: RotateSecretRequest,
           response: {
             200: answer(RotatedSecret, 'The new secret; the old one works until previous_valid_until.'),
-            ...errorResponses(400, 401, 409, 413, 415),
+            ...errorResponses(400, 401, 403, 409, 413, 415),
           },
         },
+        // The replaced secret verifies ordinary calls during the overlap, but cannot rotate again.
+        config: { credentials: 'current' },
       },
       async (request) =>
         unwrap(

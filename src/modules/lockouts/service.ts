@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import type { Transaction } from 'kysely';
 import type { Clock } from '../../shared/clock.js';
 import { rfc3339 } from '../../shared/clock.js';
@@ -34,12 +35,25 @@ export interface LockoutServiceDeps {
 }
 
 /** How each subject is keyed: a card by its hash; sellers and devices are a channel's own ids. */
+/**
+ * One spelling per address: an IPv4 client written as ::ffff:a.b.c.d (or fully expanded) counts as
+ * the IPv4 address it is, and IPv6 in its short form.
+ */
+function canonicalIp(ip: string): string {
+  return ipaddr.isValid(ip) ? ipaddr.process(ip).toString() : ip.toLowerCase();
+}
+
+/**
+ * The keys a submission is counted under. Sellers, devices and IPs are the channel's word (an IP is
+ * the end user's as the channel reports it), so each is counted per channel: one channel cannot lock
+ * an address out of the others. Only the card is counted across channels.
+ */
 function keysOf(s: IntakeSubjects) {
   return {
     cardKey: s.cardHash,
     sellerKey: `${s.channelId}:${s.sellerId}`,
     deviceKey: s.deviceId === null ? null : `${s.channelId}:${s.deviceId}`,
-    ipKey: s.clientIp,
+    ipKey: s.clientIp === null ? null : `${s.channelId}:${canonicalIp(s.clientIp)}`,
   };
 }
 

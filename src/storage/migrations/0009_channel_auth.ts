@@ -27,12 +27,18 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addColumn('revoked_at', 'bigint')
     .execute();
-  // One registration of a key per channel: a repeated upload answers the key already there.
+  // A key is registered once, on one channel: the channel id is not signed, so a key shared by two
+  // channels would let a call signed for one be replayed to the other.
   await db.schema
     .createIndex('channel_keys_fingerprint')
     .on('channel_keys')
-    .columns(['channel_id', 'fingerprint'])
+    .column('fingerprint')
     .unique()
+    .execute();
+  await db.schema
+    .createIndex('channel_keys_channel')
+    .on('channel_keys')
+    .columns(['channel_id', 'status'])
     .execute();
 
   await db.schema
