@@ -112,5 +112,5 @@ describe.each(storageTargets())('switching RECARD_CRYPTO_SUITE on $name', (targe
     } finally {
       await back.stop();
     }
-  });
+  }, 120_000);
 });
