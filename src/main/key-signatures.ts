@@ -14,7 +14,7 @@ import type { SignaturePool } from '../shared/signature-pool.js';
  * forged SM2 calls naming one channel fills only that channel's share (answered 503) and leaves the
  * pool to the others.
  */
-const IN_FLIGHT_PER_CHANNEL = 32;
+const IN_FLIGHT_PER_CHANNEL = 128;
 
 /** Parsed keys held by PEM: parsing (ASN.1, curve checks) on every call would cost more than RSA verifies. */
 const PARSED_MAX = 10_000;
