@@ -14,10 +14,10 @@ import { storageTargets } from '../harness/storage.js';
 /** A CA, a server certificate for 127.0.0.1 and client certificates, made by the openssl command line. */
 function makePki(dir: string) {
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-  const ca = (name: string) => {
+  // A new P-256 key for `name` and a request for it: self-signed (a CA) or to be signed by one.
+  const keyAndRequest = (name: string, ...rest: string[]) =>
     ssl(
       'req',
-      '-x509',
       '-newkey',
       'ec',
       '-pkeyopt',
@@ -25,29 +25,13 @@ function makePki(dir: string) {
       '-nodes',
       '-keyout',
       `${name}.key`,
-      '-out',
-      `${name}.pem`,
-      '-days',
-      '2',
       '-subj',
       `/CN=${name}`,
+      ...rest,
     );
-  };
+  const ca = (name: string) => keyAndRequest(name, '-x509', '-out', `${name}.pem`, '-days', '2');
   const leaf = (name: string, issuer: string, ext: string) => {
-    ssl(
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.csr`,
-      '-subj',
-      `/CN=${name}`,
-    );
+    keyAndRequest(name, '-out', `${name}.csr`);
     ssl(
       'x509',
       '-req',

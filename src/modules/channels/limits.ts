@@ -1,6 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import ipaddr from 'ipaddr.js';
 import { CURRENCY_CODES } from '../../shared/money.js';
+import type { ChannelsTable } from '../../storage/schema.js';
 import type { ChannelKind, SettlementCycle } from './model.js';
 
 /**
@@ -113,17 +114,19 @@ export const KIND_DEFAULTS: Record<
   },
 };
 
-export interface LimitColumns {
-  limit_currency: string;
-  order_min: number | null;
-  order_max: number | null;
-  daily_amount_cap: number | null;
-  daily_order_cap: number | null;
-  rate_per_second: number | null;
-  rate_burst: number | null;
-  ip_allowlist: string;
-  required_fields: string;
-}
+/** The channel row's limit columns (the table type is the one definition). */
+export type LimitColumns = Pick<
+  ChannelsTable,
+  | 'limit_currency'
+  | 'order_min'
+  | 'order_max'
+  | 'daily_amount_cap'
+  | 'daily_order_cap'
+  | 'rate_per_second'
+  | 'rate_burst'
+  | 'ip_allowlist'
+  | 'required_fields'
+>;
 
 /** The columns of the limits given (a patch sets only those). */
 export function limitColumns(l: Partial<ChannelLimits>): Partial<LimitColumns> {
