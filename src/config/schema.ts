@@ -234,6 +234,11 @@ export const SETTINGS = {
     Type.Integer({ minimum: 1, maximum: 100000, default: 10000 }),
     'Stream connections one process holds at most; past it new ones get 503.',
   ),
+  streamMaxClientsPerChannel: setting(
+    'RECARD_STREAM_MAX_CLIENTS_PER_CHANNEL',
+    Type.Integer({ minimum: 1, maximum: 100000, default: 1000 }),
+    'Stream connections one channel may hold in one process; past it its new ones get 503, so one channel cannot take every slot.',
+  ),
   verifyStuckAfterMs: setting(
     'RECARD_VERIFY_STUCK_AFTER_MS',
     Type.Integer({ minimum: 1000, maximum: 86400000, default: 300000 }),

@@ -369,6 +369,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     heartbeatMs: config.streamHeartbeatMs,
     maxBufferBytes: config.streamMaxBufferBytes,
     maxClients: config.streamMaxClients,
+    maxClientsPerChannel: config.streamMaxClientsPerChannel,
     logger,
   });
   const events = createEventLog(

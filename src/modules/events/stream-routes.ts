@@ -73,7 +73,7 @@ export function eventStreamRoutes(hub: EventStreamHub): FastifyPluginAsyncTypebo
       async (request, reply) => {
         const channel = authenticatedChannel(request);
         const after = resumePoint(request);
-        if (!hub.hasRoom()) full();
+        if (!hub.hasRoom(channel.id)) full();
         reply.hijack();
         const res = reply.raw;
         res.writeHead(200, {
@@ -120,7 +120,7 @@ export function eventStreamRoutes(hub: EventStreamHub): FastifyPluginAsyncTypebo
       (socket: WebSocket, request) => {
         const channel = authenticatedChannel(request);
         const after = (request.query as { after?: number }).after;
-        if (!hub.hasRoom()) {
+        if (!hub.hasRoom(channel.id)) {
           socket.close(1013, 'try again later');
           return;
         }

@@ -113,8 +113,28 @@ describe.each(storageTargets())('event stream hub on $name', (target) => {
   it('holds at most its limit of clients', async () => {
     const detach = [];
     for (let i = 0; i < 3; i++) detach.push(await hub.attach(sink('ch_a'), undefined));
-    expect(hub.hasRoom()).toBe(false);
+    expect(hub.hasRoom('ch_b')).toBe(false);
     detach[0]?.();
-    expect(hub.hasRoom()).toBe(true);
+    expect(hub.hasRoom('ch_b')).toBe(true);
+  });
+
+  it('holds at most its limit of clients per channel, so one channel cannot take every slot', async () => {
+    const perChannel = new EventStreamHub({
+      db: storage.db,
+      channelTypes: ['order.redeemed'],
+      pollMs: 20,
+      heartbeatMs: 50,
+      maxBufferBytes: 4096,
+      maxClients: 10,
+      maxClientsPerChannel: 2,
+      logger: silentLogger,
+    });
+    const detach = [];
+    for (let i = 0; i < 2; i++) detach.push(await perChannel.attach(sink('ch_a'), undefined));
+    expect(perChannel.hasRoom('ch_a')).toBe(false);
+    expect(perChannel.hasRoom('ch_b')).toBe(true);
+    detach[0]?.();
+    expect(perChannel.hasRoom('ch_a')).toBe(true);
+    perChannel.stop();
   });
 });

@@ -34,6 +34,8 @@ export interface StreamHubOptions {
   heartbeatMs: number;
   maxBufferBytes: number;
   maxClients: number;
+  /** Per channel: one channel opening thousands of streams must not take the others' slots. */
+  maxClientsPerChannel?: number;
   logger: Logger;
 }
 
@@ -59,14 +61,19 @@ export class EventStreamHub {
   /** Bumped when the hub goes idle: a read begun before must not set the position after. */
   private generation = 0;
 
+  private readonly perChannel = new Map<string, number>();
+
   constructor(private readonly o: StreamHubOptions) {}
 
   get clients(): number {
     return this.count;
   }
 
-  hasRoom(): boolean {
-    return !this.stopped && this.count < this.o.maxClients;
+  hasRoom(channelId: string): boolean {
+    const mine = this.perChannel.get(channelId) ?? 0;
+    return (
+      !this.stopped && this.count < this.o.maxClients && mine < (this.o.maxClientsPerChannel ?? Infinity)
+    );
   }
 
   /**
@@ -76,11 +83,15 @@ export class EventStreamHub {
   async attach(sink: StreamSink, after: number | undefined): Promise<() => void> {
     const client: Client = { sink, cursor: 0, live: false, closed: false };
     this.count++;
+    this.perChannel.set(sink.channelId, (this.perChannel.get(sink.channelId) ?? 0) + 1);
     this.start();
     const detach = () => {
       if (client.closed) return;
       client.closed = true;
       this.count--;
+      const left = (this.perChannel.get(sink.channelId) ?? 1) - 1;
+      if (left <= 0) this.perChannel.delete(sink.channelId);
+      else this.perChannel.set(sink.channelId, left);
       this.live.get(sink.channelId)?.delete(client);
       if (this.live.get(sink.channelId)?.size === 0) this.live.delete(sink.channelId);
       if (this.count === 0) this.idle();
