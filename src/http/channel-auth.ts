@@ -86,9 +86,10 @@ export function channelApi(
           'A key is registered with a signature by a key already registered (RSA-SHA256 or SM2-SM3); the first one by the operator.',
           { field: 'x-recard-sign-type' },
         );
-      await admitChannelCall(request, reply, call.channel, rateLimits);
+      // Proven from here on, even if its own bucket refuses it (its address does not pay for that).
       request.channel = call.channel;
       request.channelCredential = call.via;
+      await admitChannelCall(request, reply, call.channel, rateLimits);
     });
     app.addHook('preValidation', decodeJsonBody);
     // Keys are the channel's own: two channels may use the same key.

@@ -238,15 +238,23 @@ describe.each(storageTargets())('channel policy and limits on $name', (target) =
     expect([Number(usage.orders), Number(usage.amount)]).toEqual([3, 25_000]);
   });
 
-  it('an IP allowlist refuses a proven call from elsewhere with 403 ip_not_allowed, writing nothing (not even its nonce); an allowed address passes', async () => {
+  it('an IP allowlist refuses a proven call from elsewhere with 403 ip_not_allowed, writing nothing but its nonce; an allowed address passes', async () => {
     const { channel, client } = await channelOfKind({
       name: 'fenced',
       kind: 'h5',
       limits: { ip_allowlist: ['203.0.113.0/24'] },
     });
-    // Not even the nonce is spent: the address is judged before it is recorded.
-    await expectRefusal(t, () => submit(client, mobileOrder()), { status: 403, code: 'ip_not_allowed' });
-    await expectRefusal(t, () => client.get('/v1/channel'), { status: 403, code: 'ip_not_allowed' });
+    // Nothing but the nonce: a call captured from a refused address cannot be replayed from another.
+    await expectRefusal(t, () => submit(client, mobileOrder()), {
+      status: 403,
+      code: 'ip_not_allowed',
+      nonceSpent: true,
+    });
+    await expectRefusal(t, () => client.get('/v1/channel'), {
+      status: 403,
+      code: 'ip_not_allowed',
+      nonceSpent: true,
+    });
     // A bad signature is still 401: the address is judged only once the caller is proven.
     const forged = new RecardClient({ baseUrl: t.url, channelId: channel.id, secret: 'sk_wrong' });
     expect((await forged.get<Err>('/v1/channel')).body.error.code).toBe('signature_invalid');

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import ipaddr from 'ipaddr.js';
 import { ApiError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Bucket, Decision } from './gcra.js';
@@ -6,7 +7,10 @@ import type { BucketStore } from './stores.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** The route takes card numbers: when the limiter's store is down it fails closed (503). */
+    /**
+     * The route takes card numbers (or passwords): when the limiter's store is down it fails
+     * closed (503) rather than go unlimited.
+     */
     takesCards?: boolean;
   }
 }
@@ -32,6 +36,18 @@ function fields(name: string, bucket: Bucket, d: Decision): Record<string, strin
     'ratelimit-policy': `"${name}";q=${bucket.burst};w=${seconds((bucket.burst / bucket.rate) * 1000)}`,
     ratelimit: `"${name}";r=${d.remaining};t=${seconds(d.resetMs)}`,
   };
+}
+
+/**
+ * The bucket of a client address. An IPv6 host usually holds a whole /64, so IPv6 addresses share
+ * their /64's bucket (an IPv4 address written as IPv6 is its IPv4 self); each IPv4 address has its own.
+ */
+export function addressKey(ip: string): string {
+  if (!ipaddr.isValid(ip)) return `ip:${ip}`;
+  const addr = ipaddr.process(ip);
+  if (addr.kind() === 'ipv4') return `ip:${addr.toString()}`;
+  const parts = (addr as ipaddr.IPv6).parts.slice(0, 4).map((p) => p.toString(16));
+  return `ip6:${parts.join(':')}::/64`;
 }
 
 function credentialed(request: FastifyRequest): boolean {
@@ -109,7 +125,7 @@ export class RateLimits {
    * callers have none (seller pages).
    */
   async ip(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const d = await this.draw(request, `ip:${request.ip}`, this.options.ip, true);
+    const d = await this.draw(request, addressKey(request.ip), this.options.ip, true);
     if (!d) return;
     if (!d.allowed) this.refuse('ip', this.options.ip, d);
     void reply.headers(fields('ip', this.options.ip, d));
@@ -125,13 +141,18 @@ export class RateLimits {
       if (OPS_PATHS.has(request.url.split('?')[0] ?? '')) return;
       if (!credentialed(request)) return this.ip(request, reply);
       request.rateLimitCredentialed = true;
-      const d = await this.draw(request, `ip:${request.ip}`, this.options.ip, false);
+      const d = await this.draw(request, addressKey(request.ip), this.options.ip, false);
       if (d && !d.allowed) this.refuse('ip', this.options.ip, d);
     });
     // Before the answer leaves, so that the caller's next guess already meets the spent token.
+    // A call that showed credentials but was never authenticated by them (a refused one, or a
+    // made-up header on a public route) pays like one without: a dummy header is no way around it.
     app.addHook('onSend', async (request, reply) => {
-      if (!request.rateLimitCredentialed || reply.statusCode !== 401) return;
-      await this.options.store.take(`ip:${request.ip}`, this.options.ip, true).catch(() => undefined);
+      if (!request.rateLimitCredentialed) return;
+      const proven =
+        request.channel !== undefined || request.admin !== undefined || request.sellerSession !== undefined;
+      if (proven && reply.statusCode !== 401) return;
+      await this.options.store.take(addressKey(request.ip), this.options.ip, true).catch(() => undefined);
     });
   }
 }

@@ -158,7 +158,8 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
     if (!creds.channel.auth.schemes.includes(scheme) || !suiteSchemes.includes(scheme)) {
       return fail(
         'sign_type_not_allowed',
-        `This channel signs with ${creds.channel.auth.schemes.filter((x) => suiteSchemes.includes(x)).join(' or ') || 'no scheme this deployment accepts'}, not ${scheme}.`,
+        // Not which schemes it does use: the caller is not proven yet.
+        `This channel does not sign with ${scheme} (docs/signing.md#schemes).`,
         { field: SIGNING_HEADERS.signType },
       );
     }
@@ -233,16 +234,16 @@ export function createAuthenticator(deps: AuthenticatorDeps) {
       if (!checked.ok) return checked;
     }
 
-    // Where the channel may call from, once the call is proven its own, and before its nonce is
-    // spent: a refused call leaves nothing behind (docs/limits.md#ip-allowlist).
-    if (req.ip !== undefined && !ipAllowed(creds.channel.limits.ip_allowlist, req.ip)) {
-      return fail('ip_not_allowed', `Calls of this channel are not accepted from ${req.ip}.`);
-    }
-
     if (!(await committer.run((trx) => claimNonce(trx, channelId, nonce, now, 2 * windowS * 1000)))) {
       return fail('nonce_reused', 'This nonce was used before; every request needs a new one.', {
         field: SIGNING_HEADERS.nonce,
       });
+    }
+
+    // Where the channel may call from, once the call is proven its own. The nonce is spent first:
+    // a call captured on its way from a refused address cannot be replayed from an allowed one.
+    if (req.ip !== undefined && !ipAllowed(creds.channel.limits.ip_allowlist, req.ip)) {
+      return fail('ip_not_allowed', `Calls of this channel are not accepted from ${req.ip}.`);
     }
     return ok({ channel: creds.channel, via, ...(keyUsed ? { keyId: keyUsed } : {}) });
   };

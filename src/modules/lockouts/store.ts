@@ -207,10 +207,13 @@ export function findLockout(db: Db, id: string) {
 
 /** Ends a lockout now and forgets its subject's counters, so that the next try starts afresh. */
 export async function releaseLockout(db: Db, row: LockoutRow, nowMs: number): Promise<boolean> {
+  // Every lock of the subject still in force ends with it: two may have been made at once (the
+  // intake's try count and the subscriber's wrong secrets), and a release must free the subject.
   const r = await db
     .updateTable('lockouts')
     .set({ released_at: nowMs })
-    .where('id', '=', row.id)
+    .where('subject_kind', '=', row.subject_kind)
+    .where('subject_key', '=', row.subject_key)
     .where('released_at', 'is', null)
     .executeTakeFirst();
   await db
@@ -218,7 +221,7 @@ export async function releaseLockout(db: Db, row: LockoutRow, nowMs: number): Pr
     .where('subject_kind', '=', row.subject_kind)
     .where('subject_key', '=', row.subject_key)
     .execute();
-  return r.numUpdatedRows === 1n;
+  return r.numUpdatedRows > 0n;
 }
 
 /** Counters whose window has passed, and lockouts ended before `endedBeforeMs`. */

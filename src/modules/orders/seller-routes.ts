@@ -43,6 +43,8 @@ export function sellerOrderRoutes(service: OrderService): FastifyPluginAsyncType
     app.post(
       '/h5/v1/orders',
       {
+        // Cards come in here too: without the rate limiter it fails closed, as /v1/orders does.
+        config: { takesCards: true },
         schema: {
           operationId: 'h5SubmitOrder',
           tags,

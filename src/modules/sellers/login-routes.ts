@@ -25,6 +25,8 @@ export function sellerLoginRoutes(logins: SellerLogins): FastifyPluginAsyncTypeb
     app.post(
       '/h5/v1/channels/:channel_id/sellers',
       {
+        // Each sign-up costs an Argon2 hash: without the rate limiter it fails closed.
+        config: { takesCards: true },
         schema: {
           operationId: 'h5RegisterSeller',
           tags,
@@ -45,6 +47,8 @@ export function sellerLoginRoutes(logins: SellerLogins): FastifyPluginAsyncTypeb
     app.post(
       '/h5/v1/channels/:channel_id/sessions',
       {
+        // Password guesses must not go unlimited: without the rate limiter it fails closed.
+        config: { takesCards: true },
         schema: {
           operationId: 'h5SignIn',
           tags,

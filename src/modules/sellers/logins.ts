@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
+import { sql } from 'kysely';
 import type { Clock } from '../../shared/clock.js';
 import { rfc3339 } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
@@ -94,27 +95,27 @@ export function createSellerLogins(deps: SellerLoginDeps) {
       .where('phone_hash', '=', phoneHash(phone))
       .executeTakeFirst();
 
-  /** Counts one wrong password; the fifth within the window locks. Conditioned on what was read. */
+  /**
+   * Counts one wrong password in one statement: the count, its window and the lock are computed by
+   * the database from the row as it is, so parallel guesses can neither lose a count nor clear a lock.
+   */
   async function countFailure(account: AccountRow, now: number): Promise<void> {
-    let row: AccountRow | undefined = account;
-    for (let attempt = 0; attempt < 3 && row; attempt++) {
-      const fresh = row.failed_since === null || now - row.failed_since >= FAILURE_WINDOW_MS;
-      const count = fresh ? 1 : row.failed_logins + 1;
-      const locks = count >= MAX_FAILED_LOGINS;
-      const r = await db
-        .updateTable('seller_accounts')
-        .set({
-          failed_logins: locks ? 0 : count,
-          failed_since: locks ? null : fresh ? now : row.failed_since,
-          locked_until: locks ? now + LOCK_MS : row.locked_until,
-          updated_at: now,
-        })
-        .where('id', '=', row.id)
-        .where('failed_logins', '=', row.failed_logins)
-        .executeTakeFirst();
-      if (Number(r.numUpdatedRows) === 1) return;
-      row = await db.selectFrom('seller_accounts').selectAll().where('id', '=', row.id).executeTakeFirst();
-    }
+    const since = now - FAILURE_WINDOW_MS;
+    const fresh = sql<boolean>`(failed_since is null or failed_since <= ${since})`;
+    const count = sql<number>`(case when ${fresh} then 1 else failed_logins + 1 end)`;
+    const locks = sql<boolean>`(${count} >= ${MAX_FAILED_LOGINS})`;
+    await db
+      .updateTable('seller_accounts')
+      .set({
+        failed_logins: sql<number>`case when ${locks} then 0 else ${count} end`,
+        failed_since: sql<
+          number | null
+        >`case when ${locks} then null when ${fresh} then ${now} else failed_since end`,
+        locked_until: sql<number | null>`case when ${locks} then ${now + LOCK_MS} else locked_until end`,
+        updated_at: now,
+      })
+      .where('id', '=', account.id)
+      .execute();
   }
 
   function sessionView(
@@ -203,9 +204,11 @@ export function createSellerLogins(deps: SellerLoginDeps) {
         field: 'password',
       });
       if (!account) return invalid;
-      if (account.locked_until !== null && account.locked_until > now)
+      // Read again after the slow verify: a lock set by a guess in parallel holds for this one too.
+      const locked = (await findAccount(channelId, input.phone))?.locked_until ?? account.locked_until;
+      if (locked !== null && locked > now)
         return fail('seller_login_locked', 'Too many wrong passwords: this login is locked for a while.', {
-          retryAfterS: Math.ceil((account.locked_until - now) / 1000),
+          retryAfterS: Math.ceil((locked - now) / 1000),
         });
       if (!good) {
         await countFailure(account, now);

@@ -44,6 +44,8 @@ export function sellerRoutes(sellers: SellerService): FastifyPluginAsyncTypebox 
     app.put(
       '/v1/sellers/:seller_id',
       {
+        // Lasting state: not with the secret a rotation replaced (docs/signing.md#rotation).
+        config: { credentials: 'current' },
         schema: {
           operationId: 'putSeller',
           tags,
@@ -75,6 +77,8 @@ export function sellerRoutes(sellers: SellerService): FastifyPluginAsyncTypebox 
     app.post(
       '/v1/sellers/:seller_id/destinations',
       {
+        // Lasting state: not with the secret a rotation replaced (docs/signing.md#rotation).
+        config: { credentials: 'current' },
         schema: {
           operationId: 'addPayoutDestination',
           tags,
@@ -123,6 +127,8 @@ export function sellerRoutes(sellers: SellerService): FastifyPluginAsyncTypebox 
     app.delete(
       '/v1/sellers/:seller_id/destinations/:id',
       {
+        // Lasting state: not with the secret a rotation replaced (docs/signing.md#rotation).
+        config: { credentials: 'current' },
         schema: {
           operationId: 'removePayoutDestination',
           tags,

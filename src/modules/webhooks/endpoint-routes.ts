@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyContextConfig, FastifyRequest } from 'fastify';
 import { readBefore } from '../../http/admin-auth.js';
 import { authenticatedChannel } from '../../http/channel-auth.js';
 import { answer, errorResponses } from '../../http/operation.js';
@@ -46,14 +46,18 @@ function webhookRoutes(
   const tags = [admin ? 'admin: callbacks' : 'callbacks'];
   const op = (name: string) => (admin ? `admin${name[0]?.toUpperCase()}${name.slice(1)}` : name);
   // Admin changes record the endpoint as it was (the channel API keeps no audit log).
-  const auditEndpoint = admin
+  // An endpoint outlives whoever made it: a channel changes endpoints only with its current
+  // credentials (docs/signing.md#rotation); the admin side records the before.
+  const changeEndpoint: { config: Pick<FastifyContextConfig, 'auditBefore' | 'credentials'> } = admin
     ? { config: { auditBefore: readBefore((p: { id: string }) => endpoints.get(undefined, p.id)) } }
-    : {};
+    : { config: { credentials: 'current' } };
   return async (app) => {
     if (admin) {
       app.post(
         `${prefix}/webhook-endpoints`,
         {
+          // Lasting state: not with the secret a rotation replaced (docs/signing.md#rotation).
+          config: { credentials: 'current' },
           schema: {
             operationId: op('createWebhookEndpoint'),
             tags,
@@ -71,6 +75,8 @@ function webhookRoutes(
       app.post(
         `${prefix}/webhook-endpoints`,
         {
+          // Lasting state: not with the secret a rotation replaced (docs/signing.md#rotation).
+          config: { credentials: 'current' },
           schema: {
             operationId: op('createWebhookEndpoint'),
             tags,
@@ -120,7 +126,7 @@ function webhookRoutes(
     app.patch(
       `${prefix}/webhook-endpoints/:id`,
       {
-        ...auditEndpoint,
+        ...changeEndpoint,
         schema: {
           operationId: op('updateWebhookEndpoint'),
           tags,
@@ -138,7 +144,7 @@ function webhookRoutes(
     app.delete(
       `${prefix}/webhook-endpoints/:id`,
       {
-        ...auditEndpoint,
+        ...changeEndpoint,
         schema: {
           operationId: op('deleteWebhookEndpoint'),
           tags,
