@@ -110,7 +110,7 @@ describe.each(storageTargets())('lockout counters on $name', (target) => {
     const count = (kind: 'seller' | 'ip', key: string) =>
       countOf(storage.db, { kind, key, metric: 'wrong_secret', windowMs: SETTINGS.wrongSecretsWindowMs }, T0);
     expect(await count('seller', 'ch_1:greedy')).toBe(12);
-    expect(await count('ip', '198.51.100.9')).toBe(12);
+    expect(await count('ip', 'ch_1:198.51.100.9')).toBe(12);
     const blocks = await storage.db
       .selectFrom('lockouts')
       .select(['subject_kind', 'label'])
@@ -118,7 +118,7 @@ describe.each(storageTargets())('lockout counters on $name', (target) => {
       .orderBy('subject_kind')
       .execute();
     expect(blocks).toEqual([
-      { subject_kind: 'ip', label: 'ip 198.51.100.9' },
+      { subject_kind: 'ip', label: 'ip 198.51.100.9 of ch_1' },
       { subject_kind: 'seller', label: 'seller greedy of ch_1' },
     ]);
     // The same seller in another channel is another seller.

@@ -61,7 +61,7 @@ function labelOf(kind: SubjectKind, s: IntakeSubjects): string {
   if (kind === 'card') return s.cardLabel;
   if (kind === 'seller') return `seller ${s.sellerId} of ${s.channelId}`;
   if (kind === 'device') return `device ${s.deviceId} of ${s.channelId}`;
-  return `ip ${s.clientIp}`;
+  return `ip ${s.clientIp} of ${s.channelId}`;
 }
 
 export function lockoutView(row: LockoutRow, nowMs: number): LockoutView {
