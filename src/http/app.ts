@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import websocket from '@fastify/websocket';
+import fastJsonStringify from 'fast-json-stringify';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -93,6 +94,26 @@ export function trustProxyOption(value: string | undefined): boolean | number | 
 }
 const INCOMING_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
+/**
+ * Response serializers, one per distinct schema: every route answers its errors with the same body,
+ * so some 1,100 status × route schemas are a hundred or so distinct ones, and each compile builds an
+ * Ajv instance (fast-json-stringify) — most of a server's start-up before this cache. Descriptions
+ * and examples do not change what is written, so they are left out of the key.
+ */
+const serializers = new Map<string, (value: unknown) => string>();
+const SERIALIZER_KEY_SKIP = new Set(['x-response-description', 'description', 'examples', 'title']);
+function serializerFor(schema: unknown): (value: unknown) => string {
+  const key = JSON.stringify(schema, (k, v) => (SERIALIZER_KEY_SKIP.has(k) ? undefined : v));
+  let serializer = serializers.get(key);
+  if (!serializer) {
+    serializer = fastJsonStringify(schema as Parameters<typeof fastJsonStringify>[0]) as (
+      value: unknown,
+    ) => string;
+    serializers.set(key, serializer);
+  }
+  return serializer;
+}
+
 /** The HTTP application: framework conventions here, routes from the modules, wiring in main/. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
@@ -126,6 +147,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   collectRoutes(app);
   // Before any route: every operation is completed with the statuses and descriptions all share.
   app.addHook('onRoute', completeOperation);
+  app.setSerializerCompiler(({ schema }) => serializerFor(schema));
   installValidation(app);
   installErrorHandling(app);
   installBodyDeadline(app, options.requestTimeoutMs ?? 30_000, options.logger as FastifyBaseLogger);
