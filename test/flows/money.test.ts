@@ -105,9 +105,19 @@ describe.each(storageTargets())('money on $name', (target) => {
     expect(atSim).toHaveLength(1);
     expect(atSim[0]?.amount).toBe(price.payout_amount);
     // The order's history and events: redeemed → settled → paid, and payout.paid.
-    const events = (
-      await ch.client.get<{ data: { type: string; subject_id: string }[] }>('/v1/events?after=0&limit=500')
-    ).body.data;
+    // On PostgreSQL an event is listed once the sequencer has numbered it, a moment after its commit.
+    const events = await waitFor(
+      async () => {
+        const data = (
+          await ch.client.get<{ data: { type: string; subject_id: string }[] }>(
+            '/v1/events?after=0&limit=500',
+          )
+        ).body.data;
+        return data.some((e) => e.type === 'payout.paid' && e.subject_id === payout.id) ? data : undefined;
+      },
+      5000,
+      'the payout.paid event listed',
+    );
     expect(events.filter((e) => e.subject_id === id).map((e) => e.type)).toEqual([
       'order.redeemed',
       'order.settled',
