@@ -310,12 +310,30 @@ describe.each(storageTargets())('money on $name', (target) => {
         'the duplicates',
       );
       // The notification decided it (lookups all failed), once; its duplicates were taken and did nothing.
-      const taken = t.logs.filter((l) => l.includes('"payout notification"') && l.includes(payout.id));
+      // Sent is not yet answered: wait for the server's log of the third.
+      const taken = await waitFor(
+        async () => {
+          const lines = t.logs.filter((l) => l.includes('"payout notification"') && l.includes(payout.id));
+          return lines.length >= 3 ? lines : undefined;
+        },
+        5_000,
+        'the notifications handled',
+      );
       expect(taken.filter((l) => l.includes('"applied":true'))).toHaveLength(1);
       expect(taken.filter((l) => l.includes('"applied":false')).length).toBeGreaterThanOrEqual(2);
-      const events = (
-        await ch.client.get<{ data: { type: string; subject_id: string }[] }>('/v1/events?after=0&limit=500')
-      ).body.data;
+      // On PostgreSQL an event is listed once the sequencer has numbered it, a moment after its commit.
+      const events = await waitFor(
+        async () => {
+          const data = (
+            await ch.client.get<{ data: { type: string; subject_id: string }[] }>(
+              '/v1/events?after=0&limit=500',
+            )
+          ).body.data;
+          return data.some((e) => e.type === 'payout.paid' && e.subject_id === payout.id) ? data : undefined;
+        },
+        5_000,
+        'the payout.paid event listed',
+      );
       expect(events.filter((e) => e.type === 'payout.paid' && e.subject_id === payout.id)).toHaveLength(1);
     } finally {
       payouts.wechat.setFaults({ errorRate: 0, duplicateRate: 0, operations: ['pay', 'lookup'] });
