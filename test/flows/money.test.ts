@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RecardClient } from '../../src/client/client.js';
 import { routeCardTypesTo, usePayoutSimulators } from '../../src/main/demo.js';
 import { checkLedger } from '../../src/main/ledger-check.js';
 import type { OrderView } from '../../src/modules/orders/index.js';
@@ -34,6 +35,23 @@ interface Account {
  * the order reaches paid; unknown outcomes are settled by lookup and never paid twice; escrow holds
  * are released or voided; T+3 batches wait for approval. `recard ledger check` is clean after each.
  */
+type EventList = { data: { type: string; subject_id: string }[] };
+
+/**
+ * The channel's events once its payout's `payout.paid` is among them: on PostgreSQL an event is
+ * listed when the sequencer has numbered it, a moment after its commit.
+ */
+function eventsThrough(client: RecardClient, payoutId: string) {
+  return waitFor(
+    async () => {
+      const data = (await client.get<EventList>('/v1/events?after=0&limit=500')).body.data;
+      return data.some((e) => e.type === 'payout.paid' && e.subject_id === payoutId) ? data : undefined;
+    },
+    5_000,
+    'the payout.paid event listed',
+  );
+}
+
 describe.each(storageTargets())('money on $name', (target) => {
   let t: TestServer;
   let sims: SimulatorSet;
@@ -105,19 +123,7 @@ describe.each(storageTargets())('money on $name', (target) => {
     expect(atSim).toHaveLength(1);
     expect(atSim[0]?.amount).toBe(price.payout_amount);
     // The order's history and events: redeemed → settled → paid, and payout.paid.
-    // On PostgreSQL an event is listed once the sequencer has numbered it, a moment after its commit.
-    const events = await waitFor(
-      async () => {
-        const data = (
-          await ch.client.get<{ data: { type: string; subject_id: string }[] }>(
-            '/v1/events?after=0&limit=500',
-          )
-        ).body.data;
-        return data.some((e) => e.type === 'payout.paid' && e.subject_id === payout.id) ? data : undefined;
-      },
-      5000,
-      'the payout.paid event listed',
-    );
+    const events = await eventsThrough(ch.client, payout.id);
     expect(events.filter((e) => e.subject_id === id).map((e) => e.type)).toEqual([
       'order.redeemed',
       'order.settled',
@@ -321,19 +327,7 @@ describe.each(storageTargets())('money on $name', (target) => {
       );
       expect(taken.filter((l) => l.includes('"applied":true'))).toHaveLength(1);
       expect(taken.filter((l) => l.includes('"applied":false')).length).toBeGreaterThanOrEqual(2);
-      // On PostgreSQL an event is listed once the sequencer has numbered it, a moment after its commit.
-      const events = await waitFor(
-        async () => {
-          const data = (
-            await ch.client.get<{ data: { type: string; subject_id: string }[] }>(
-              '/v1/events?after=0&limit=500',
-            )
-          ).body.data;
-          return data.some((e) => e.type === 'payout.paid' && e.subject_id === payout.id) ? data : undefined;
-        },
-        5_000,
-        'the payout.paid event listed',
-      );
+      const events = await eventsThrough(ch.client, payout.id);
       expect(events.filter((e) => e.type === 'payout.paid' && e.subject_id === payout.id)).toHaveLength(1);
     } finally {
       payouts.wechat.setFaults({ errorRate: 0, duplicateRate: 0, operations: ['pay', 'lookup'] });
