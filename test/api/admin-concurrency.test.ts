@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RawResponse } from '../harness/http.js';
+import { jdRestRoute } from '../harness/issuer-route.js';
 import { startTestServer, type TestServer } from '../harness/server.js';
 import { storageTargets } from '../harness/storage.js';
 
@@ -58,16 +59,7 @@ describe.each(storageTargets())('concurrent admin writes on $name', (target) => 
   });
 
   it('PUT /admin/v1/issuer-routes/{id} and /admin/v1/issuer-codes/{issuer}/{code}: idempotent', async () => {
-    const route = {
-      card_type: 'jd_ecard',
-      issuer: 'jd',
-      protocol: 'rest',
-      endpoint: 'http://127.0.0.1:9',
-      priority: 1,
-      capacity_per_minute: 100,
-      app_id: 'app-1',
-      app_secret: 'race-secret',
-    };
+    const route = jdRestRoute('race-secret');
     const routes = await race((i) =>
       t.admin('PUT', '/admin/v1/issuer-routes/jd_race', { ...route, priority: 1 + (i % 3) }),
     );

@@ -3,6 +3,7 @@ import { LOCK_MS, MAX_FAILED_LOGINS } from '../../src/modules/admins/index.js';
 import { hashPassword, passwordMatches } from '../../src/modules/admins/passwords.js';
 import { ShiftedClock } from '../harness/clock.js';
 import { send } from '../harness/http.js';
+import { jdRestRoute } from '../harness/issuer-route.js';
 import { startTestServer, TEST_ADMIN_TOKEN, type TestServer } from '../harness/server.js';
 import { storageTargets } from '../harness/storage.js';
 
@@ -322,16 +323,7 @@ describe.each(storageTargets())('admin users and audit on $name', (target) => {
       after: { enabled: true },
     });
 
-    const route = {
-      card_type: 'jd_ecard',
-      issuer: 'jd',
-      protocol: 'rest',
-      endpoint: 'http://127.0.0.1:9',
-      priority: 1,
-      capacity_per_minute: 100,
-      app_id: 'app-1',
-      app_secret: 'route-app-secret-1',
-    };
+    const route = jdRestRoute('route-app-secret-1');
     await t.admin('PUT', '/admin/v1/issuer-routes/jd_audit', route);
     await t.admin('PUT', '/admin/v1/issuer-routes/jd_audit', { ...route, priority: 2 });
     const [first, second] = [...(await audit('?operation_id=adminPutIssuerRoute')).data].reverse();

@@ -1,17 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jdRestRoute } from '../harness/issuer-route.js';
 import { startTestServer, type TestServer } from '../harness/server.js';
 import { storageTargets } from '../harness/storage.js';
 
-const route = {
-  card_type: 'jd_ecard',
-  issuer: 'jd',
-  protocol: 'rest',
-  endpoint: 'http://127.0.0.1:9',
-  priority: 1,
-  capacity_per_minute: 100,
-  app_id: 'app-1',
-  app_secret: 'super-secret-app-key',
-};
+const route = jdRestRoute('super-secret-app-key');
 
 describe.each(storageTargets())('issuer admin API on $name', (target) => {
   let t: TestServer;

@@ -183,11 +183,14 @@ export function createOrderService(deps: OrderServiceDeps) {
       input.card_number,
       input.card_secret,
     );
-    // Readable: the number matches its type (a wrong secret format is a try of that number).
+    // Readable: the number matches its type (a wrong secret format is a try of that number). Its
+    // hashes are made once: the lockout counts the first, the duplicate check looks for each.
+    let cardHashes: string[] = [];
     if (card.ok || card.field === 'card_secret') {
       const number = card.ok ? card.number : normaliseCardField(input.card_number);
+      cardHashes = keyedHashes(`${type.code}:${number}`);
       attempt.subjects = {
-        cardHash: suite.keyedHash(cardHashKey, `${type.code}:${number}`),
+        cardHash: cardHashes[0] ?? '',
         cardLabel: `${type.code} ${maskFromLast4(number.slice(-4), number.length)}`,
         channelId: channel.id,
         sellerId: input.seller.id,
@@ -217,7 +220,6 @@ export function createOrderService(deps: OrderServiceDeps) {
       const refused = deps.checkCallbackUrl(channel, input.callback_url);
       if (refused) return refused;
     }
-    const cardHashes = keyedHashes(`${type.code}:${card.number}`);
     const cardHash = cardHashes[0] ?? '';
     // The card may be held by this very request's twin, committed since the first look: replay it then.
     const duplicate = async (): Promise<Submitted> => {
