@@ -23,6 +23,7 @@ export const ORDER_EVENTS = [
   'issuer_refused',
   'give_up',
   'approve',
+  'resume',
   'reject',
   'freeze',
   'release',
@@ -34,9 +35,25 @@ export type OrderEvent = (typeof ORDER_EVENTS)[number];
 export const INITIAL_STATUS: OrderStatus = 'submitted';
 
 const TRANSITIONS: { readonly [S in OrderStatus]: Readonly<Partial<Record<OrderEvent, OrderStatus>>> } = {
-  submitted: { start_verification: 'verifying', reject: 'rejected', freeze: 'frozen' },
-  verifying: { redeem: 'redeemed', hold_for_review: 'review', issuer_refused: 'invalid', give_up: 'failed' },
-  review: { approve: 'redeemed', reject: 'rejected' },
+  // Risk decides at intake: on, to a person, frozen or refused.
+  submitted: {
+    start_verification: 'verifying',
+    hold_for_review: 'review',
+    reject: 'rejected',
+    freeze: 'frozen',
+  },
+  // Risk decides again once the issuer has answered, before the card is redeemed.
+  verifying: {
+    redeem: 'redeemed',
+    hold_for_review: 'review',
+    issuer_refused: 'invalid',
+    give_up: 'failed',
+    freeze: 'frozen',
+    reject: 'rejected',
+  },
+  // A reviewer's approval: `resume` continues verification where it stopped (the card is not
+  // redeemed yet); `approve` confirms a redemption whose outcome was unknown.
+  review: { approve: 'redeemed', resume: 'verifying', reject: 'rejected' },
   // A risk freeze ends in a person's decision, or in refusal.
   frozen: { release: 'review', reject: 'rejected' },
   redeemed: { settle: 'settled' },
