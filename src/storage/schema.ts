@@ -472,6 +472,12 @@ export interface Database {
   admin_audit: AdminAuditTable;
   seller_accounts: SellerAccountsTable;
   seller_sessions: SellerSessionsTable;
+  risk_rules: RiskRulesTable;
+  risk_assessments: RiskAssessmentsTable;
+  risk_blacklist: RiskBlacklistTable;
+  risk_reports: RiskReportsTable;
+  risk_seller_profiles: RiskSellerProfilesTable;
+  risk_step_ups: RiskStepUpsTable;
 }
 
 export interface LedgerAccountsTable {
@@ -671,4 +677,86 @@ export interface SellerSessionsTable {
   last_seen_at: number;
   /** Absolute end (ms), whatever the activity. */
   expires_at: number;
+}
+
+/** A risk rule's settings; a rule without a row runs with its defaults (docs/risk.md). */
+export interface RiskRulesTable {
+  id: string;
+  enabled: number;
+  /** `enforce` or `shadow` (recorded, not enforced). */
+  mode: string;
+  /** The rule's thresholds, JSON, checked against the rule's schema. */
+  params: string;
+  version: number;
+  updated_at: number;
+  updated_by: string | null;
+}
+
+/** What the engine decided about an order at one stage, with every rule that fired. */
+export interface RiskAssessmentsTable {
+  id: string;
+  order_id: string;
+  channel_id: string;
+  /** `intake` or `issuer`. */
+  stage: string;
+  decision: string;
+  /** JSON array of fired rules: rule, decision, reasons, shadow. */
+  fired: string;
+  created_at: number;
+}
+
+/** A blacklisted card, seller, device, IP or payout destination, by keyed hash only. */
+export interface RiskBlacklistTable {
+  id: string;
+  kind: string;
+  value_hash: string;
+  /** For people: a masked number, a seller id, an IP. */
+  label: string;
+  reason: string;
+  created_by: string;
+  created_at: number;
+}
+
+/** A suspicious-activity report and its evidence. */
+export interface RiskReportsTable {
+  id: string;
+  order_id: string;
+  channel_id: string;
+  seller_id: string;
+  kind: string;
+  amount: number;
+  currency: string;
+  evidence: string;
+  created_at: number;
+}
+
+/** What the engine remembers of a seller: first seen, and the last two places their IP was in. */
+export interface RiskSellerProfilesTable {
+  channel_id: string;
+  seller_id: string;
+  first_seen_at: number;
+  last_lat: number | null;
+  last_lon: number | null;
+  last_city: string | null;
+  last_located_at: number | null;
+  prev_lat: number | null;
+  prev_lon: number | null;
+  prev_city: string | null;
+  prev_located_at: number | null;
+}
+
+/** A step-up SMS code asked of a seller: the phone sealed, the code as a keyed hash. */
+export interface RiskStepUpsTable {
+  order_id: string;
+  channel_id: string;
+  phone_sealed: string;
+  phone_last4: string;
+  code_hash: string;
+  attempts: number;
+  /** `pending`, `sent`, `verified`, `failed` or `expired`. */
+  status: string;
+  created_at: number;
+  expires_at: number;
+  sent_at: number | null;
+  verified_at: number | null;
 }
