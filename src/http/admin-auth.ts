@@ -22,6 +22,8 @@ declare module 'fastify' {
      * before the handler runs). Answer `undefined` when there is none (yet).
      */
     auditBefore?: (request: FastifyRequest) => Promise<unknown>;
+    /** A read that is itself on record (an export of suspicious-activity reports). */
+    auditRead?: boolean;
   }
 }
 
@@ -119,7 +121,7 @@ export function adminApi(deps: AdminApiDeps, routes: FastifyPluginAsync[]): Fast
     app.addHook('preValidation', decodeJsonBody);
 
     app.addHook('preHandler', async (request) => {
-      if (request.method === 'GET' && !request.auditing) return;
+      if (request.method === 'GET' && !request.auditing && !request.routeOptions.config.auditRead) return;
       let before: unknown;
       const read = request.routeOptions.config.auditBefore;
       if (read) {

@@ -28,7 +28,12 @@ export type IdPrefix =
   | 'aud'
   | 'h5'
   | 'sla'
-  | 'h5o';
+  | 'h5o'
+  | 'rsk'
+  | 'sar'
+  | 'blk'
+  | 'rev'
+  | 'rng';
 
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
 

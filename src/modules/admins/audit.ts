@@ -8,11 +8,13 @@ import type { AdminPrincipal, AuditEntryView, AuditListQuery } from './model.js'
 type AuditRow = Database['admin_audit'];
 
 /**
- * Keys whose values never reach the audit log: passwords, secrets, tokens, card secrets and keys.
+ * Keys whose values never reach the audit log: passwords, secrets, tokens, card secrets and keys,
+ * card numbers (a blacklisted card is given by its number) and phones.
  * Matched on the key's last word, so `secret_pattern` (a card type's format) stays readable while
  * `webhook_secret`, `card_secret` and `access_token` do not.
  */
-const SECRET_KEY = /(^|[_-])(password|passwd|secret|token|pin|cvv|key|private_key|api_key|authorization)$/i;
+const SECRET_KEY =
+  /(^|[_-])(password|passwd|secret|token|pin|cvv|key|private_key|api_key|authorization|phone)$|^card_number$/i;
 export const REDACTED = '[redacted]';
 
 export function redact(value: unknown): unknown {

@@ -26,3 +26,37 @@ export type IntakeRefusal = Failure<'card_locked' | 'too_many_wrong_secrets'>;
 export interface IntakeGuard {
   admit(trx: Transaction<Database>, subjects: IntakeSubjects, nowMs: number): Promise<IntakeRefusal | null>;
 }
+
+/** What intake tells the risk engine about a new order (never the card number: its keyed hashes). */
+export interface IntakeRiskInput {
+  orderId: string;
+  channelId: string;
+  sellerId: string;
+  cardType: string;
+  /** The card's keyed hashes under every suite, the stored one first. */
+  cardHashes: string[];
+  /** The card type and masked number, for reports. */
+  cardLabel: string;
+  faceValue: number;
+  currency: string;
+  deviceId: string | null;
+  clientIp: string | null;
+  /** Where the seller is paid (a blockchain address), when the order names one. */
+  destination: string | null;
+  /** When the channel says the seller's account was opened. */
+  userRegisteredAt: number | null;
+  /** The seller's phone for a step-up code, when the channel gives it; never stored in the clear. */
+  sellerPhone: string | null;
+}
+
+/** What the risk engine makes of a new order: go on, or hold it (a person, a freeze, a refusal). */
+export type IntakeRiskVerdict = { action: 'allow' } | { action: 'review' | 'freeze' | 'reject'; reason: string };
+
+/**
+ * The risk engine's question at intake (risk implements it): asked in the intake unit after the
+ * guard and the daily caps, before the order is written, so what it counts and records commits
+ * with the order or not at all.
+ */
+export interface IntakeRisk {
+  assessIntake(trx: Transaction<Database>, input: IntakeRiskInput, nowMs: number): Promise<IntakeRiskVerdict>;
+}

@@ -24,7 +24,20 @@ export const SubmitOrder = Type.Object(
       maximum: 100_000_000,
       description: 'Face value the seller declares, in minor units (fen).',
     }),
-    seller: Type.Object({ id: Text(64), name: Type.Optional(Text(100)) }, { additionalProperties: false }),
+    seller: Type.Object(
+      {
+        id: Text(64),
+        name: Type.Optional(Text(100)),
+        phone: Type.Optional(
+          Type.String({
+            pattern: '^\\+?[0-9]{6,20}$',
+            description:
+              "The seller's mobile number, for a step-up SMS code when risk asks for one (docs/risk.md#step-up). Used for that only, never stored in the clear, never shown.",
+          }),
+        ),
+      },
+      { additionalProperties: false },
+    ),
     callback_url: Type.Optional(Type.String({ format: 'uri', pattern: '^https?://', maxLength: 2048 })),
     attach: Type.Optional(Type.String({ maxLength: 256, description: 'Echoed back unchanged.' })),
     client_ip: Type.Optional(Type.Union([Type.String({ format: 'ipv4' }), Type.String({ format: 'ipv6' })])),

@@ -13,7 +13,7 @@ import type { PriceRow, PricingService } from '../pricing/index.js';
 import { CardFilter } from './card-filter.js';
 import { openCard, rewrapKey, sealCard } from './card-vault.js';
 import type { CallbackUrlError, OrderError } from './errors.js';
-import type { IntakeGuard, IntakeRefusal, IntakeSubjects } from './intake-guard.js';
+import type { IntakeGuard, IntakeRefusal, IntakeRisk, IntakeRiskInput, IntakeSubjects } from './intake-guard.js';
 import { INITIAL_STATUS } from './lifecycle.js';
 import type { OrderList, OrderListQuery, OrderView, SubmitOrder } from './model.js';
 import { amountInLimitCurrency, checkOrderAmount, checkOrderFields } from './policy.js';
@@ -54,6 +54,8 @@ export interface OrderServiceDeps {
   onJobQueued?: () => void;
   /** Counts every try of a card and refuses locked cards and blocked sellers, devices, IPs (lockouts). */
   guard?: IntakeGuard;
+  /** The risk engine's decision at intake (risk). */
+  risk?: IntakeRisk;
 }
 
 type Submitted = Result<{ order: OrderView; created: boolean }, OrderError['code']>;
@@ -79,6 +81,9 @@ interface Attempt {
   subjects?: IntakeSubjects;
   counted: boolean;
 }
+
+/** The lifecycle step of each risk hold at intake. */
+const HOLD_EVENTS = { review: 'hold_for_review', freeze: 'freeze', reject: 'reject' } as const;
 
 const FORMAT_ERRORS = {
   card_number: 'invalid_card_number',
@@ -122,8 +127,9 @@ export function createOrderService(deps: OrderServiceDeps) {
     price: { row: PriceRow; save: boolean },
     amount: number,
     attempt: Attempt,
+    riskInput: IntakeRiskInput,
   ): Promise<Placed> {
-    const { guard } = deps;
+    const { guard, risk } = deps;
     const subjects = attempt.subjects;
     const run = () =>
       // No look-ups here: the unique indexes are the truth about repeats and duplicates, and a unit
@@ -139,7 +145,11 @@ export function createOrderService(deps: OrderServiceDeps) {
         const limited = await claimDailyUsage(trx, channel, amount, row.created_at);
         if (limited) return { kind: 'limited', failure: limited };
         if (price.save) await deps.pricing.save(trx, price.row);
-        return { kind: 'created', view: await deps.transitions.place(trx, row, price.row) };
+        // Risk last: what it counts and records commits with the order (docs/risk.md).
+        const verdict = risk ? await risk.assessIntake(trx, riskInput, row.created_at) : undefined;
+        const hold =
+          verdict && verdict.action !== 'allow' ? { event: HOLD_EVENTS[verdict.action], reason: verdict.reason } : undefined;
+        return { kind: 'created', view: await deps.transitions.place(trx, row, price.row, hold) };
       });
     try {
       const placed = await run();
@@ -291,7 +301,22 @@ export function createOrderService(deps: OrderServiceDeps) {
       store_terminal_id: input.store_terminal_id ?? null,
       blockchain_address: input.blockchain_address ?? null,
     };
-    const placed = await place(channel, row, price, amount ?? input.declared_face_value, attempt);
+    const riskInput: IntakeRiskInput = {
+      orderId: id,
+      channelId: channel.id,
+      sellerId: input.seller.id,
+      cardType: type.code,
+      cardHashes,
+      cardLabel: attempt.subjects?.cardLabel ?? type.code,
+      faceValue: input.declared_face_value,
+      currency: type.currency,
+      deviceId: input.device_id ?? null,
+      clientIp: input.client_ip ?? null,
+      destination: input.blockchain_address ?? null,
+      userRegisteredAt: row.user_registered_at,
+      sellerPhone: input.seller.phone ?? null,
+    };
+    const placed = await place(channel, row, price, amount ?? input.declared_face_value, attempt, riskInput);
     if (placed.kind === 'refused') return placed.refusal;
     if (placed.kind === 'limited') return placed.failure;
     if (placed.kind === 'duplicate') return duplicate();

@@ -74,6 +74,8 @@ export function forVerification(db: Db, orderId: string) {
       'channel_id',
       'status',
       'card_type',
+      'seller_id',
+      'currency',
       'declared_face_value',
       'actual_face_value',
       'redemption_id',

@@ -89,7 +89,13 @@ export function createOrderTransitions(deps: TransitionDeps) {
      * A new order, its first order_events row, its `order.submitted` event and its verify job.
      * Returns the order as shown (the event's view, so the answer need not build it again).
      */
-    async place(trx: Transaction<Database>, order: OrderRow, price: PriceRow): Promise<OrderView> {
+    async place(
+      trx: Transaction<Database>,
+      order: OrderRow,
+      price: PriceRow,
+      /** Risk's hold at intake: the order is held at once and no verify job is written. */
+      hold?: { event: 'hold_for_review' | 'freeze' | 'reject'; reason: string },
+    ): Promise<OrderView> {
       if (order.status !== 'submitted') throw new Error(`a new order starts submitted, not ${order.status}`);
       const now = order.created_at;
       await insertOrderRow(trx, order);
@@ -103,6 +109,16 @@ export function createOrderTransitions(deps: TransitionDeps) {
         created_at: now,
       });
       const view = await announce(trx, order, null, now, price);
+      if (hold) {
+        const held = await this.change(trx, order.id, {
+          event: hold.event,
+          from: 'submitted',
+          facts: { reason: hold.reason },
+          nowMs: now,
+        });
+        if (!held.ok) throw new Error(`a new order could not be held: ${held.detail}`);
+        return orderView(held.order, price);
+      }
       await enqueueJob(trx, VERIFY_ORDER, { order_id: order.id }, now);
       return view ?? orderView(order, price);
     },

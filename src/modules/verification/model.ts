@@ -12,6 +12,8 @@ export const CARD_REASONS = [
   'card_expired',
   'card_unactivated',
   'wrong_secret',
+  /** The issuer reports the card lost or stolen: risk freezes the order (docs/risk.md), else it is invalid. */
+  'card_reported_stolen',
 ] as const;
 export const VERIFY_REASONS = [
   ...CARD_REASONS,

@@ -1,3 +1,4 @@
+import type { Transaction } from 'kysely';
 import type { IssuerCard } from '../../adapters/issuers/port.js';
 import { IssuerCallError } from '../../adapters/issuers/port.js';
 import {
@@ -12,6 +13,7 @@ import { DecryptionError } from '../../shared/crypto.js';
 import { newId } from '../../shared/ids.js';
 import type { Db } from '../../storage/database.js';
 import type { Committer } from '../../storage/group-commit.js';
+import type { Database } from '../../storage/schema.js';
 import type { FaceValuePolicy } from '../channels/index.js';
 import {
   type OrderEvent,
@@ -25,6 +27,7 @@ import type { CodeBook } from './code-book.js';
 import { afterInquiry, interpret, type Verdict } from './decide.js';
 import { needsLookup, type RedeemState, type RedeemStep, redeemStep } from './lifecycle.js';
 import { VERIFY_REASONS, type VerifyReason } from './model.js';
+import type { RedeemGate } from './redeem-gate.js';
 import { NotSentError } from './resilience.js';
 import { type IssuerRouter, NoRouteError, type Routed } from './router.js';
 
@@ -46,6 +49,8 @@ export interface VerifyDeps {
   faceValuePolicy(channelId: string): Promise<FaceValuePolicy>;
   /** Pricing's face: the price of a card redeemed at another face value, in the redeem's transaction. */
   pricing: Pick<PricingService, 'reprice'>;
+  /** Risk's second look, after the issuer answered and before the redeem (risk). */
+  risk?: RedeemGate;
   /** Metrics only (observation, not a reaction to the order: subscribers do that). */
   observe?: {
     unknownCode(issuer: string, rawCode: string): void;
@@ -360,6 +365,47 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
       };
       if (decision.action === 'retry')
         throw new Transient('issuer_unavailable', `${issuer} answered ${inquiry.rawCode}`);
+      // Risk looks again before a card is redeemed, or refused as stolen (docs/risk.md#stages).
+      let recordRisk: ((trx: Transaction<Database>) => Promise<void>) | null = null;
+      const stolen = decision.action === 'refuse' && decision.reason === 'card_reported_stolen';
+      if (deps.risk && (decision.action === 'redeem' || stolen)) {
+        const looked = await deps.risk.afterIssuer({
+          orderId,
+          channelId: state.channel_id,
+          sellerId: state.seller_id,
+          cardType: state.card_type,
+          faceValue: decision.action === 'redeem' ? decision.expectedFaceValue : state.declared_face_value,
+          currency: state.currency,
+          issuerReason: stolen ? 'card_reported_stolen' : null,
+        });
+        recordRisk = looked.record;
+        const v = looked.verdict;
+        if (v.action !== 'allow') {
+          deps.observe?.outcome(issuer, 'review');
+          const event = v.action === 'review' ? 'hold_for_review' : v.action;
+          const record = looked.record;
+          await move(
+            orderId,
+            from,
+            steps(event),
+            { ...seen, reason: v.reason },
+            {
+              redeemFrom: state.redeem_state,
+              also: async (trx) => {
+                await record?.(trx as Transaction<Database>);
+                return {};
+              },
+            },
+          );
+          return;
+        }
+      }
+      const alsoRecord = recordRisk
+        ? async (trx: Db) => {
+            await recordRisk?.(trx as Transaction<Database>);
+            return {};
+          }
+        : undefined;
       if (decision.action === 'refuse') {
         deps.observe?.outcome(issuer, 'refused');
         await move(
@@ -367,7 +413,7 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
           from,
           steps('issuer_refused'),
           { ...seen, reason: decision.reason, verified_at: clock.now() },
-          { redeemFrom: state.redeem_state },
+          { redeemFrom: state.redeem_state, ...(alsoRecord ? { also: alsoRecord } : {}) },
         );
         return;
       }
@@ -382,6 +428,9 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
         );
         return;
       }
+
+      // Rules in shadow mode fired: on record before the redeem (a retried job may record them again).
+      if (recordRisk) await committer.run((trx) => (recordRisk as (t: Transaction<Database>) => Promise<void>)(trx));
 
       // Redeem (not safe): the state moves to `sent` before the call, guarded, so a crash or a twin
       // worker finds it and settles by lookup instead of sending again.

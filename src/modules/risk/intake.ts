@@ -1,0 +1,173 @@
+import type { Transaction } from 'kysely';
+import type { Database } from '../../storage/schema.js';
+import type { IntakeRiskInput } from '../orders/index.js';
+import type { Facts, Place } from './facts.js';
+import type { BlacklistKind, RuleId, RuleParams, RuleSetting, VelocitySubject } from './model.js';
+import { inStructuringBand } from './rules/index.js';
+import { blacklistedOf, type ProfileRow, touchProfile } from './store.js';
+
+type Trx = Transaction<Database>;
+
+export type { IntakeRiskInput };
+
+/** The counters the engine reads (risk/counters.ts: in the database, or in Redis). */
+export interface CounterPort {
+  add(
+    trx: Trx,
+    specs: { key: string; windowMs: number }[],
+    amount: number,
+    nowMs: number,
+  ): Promise<{ count: number; amount: number }[]>;
+  observe(trx: Trx, key: string, windowMs: number, x: number, nowMs: number): Promise<{ n: number; mean: number; m2: number }>;
+}
+
+/** A seller's devices, IPs and destinations, remembered (risk/links.ts); rings are made of them. */
+export interface LinkPort {
+  record(
+    trx: Trx,
+    input: { channelId: string; sellerId: string; subjects: { kind: string; valueHash: string; label: string }[] },
+    nowMs: number,
+  ): Promise<{ kind: string; valueHash: string; isNew: boolean; sellerKnownOfKind: number }[]>;
+}
+
+export interface IntakeFactDeps {
+  counters: CounterPort;
+  links: LinkPort;
+  locate(ip: string): Place | null;
+  /** Checks of a card number in the lockout window (lockouts' counter, read, not bumped). */
+  cardChecks(trx: Trx, cardHash: string, nowMs: number): Promise<number>;
+  /** A keyed hash of a subject (kind-prefixed, so kinds never collide). */
+  hash(text: string): string;
+  /** Whether any blacklist row exists (cached): an empty blacklist costs no statement. */
+  blacklistInUse(): boolean;
+}
+
+const HOUR = 3_600_000;
+const DAY = 86_400_000;
+
+function setting<R extends RuleId>(settings: readonly RuleSetting[], id: R): RuleParams<R> | undefined {
+  const s = settings.find((r) => r.id === id);
+  return s?.enabled ? (s.params as RuleParams<R>) : undefined;
+}
+
+/** The keyed hash of each subject an order names, by kind. */
+export function subjectHashes(deps: Pick<IntakeFactDeps, 'hash'>, i: IntakeRiskInput) {
+  return {
+    seller: deps.hash(`seller:${i.channelId}:${i.sellerId}`),
+    device: i.deviceId === null ? null : deps.hash(`device:${i.deviceId}`),
+    ip: i.clientIp === null ? null : deps.hash(`ip:${i.clientIp}`),
+    destination: i.destination === null ? null : deps.hash(`destination:${i.destination}`),
+  };
+}
+
+/**
+ * Gathers the facts the enabled rules need, in the intake's transaction: counters are counted with
+ * the order (a rolled-back intake has not counted on the database), the seller's place and devices
+ * remembered. A disabled rule's facts are not gathered.
+ */
+export async function intakeFacts(
+  deps: IntakeFactDeps,
+  settings: readonly RuleSetting[],
+  trx: Trx,
+  i: IntakeRiskInput,
+  nowMs: number,
+): Promise<Facts> {
+  const facts: Facts = {
+    orderId: i.orderId,
+    channelId: i.channelId,
+    sellerId: i.sellerId,
+    cardType: i.cardType,
+    faceValue: i.faceValue,
+    currency: i.currency,
+    nowMs,
+  };
+  const subjects = subjectHashes(deps, i);
+
+  const testing = setting(settings, 'card_testing');
+  if (testing && i.cardHashes[0]) facts.cardChecks = await deps.cardChecks(trx, i.cardHashes[0], nowMs);
+
+  const black = setting(settings, 'blacklist');
+  if (black) {
+    facts.blacklisted = [];
+    if (deps.blacklistInUse()) {
+      const wanted: [BlacklistKind, string][] = [];
+      for (const k of black.kinds) {
+        if (k === 'card') for (const h of i.cardHashes) wanted.push(['card', h]);
+        else if (subjects[k]) wanted.push([k, subjects[k] as string]);
+      }
+      const hits = await blacklistedOf(
+        trx,
+        wanted.map(([, h]) => h),
+      );
+      for (const h of hits) if (!facts.blacklisted.includes(h.kind as BlacklistKind)) facts.blacklisted.push(h.kind as BlacklistKind);
+    }
+  }
+
+  // Velocity and structuring share one counting statement.
+  const vel = setting(settings, 'velocity');
+  const struct = setting(settings, 'structuring');
+  const specs: { key: string; windowMs: number }[] = [];
+  const named: { subject: VelocitySubject; window: 'hour' | 'day' }[] = [];
+  if (vel) {
+    for (const s of vel.subjects) {
+      const h = subjects[s];
+      if (h === null) continue;
+      specs.push({ key: `v:${h}`, windowMs: HOUR }, { key: `v:${h}`, windowMs: DAY });
+      named.push({ subject: s, window: 'hour' }, { subject: s, window: 'day' });
+    }
+  }
+  const banded = struct !== undefined && inStructuringBand(struct, i.faceValue);
+  if (struct) facts.structuringOrders = 0;
+  if (struct && banded) specs.push({ key: `s:${subjects.seller}:${struct.limit}`, windowMs: struct.window_ms });
+  if (specs.length > 0) {
+    const totals = await deps.counters.add(trx, specs, i.faceValue, nowMs);
+    if (vel) facts.velocity = named.map((n, k) => ({ ...n, orders: totals[k]?.count ?? 0, amount: totals[k]?.amount ?? 0 }));
+    if (banded) facts.structuringOrders = totals[specs.length - 1]?.count ?? 0;
+  }
+
+  const anomaly = setting(settings, 'amount_anomaly');
+  if (anomaly)
+    facts.amountMoments = await deps.counters.observe(trx, `a:${i.channelId}:${i.cardType}`, anomaly.window_ms, i.faceValue, nowMs);
+
+  // The seller's place and age: one statement.
+  const geo = setting(settings, 'geo_jump');
+  const young = setting(settings, 'new_account_high_value');
+  let profile: ProfileRow | undefined;
+  if (geo || young) {
+    const place = geo && i.clientIp ? deps.locate(i.clientIp) : null;
+    profile = await touchProfile(trx, { channelId: i.channelId, sellerId: i.sellerId, place, nowMs });
+    if (geo) {
+      const before =
+        profile.prev_lat !== null && profile.prev_lon !== null && profile.prev_located_at !== null
+          ? { lat: profile.prev_lat, lon: profile.prev_lon, city: profile.prev_city, atMs: Number(profile.prev_located_at) }
+          : null;
+      facts.location = { now: place, before };
+    }
+    if (young) facts.accountAgeMs = nowMs - (i.userRegisteredAt ?? Number(profile.first_seen_at));
+  }
+
+  // Devices, IPs and destinations are remembered for rings whatever the rules; the device answer feeds its rule.
+  const linked: { kind: string; valueHash: string; label: string }[] = [];
+  if (subjects.device && i.deviceId) linked.push({ kind: 'device', valueHash: subjects.device, label: maskTail(i.deviceId) });
+  if (subjects.ip && i.clientIp) linked.push({ kind: 'ip', valueHash: subjects.ip, label: ipLabel(i.clientIp) });
+  if (subjects.destination && i.destination)
+    linked.push({ kind: 'destination', valueHash: subjects.destination, label: maskTail(i.destination) });
+  if (linked.length > 0) {
+    const seen = await deps.links.record(trx, { channelId: i.channelId, sellerId: i.sellerId, subjects: linked }, nowMs);
+    if (setting(settings, 'device_mismatch')) {
+      const d = seen.find((s) => s.kind === 'device');
+      facts.device = d ? { isNew: d.isNew, knownBefore: d.sellerKnownOfKind } : null;
+    }
+  }
+  return facts;
+}
+
+function maskTail(v: string): string {
+  return v.length <= 4 ? '*'.repeat(v.length) : `…${v.slice(-4)}`;
+}
+
+/** An IPv4 address by its /24, IPv6 by its first four groups: enough to see a shared network. */
+function ipLabel(ip: string): string {
+  if (ip.includes('.')) return `${ip.split('.').slice(0, 3).join('.')}.0/24`;
+  return `${ip.split(':').slice(0, 4).join(':')}::/64`;
+}
