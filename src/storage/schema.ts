@@ -472,6 +472,8 @@ export interface Database {
   admin_audit: AdminAuditTable;
   seller_accounts: SellerAccountsTable;
   seller_sessions: SellerSessionsTable;
+  risk_counters: RiskCountersTable;
+  risk_moments: RiskMomentsTable;
 }
 
 export interface LedgerAccountsTable {
@@ -670,5 +672,33 @@ export interface SellerSessionsTable {
   created_at: number;
   last_seen_at: number;
   /** Absolute end (ms), whatever the activity. */
+  expires_at: number;
+}
+
+/** A risk counter's fixed window (decision 0032): orders counted and their amount. */
+export interface RiskCountersTable {
+  key: string;
+  window_ms: number;
+  /** A multiple of window_ms: the window is [window_start, window_start + window_ms). */
+  window_start: number;
+  count: number;
+  /** Sum of the orders' amounts, minor units. */
+  amount: number;
+  /** window_start + 2 × window_ms: past it, the prune removes the row. */
+  expires_at: number;
+}
+
+/** Running statistics (Welford) of a key over one fixed window (decision 0032). */
+export interface RiskMomentsTable {
+  key: string;
+  window_ms: number;
+  window_start: number;
+  n: number;
+  mean: number;
+  m2: number;
+  /** The statistics before the last value was added (what that observe returned, exactly). */
+  prior_n: number;
+  prior_mean: number;
+  prior_m2: number;
   expires_at: number;
 }
