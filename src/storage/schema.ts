@@ -478,6 +478,8 @@ export interface Database {
   risk_reports: RiskReportsTable;
   risk_seller_profiles: RiskSellerProfilesTable;
   risk_step_ups: RiskStepUpsTable;
+  risk_counters: RiskCountersTable;
+  risk_moments: RiskMomentsTable;
 }
 
 export interface LedgerAccountsTable {
@@ -759,4 +761,32 @@ export interface RiskStepUpsTable {
   expires_at: number;
   sent_at: number | null;
   verified_at: number | null;
+}
+
+/** A risk counter's fixed window (decision 0032): orders counted and their amount. */
+export interface RiskCountersTable {
+  key: string;
+  window_ms: number;
+  /** A multiple of window_ms: the window is [window_start, window_start + window_ms). */
+  window_start: number;
+  count: number;
+  /** Sum of the orders' amounts, minor units. */
+  amount: number;
+  /** window_start + 2 × window_ms: past it, the prune removes the row. */
+  expires_at: number;
+}
+
+/** Running statistics (Welford) of a key over one fixed window (decision 0032). */
+export interface RiskMomentsTable {
+  key: string;
+  window_ms: number;
+  window_start: number;
+  n: number;
+  mean: number;
+  m2: number;
+  /** The statistics before the last value was added (what that observe returned, exactly). */
+  prior_n: number;
+  prior_mean: number;
+  prior_m2: number;
+  expires_at: number;
 }

@@ -47,6 +47,8 @@ const OWNER: Record<string, string> = {
   admin_users: 'admins',
   admin_sessions: 'admins',
   admin_audit: 'admins',
+  risk_counters: 'risk',
+  risk_moments: 'risk',
   // Infrastructure, not a module: the job runtime's own table.
   jobs: 'jobs',
 };
@@ -98,6 +100,7 @@ describe('module boundaries', () => {
       'lockouts',
       'orders',
       'pricing',
+      'risk',
       'sellers',
       'settlement',
       'verification',

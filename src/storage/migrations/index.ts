@@ -14,6 +14,7 @@ import * as m0012 from './0012_channel_limits.js';
 import * as m0013 from './0013_admins.js';
 import * as m0014 from './0014_seller_logins.js';
 import * as m0015 from './0015_risk.js';
+import * as m0016 from './0016_risk_counters.js';
 
 /** Every migration, in order. Names sort in application order; never rename or edit a shipped one. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -32,4 +33,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0013_admins': m0013,
   '0014_seller_logins': m0014,
   '0015_risk': m0015,
+  '0016_risk_counters': m0016,
 };
