@@ -17,6 +17,7 @@ import {
   DEFAULT_PARAMS,
   type Decision,
   HOLD_REASONS,
+  type ReportKind,
   RULE_IDS,
   RULE_PARAMS,
   RULE_SPECS,
@@ -230,7 +231,7 @@ export function createRiskService(deps: RiskServiceDeps) {
     },
 
     /** The rules that fired on an order, at each stage (a review's evidence). */
-    async assessments(from: Db, orderId: string): Promise<AssessmentView[]> {
+    async assessments(orderId: string, from: Db = db): Promise<AssessmentView[]> {
       return (await assessmentsOf(from, orderId)).map(assessmentView);
     },
 
@@ -373,7 +374,7 @@ export function createRiskService(deps: RiskServiceDeps) {
 export interface ReportView {
   id: string;
   created_at: string;
-  kind: string;
+  kind: ReportKind;
   order_id: string;
   channel_id: string;
   seller_id: string;
@@ -385,7 +386,7 @@ export interface ReportView {
 const reportView = (r: ReportRow): ReportView => ({
   id: r.id,
   created_at: rfc3339(Number(r.created_at)),
-  kind: r.kind,
+  kind: r.kind as ReportKind,
   order_id: r.order_id,
   channel_id: r.channel_id,
   seller_id: r.seller_id,

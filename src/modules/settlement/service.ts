@@ -1,4 +1,5 @@
 import { stringify } from 'csv-stringify/sync';
+import { safeCell } from '../../shared/csv-cell.js';
 import { sql } from 'kysely';
 import { rfc3339 } from '../../shared/clock.js';
 import { fail, ok, type Result } from '../../shared/result.js';
@@ -24,14 +25,6 @@ import {
 } from './payouts.js';
 
 type Answer<T> = Promise<Result<T, 'resource_not_found' | 'already_approved' | 'payout_not_unknown'>>;
-
-/**
- * A cell a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR) is opened with a quote:
- * seller ids come from channels (OWASP CSV injection).
- */
-export function safeCell(v: string): string {
-  return /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
-}
 
 function batchView(b: Database['settlement_batches']): BatchView {
   return {
