@@ -317,7 +317,12 @@ export const SETTINGS = {
   redisUrl: setting(
     'REDIS_URL',
     Type.Optional(Type.String({ pattern: '^rediss?://\\S+$' })),
-    'Redis for the rate limiters, so that every API process shares the same buckets (docs/limits.md). Unset: each process counts in memory.',
+    'Redis for the rate limiters and the risk counters, so that every process shares the same buckets and counts (docs/limits.md, docs/risk.md). Unset: limiters count in memory, risk counters in the database.',
+  ),
+  risk: setting(
+    'RECARD_RISK',
+    Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
+    'The risk engine at intake and after the issuer answers (docs/risk.md). `off` runs no rule at all (benchmarks compare the two); to stop one rule, turn it off or to shadow mode through the admin API instead.',
   ),
   channelRate: setting(
     'RECARD_CHANNEL_RATE',

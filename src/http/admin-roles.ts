@@ -25,6 +25,16 @@ export const ADMIN_ACCESS: Readonly<Record<string, readonly AdminRole[] | 'publi
   // Reviewers see which cards, sellers, devices and IPs are locked out; only admins release them.
   adminListLockouts: ANYONE,
   adminReleaseLockout: ADMIN,
+  // Risk: reviewers see the rules, the blacklists and what fired on an order; admins change them.
+  adminListRiskRules: ANYONE,
+  adminPutRiskRule: ADMIN,
+  adminListBlacklist: ANYONE,
+  adminAddToBlacklist: ADMIN,
+  adminRemoveFromBlacklist: ADMIN,
+  adminListOrderAssessments: ANYONE,
+  // Suspicious-activity reports go to compliance, which works with the finance role.
+  adminExportRiskReports: FINANCE,
+  adminExportRiskReportsCsv: FINANCE,
 
   // Finance: payouts, settlement batches, the ledger (balances, entries, corrections).
   adminListPayouts: FINANCE,
