@@ -309,6 +309,21 @@ export const SETTINGS = {
     Type.Integer({ minimum: 5, maximum: 86400, default: 300 }),
     'A feed rate older than this is stale: cross-currency quotes and intake are refused (503 fx_unavailable) rather than priced on it.',
   ),
+  smsUrl: setting(
+    'RECARD_SMS_URL',
+    Type.Optional(Type.String({ pattern: '^https?://\\S+$' })),
+    'Base URL of the SMS gateway that sends step-up codes (docs/sms.md). Unset, or RECARD_SMS_KEY unset: no step-up SMS (risky orders go to manual review).',
+  ),
+  smsKeyId: setting(
+    'RECARD_SMS_KEY_ID',
+    Type.String({ minLength: 1, maxLength: 64, pattern: '^[\\x21-\\x7e]+$', default: 'recard' }),
+    'Key id sent to the SMS gateway with each signed request.',
+  ),
+  smsKey: setting(
+    'RECARD_SMS_KEY',
+    Type.Optional(Type.String({ minLength: 16, maxLength: 256, pattern: '^[\\x21-\\x7e]+$' })),
+    'HMAC-SHA256 secret of RECARD_SMS_KEY_ID that signs requests to the SMS gateway. Never logged.',
+  ),
   trustProxy: setting(
     'RECARD_TRUST_PROXY',
     Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +25,7 @@ import { DEFAULT_SEED } from '../simulators/card-base.js';
 import { NO_FAULTS } from '../simulators/faults.js';
 import { startFxFeedSimulator } from '../simulators/fx-feed.js';
 import { SIM_ISSUERS, startSimulators } from '../simulators/index.js';
+import { startSmsSimulator } from '../simulators/sms-gateway.js';
 import { renderTestCards } from '../simulators/test-cards.js';
 import { openStorage } from '../storage/database.js';
 import { migrateToLatest, SchemaTooNewError, schemaStatus } from '../storage/migrate.js';
@@ -236,13 +238,23 @@ export function buildCli(): Command {
           port: opts.port ? opts.port + Object.keys(SIM_ISSUERS).length : 0,
           host: opts.host,
         });
+        // The SMS gateway takes the port after the feed's; its key is derived from the seed.
+        const sms = await startSmsSimulator({
+          port: opts.port ? opts.port + Object.keys(SIM_ISSUERS).length + 1 : 0,
+          host: opts.host,
+          secret: createHash('sha256').update(`sms-key:${opts.seed}`).digest('hex').slice(0, 32),
+        });
         for (const [issuer, sim] of sims.byIssuer)
           out(`${issuer.padEnd(18)} ${sim.protocol.padEnd(10)} ${sim.url}`);
         out(`${'fx_feed'.padEnd(18)} ${'json'.padEnd(10)} ${fx.url}   (RECARD_FX_FEED_URL=${fx.feedUrl})`);
+        out(
+          `${'sms_gateway'.padEnd(18)} ${'json'.padEnd(10)} ${sms.url}   (RECARD_SMS_URL=${sms.url} RECARD_SMS_KEY=${sms.adapterConfig.secret}; GET /__sim/messages?to=)`,
+        );
         out(`${sims.cards.length} cards (seed ${opts.seed}); GET <url>/__sim/cards, PUT <url>/__sim/faults`);
         await untilSignal();
         await sims.close();
         await fx.close();
+        await sms.close();
       },
     );
 

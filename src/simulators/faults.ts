@@ -3,9 +3,10 @@ import { type Static, Type } from '@sinclair/typebox';
 /**
  * Switchable trouble for a simulated issuer. Rates are probabilities per call; a call meets at most
  * one fault. Latency applies to every answer. See docs/simulators.md.
- * `pay` is the payout simulators' operation (docs/payouts.md); issuer simulators never see it.
+ * `pay` is the payout simulators' operation (docs/payouts.md), `send` the SMS gateway's (docs/sms.md);
+ * issuer simulators never see them.
  */
-export const SIM_OPERATIONS = ['inquire', 'redeem', 'lookup', 'pay'] as const;
+export const SIM_OPERATIONS = ['inquire', 'redeem', 'lookup', 'pay', 'send'] as const;
 export type SimOperation = (typeof SIM_OPERATIONS)[number];
 
 const Rate = Type.Number({ minimum: 0, maximum: 1 });

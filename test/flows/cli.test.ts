@@ -253,6 +253,10 @@ describe.each(storageTargets())('the recard command on $name', (target) => {
       expect(stdout).toMatch(new RegExp(`^${issuer}\\s+\\w+\\s+http://127\\.0\\.0\\.1:\\d+$`, 'm'));
     const feed = /^fx_feed\s+json\s+\S+\s+\(RECARD_FX_FEED_URL=(\S+)\)$/m.exec(stdout)?.[1] ?? '';
     expect(((await (await fetch(feed)).json()) as { base: string }).base).toBe('USDT');
+    // The SMS gateway simulator: its URL and key, and its recorded messages (none yet).
+    const sms = /^sms_gateway\s+json\s+(\S+)\s+\(RECARD_SMS_URL=\S+ RECARD_SMS_KEY=(\S+);/m.exec(stdout);
+    expect(sms?.[2]).toMatch(/^[0-9a-f]{32}$/);
+    expect(await (await fetch(`${sms?.[1]}/__sim/messages`)).json()).toEqual({ messages: [] });
     const boss = /^china_mobile\s+soap\s+(\S+)$/m.exec(stdout)?.[1] ?? '';
     const wsdl = await fetch(`${boss}/boss/CardService?wsdl`);
     expect(await wsdl.text()).toContain('<operation name="RechargeCard">');

@@ -24,7 +24,10 @@ describe('distanceKm', () => {
     expect(distanceKm(BEIJING, BEIJING)).toBe(0);
     expect(distanceKm({ lat: 0, lon: 0 }, { lat: 0, lon: 180 })).toBeCloseTo(Math.PI * 6371, 6);
     // Across the antimeridian: 1° of longitude on the equator, not 359°.
-    expect(distanceKm({ lat: 0, lon: 179.5 }, { lat: 0, lon: -179.5 })).toBeCloseTo((Math.PI * 6371) / 180, 6);
+    expect(distanceKm({ lat: 0, lon: 179.5 }, { lat: 0, lon: -179.5 })).toBeCloseTo(
+      (Math.PI * 6371) / 180,
+      6,
+    );
   });
 });
 
@@ -125,7 +128,8 @@ describe('the DB-IP locator', () => {
     const load = performance.now() - t0;
     const t1 = performance.now();
     let found = 0;
-    for (let i = 0; i < 20_000; i++) if (fresh.locate(`${(i % 200) + 1}.${i % 251}.${(i * 7) % 256}.1`)) found++;
+    for (let i = 0; i < 20_000; i++)
+      if (fresh.locate(`${(i % 200) + 1}.${i % 251}.${(i * 7) % 256}.1`)) found++;
     const perLookupMs = (performance.now() - t1) / 20_000;
     expect(found).toBeGreaterThan(10_000);
     expect(load).toBeLessThan(5_000);

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { isIP } from 'node:net';
 import { dirname, join } from 'node:path';
 import ipaddr from 'ipaddr.js';
-import { Reader } from 'mmdb-lib';
+import { Reader, type Response } from 'mmdb-lib';
 
 /**
  * IP geolocation for the risk rules (docs/risk-geo.md, decision 0031): where an address is, from
@@ -74,12 +74,12 @@ function publicAddress(ip: string): { family: 4 | 6; text: string } | null {
  * once, on the first lookup of that family; a lookup is then a walk of the search tree (about 10 µs).
  */
 export function createDbipLocator(options: DbipLocatorOptions = {}): IpLocator {
-  const readers: { 4?: Reader<CityRecord>; 6?: Reader<CityRecord> } = {};
-  const reader = (family: 4 | 6): Reader<CityRecord> => {
+  const readers: { 4?: Reader<Response>; 6?: Reader<Response> } = {};
+  const reader = (family: 4 | 6): Reader<Response> => {
     let r = readers[family];
     if (!r) {
       const dir = options.dataDir ?? packageDataDir();
-      r = new Reader<CityRecord>(readFileSync(join(dir, `dbip-city-ipv${family}.mmdb`)));
+      r = new Reader<Response>(readFileSync(join(dir, `dbip-city-ipv${family}.mmdb`)));
       readers[family] = r;
     }
     return r;
@@ -92,7 +92,7 @@ export function createDbipLocator(options: DbipLocatorOptions = {}): IpLocator {
       const db = reader(address.family);
       let rec: CityRecord | null;
       try {
-        rec = db.get(address.text);
+        rec = db.get(address.text) as CityRecord | null;
       } catch {
         return null;
       }
