@@ -47,6 +47,7 @@ const OWNER: Record<string, string> = {
   admin_users: 'admins',
   admin_sessions: 'admins',
   admin_audit: 'admins',
+  reviews: 'reviews',
   // Infrastructure, not a module: the job runtime's own table.
   jobs: 'jobs',
 };
@@ -98,6 +99,7 @@ describe('module boundaries', () => {
       'lockouts',
       'orders',
       'pricing',
+      'reviews',
       'sellers',
       'settlement',
       'verification',

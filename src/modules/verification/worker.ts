@@ -351,6 +351,8 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
         declaredFaceValue: state.declared_face_value,
         actualFaceValue: inquiry.faceValue ?? inquiry.balance,
         policy: await deps.faceValuePolicy(state.channel_id),
+        // A reviewer's approval (docs/reviews.md): not sent back to review for the same thing.
+        approved: state.approved_at !== null,
       });
       const seen = {
         raw_code: inquiry.rawCode,
