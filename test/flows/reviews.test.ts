@@ -364,6 +364,62 @@ describe.each(storageTargets())('review queue on $name', (target) => {
     expect((await ch.client.get<OrderView>(`/v1/orders/${id}`)).body.status).toBe('rejected');
   });
 
+  it('a frozen order (as risk freezes it at intake) approved is released and resumed at once, then redeemed', async () => {
+    const ch = await t.createChannel({ name: 'Frozen' });
+    const sim = sims.byIssuer.get('china_telecom');
+    if (!sim) throw new Error('no china_telecom simulator');
+    // A slow inquiry: the order is still `submitted` when "risk" freezes it; the worker's answer then
+    // finds it moved on and writes nothing.
+    sim.setFaults({ latencyMs: 300 });
+    let id: string;
+    try {
+      id = await submitCard(ch.client, take('telecom_guangdong', 'valid'), `rev-${++serial}`);
+      const frozen = await t.ctx.committer.run((trx) =>
+        t.ctx.orders.change(trx, id, {
+          event: 'freeze',
+          from: 'submitted',
+          facts: { reason: 'velocity' },
+          nowMs: clock.now(),
+        }),
+      );
+      expect(frozen.ok).toBe(true);
+    } finally {
+      sim.setFaults(NO_FAULTS);
+    }
+    const c = await caseOf(id);
+    expect(c).toMatchObject({ reason: 'velocity', stage: 'intake' });
+    expect((await as(reviewer).post(`/admin/v1/reviews/${c.id}/claim`)).status).toBe(200);
+    const decided = await as(reviewer).post(`/admin/v1/reviews/${c.id}/decision`, {
+      decision: 'approve',
+      comment: 'Known seller.',
+    });
+    expect(decided.status, decided.text).toBe(200);
+    await settledOrder(ch.client, id, 'settled');
+    const ev = (await as(reviewer).get(`/admin/v1/reviews/${c.id}`)).body as ReviewEvidence;
+    expect(ev.issuer.history.map((h) => h.event)).toEqual(
+      expect.arrayContaining(['freeze', 'release', 'resume', 'redeem', 'settle']),
+    );
+    // The release to review kept the frozen order's case: no second one was opened.
+    await waitFor(
+      async () => {
+        const pending = await t.ctx.storage.db
+          .selectFrom('jobs')
+          .select('id')
+          .where('kind', '=', 'events.reviews')
+          .where('state', 'in', ['available', 'running'])
+          .executeTakeFirst();
+        return pending ? undefined : true;
+      },
+      10_000,
+      'the reviews subscriber to have taken every event',
+    );
+    const all = (await as(reviewer).get('/admin/v1/reviews?status=decided&limit=100')).body
+      .data as ReviewView[];
+    const waiting = (await as(reviewer).get('/admin/v1/reviews?limit=100')).body.data as ReviewView[];
+    expect([...all, ...waiting].filter((r) => r.order_id === id)).toHaveLength(1);
+    await clean();
+  });
+
   it('the metrics show what waits and for how long', async () => {
     const text = (await t.admin('GET', '/metrics')).text;
     // The request_info case above still waits.
