@@ -63,6 +63,7 @@ function order(id: string, now: number): OrdersTable {
     platform_order_id: null,
     store_terminal_id: null,
     blockchain_address: null,
+    approved_at: null,
   };
 }
 

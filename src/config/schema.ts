@@ -86,6 +86,11 @@ export const SETTINGS = {
     Type.Integer({ minimum: 300, maximum: 604800, default: 43200 }),
     'An admin session ends this long after login, however much it is used.',
   ),
+  reviewClaimMs: setting(
+    'RECARD_REVIEW_CLAIM_MS',
+    Type.Integer({ minimum: 1000, maximum: 86_400_000, default: 900_000 }),
+    'How long a reviewer holds a claimed review case before another may take it, in ms (docs/reviews.md#claims).',
+  ),
   logLevel: setting(
     'RECARD_LOG_LEVEL',
     Type.Union(

@@ -17,7 +17,7 @@ export const ADMIN_ACCESS: Readonly<Record<string, readonly AdminRole[] | 'publi
   adminLogin: 'public',
   adminLogout: ANYONE,
 
-  // Reviewers read orders and what happened to them (and, later, decide reviews).
+  // Reviewers read orders and what happened to them, and decide reviews.
   adminListEvents: ANYONE,
   adminExplainPrice: ANYONE,
   adminListCardTypes: ANYONE,
@@ -35,6 +35,12 @@ export const ADMIN_ACCESS: Readonly<Record<string, readonly AdminRole[] | 'publi
   // Suspicious-activity reports go to compliance, which works with the finance role.
   adminExportRiskReports: FINANCE,
   adminExportRiskReportsCsv: FINANCE,
+  // The manual review queue (docs/reviews.md): every role may review.
+  adminListReviews: ANYONE,
+  adminGetReview: ANYONE,
+  adminClaimReview: ANYONE,
+  adminReleaseReview: ANYONE,
+  adminDecideReview: ANYONE,
 
   // Finance: payouts, settlement batches, the ledger (balances, entries, corrections).
   adminListPayouts: FINANCE,

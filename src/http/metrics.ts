@@ -34,6 +34,11 @@ export function createMetrics(
     retried: 0,
   }),
   circuits: () => CircuitReading[] = () => [],
+  /** Review cases still waiting, per reason: how many and since when (docs/reviews.md#metrics). */
+  reviewsWaiting: () => Promise<
+    { reason: string; count: number; oldestCreatedAt: number }[]
+  > = async () => [],
+  now: () => number = Date.now,
 ): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'recard_' });
@@ -142,6 +147,26 @@ export function createMetrics(
           { route: c.routeId, issuer: c.issuer },
           c.state === 'open' ? 1 : c.state === 'half_open' ? 0.5 : 0,
         );
+    },
+  });
+  new Gauge({
+    name: 'recard_reviews_waiting',
+    help: 'Review cases not decided yet, by reason.',
+    labelNames: ['reason'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const w of await reviewsWaiting()) this.set({ reason: w.reason.slice(0, 64) }, w.count);
+    },
+  });
+  new Gauge({
+    name: 'recard_review_oldest_age_seconds',
+    help: 'How long the oldest review case not decided yet has waited (0 when none waits).',
+    registers: [registry],
+    async collect() {
+      const waiting = await reviewsWaiting();
+      const oldest = Math.min(...waiting.map((w) => w.oldestCreatedAt));
+      this.set(waiting.length === 0 ? 0 : Math.max(0, (now() - oldest) / 1000));
     },
   });
   return {

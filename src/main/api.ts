@@ -22,6 +22,7 @@ import { lockoutAdminRoutes } from '../modules/lockouts/index.js';
 import { riskAdminRoutes } from '../modules/risk/index.js';
 import { orderRoutes, sellerOrderRoutes } from '../modules/orders/index.js';
 import { pricingAdminRoutes, quoteRoutes } from '../modules/pricing/index.js';
+import { reviewAdminRoutes } from '../modules/reviews/index.js';
 import { sellerLoginRoutes, sellerRoutes, sellerSessionRoutes } from '../modules/sellers/index.js';
 import {
   payoutNotificationRoutes,
@@ -159,6 +160,7 @@ export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promis
           settlementAdminRoutes(ctx.settlement),
           lockoutAdminRoutes(ctx.lockouts),
           riskAdminRoutes(ctx.risk),
+          reviewAdminRoutes(ctx.reviews),
         ],
       ),
     ],

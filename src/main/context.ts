@@ -80,6 +80,7 @@ import {
   REFRESH_FX,
   refreshFxHandler,
 } from '../modules/pricing/index.js';
+import { createReviewService, type ReviewService, reviewSubscriber } from '../modules/reviews/index.js';
 import {
   createSellerLogins,
   createSellerService,
@@ -199,6 +200,8 @@ export interface Context {
   /** Seller accounts and sessions of h5 channels' seller page (docs/h5-sellers.md). */
   sellerLogins: SellerLogins;
   settlement: SettlementService;
+  /** The manual review queue (docs/reviews.md). */
+  reviews: ReviewService;
   /** `Idempotency-Key` on POST, for both APIs (docs/idempotency.md). */
   idempotency: Idempotency;
   /** Payout providers by name (RECARD_PAYOUT_PROVIDERS_FILE; `serve --demo` and tests set the simulators'). */
@@ -282,6 +285,8 @@ export async function createContext(config: Config, options: ContextOptions = {}
     () => countJobsByState(db),
     () => committer.stats(),
     () => router.circuitStates(),
+    () => reviews.waiting(),
+    () => clock.now(),
   );
   const fxMaxAgeMs = config.fxMaxAgeS * 1000;
   const book = new PricingBook(db, clock, config.pricingRefreshMs, fxMaxAgeMs);
@@ -361,6 +366,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       lockouts,
       orders: { intakeSubjects: (from, id) => orders.intakeSubjects(from, id) },
     }),
+    reviewSubscriber({ clock }),
   ];
   const streams = new EventStreamHub({
     db,
@@ -411,6 +417,17 @@ export async function createContext(config: Config, options: ContextOptions = {}
     guard: lockouts.guard,
   });
   const eventQueries = createEventService({ db, catalogue: events.catalogue });
+  const reviews = createReviewService({
+    db,
+    committer,
+    clock,
+    claimMs: config.reviewClaimMs,
+    orders,
+    pricing,
+    // The risk module provides the rules that fired; until it is wired, none.
+    firedRulesOf: async () => [],
+    onJobQueued: () => ctx.wakeWorker([VERIFY_ORDER.kind]),
+  });
   const endpoints = createEndpointService({
     db,
     clock,
@@ -451,6 +468,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     sellers,
     sellerLogins,
     settlement,
+    reviews,
     payoutProviders,
     wechatNotificationKeys: configured?.wechatNotification,
     payoutNotifications: {

@@ -85,6 +85,10 @@ export const ERROR_STATUS = {
   rate_limited: 429,
   daily_limit_reached: 429,
   admin_username_taken: 409,
+  review_claimed: 409,
+  review_not_claimed: 409,
+  review_decided: 409,
+  review_not_approvable: 409,
   // 423 — locked for a while
   admin_locked: 423,
   // 429 — slow down

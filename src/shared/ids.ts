@@ -9,6 +9,7 @@ export type IdPrefix =
   | 'cbt'
   | 'evt'
   | 'ord'
+  | 'rev'
   | 'oev'
   | 'rdm'
   | 'quo'

@@ -208,6 +208,29 @@ export interface OrdersTable {
   platform_order_id: string | null;
   store_terminal_id: string | null;
   blockchain_address: string | null;
+  /** When a reviewer approved the order (docs/reviews.md): verification redeems what it held for review. */
+  approved_at: number | null;
+}
+
+/** A manual review case (docs/reviews.md), owned by the reviews module. */
+export interface ReviewsTable {
+  id: string;
+  order_id: string;
+  channel_id: string;
+  reason: string;
+  stage: 'intake' | 'issuer' | 'redeem';
+  status: 'open' | 'claimed' | 'info_requested' | 'decided';
+  claimed_by: string | null;
+  claim_expires_at: number | null;
+  decision: 'approve' | 'reject' | null;
+  comment: string | null;
+  decided_by: string | null;
+  decided_at: number | null;
+  /** The declared face value, in minor units of `currency`. */
+  amount: number;
+  currency: string;
+  created_at: number;
+  updated_at: number;
 }
 
 export interface ChannelGroupsTable {
@@ -480,6 +503,7 @@ export interface Database {
   risk_step_ups: RiskStepUpsTable;
   risk_counters: RiskCountersTable;
   risk_moments: RiskMomentsTable;
+  reviews: ReviewsTable;
 }
 
 export interface LedgerAccountsTable {

@@ -47,8 +47,15 @@ const OWNER: Record<string, string> = {
   admin_users: 'admins',
   admin_sessions: 'admins',
   admin_audit: 'admins',
+  risk_rules: 'risk',
+  risk_assessments: 'risk',
+  risk_blacklist: 'risk',
+  risk_reports: 'risk',
+  risk_seller_profiles: 'risk',
+  risk_step_ups: 'risk',
   risk_counters: 'risk',
   risk_moments: 'risk',
+  reviews: 'reviews',
   // Infrastructure, not a module: the job runtime's own table.
   jobs: 'jobs',
 };
@@ -100,6 +107,7 @@ describe('module boundaries', () => {
       'lockouts',
       'orders',
       'pricing',
+      'reviews',
       'risk',
       'sellers',
       'settlement',

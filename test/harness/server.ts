@@ -203,6 +203,7 @@ export async function startTestServer(
         // Not admin_audit: the audit log records refused admin calls too (docs/security.md#audit-log).
         'seller_accounts',
         'seller_sessions',
+        'reviews',
       ]) {
         const r = await sql<{ n: number }>`select count(*) as n from ${sql.table(table)}`.execute(
           ctx.storage.db,

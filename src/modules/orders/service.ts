@@ -23,6 +23,7 @@ import {
   findOrder,
   forVerification,
   heldCardHashes,
+  historyOf,
   intakeSubjectsOf,
   isCardHeld,
   listOrders,
@@ -30,6 +31,7 @@ import {
   ordersToRewrap,
   outcomeCounts,
   quotesInUse,
+  sellerHistory,
   setWrappedKey,
   staleVerifications,
 } from './store.js';
@@ -300,6 +302,7 @@ export function createOrderService(deps: OrderServiceDeps) {
       platform_order_id: input.platform_order_id ?? null,
       store_terminal_id: input.store_terminal_id ?? null,
       blockchain_address: input.blockchain_address ?? null,
+      approved_at: null,
     };
     const riskInput: IntakeRiskInput = {
       orderId: id,
@@ -403,6 +406,26 @@ export function createOrderService(deps: OrderServiceDeps) {
         next_cursor: rows.length > q.limit ? (page.at(-1)?.id ?? null) : null,
       };
     },
+
+    /**
+     * What a reviewer reads of an order (docs/reviews.md): the order as shown (masked number only),
+     * whose it is, and its `order_events` rows. Any channel's: the admin API sees them all.
+     */
+    async forReview(from: Db, orderId: string) {
+      const row = await from.selectFrom('orders').selectAll().where('id', '=', orderId).executeTakeFirst();
+      if (!row) return undefined;
+      const price = row.price_id ? await deps.pricing.find(from, row.price_id) : undefined;
+      return {
+        view: orderView(row, price),
+        channelId: row.channel_id,
+        sellerId: row.seller_id,
+        approvedAt: row.approved_at,
+        history: await historyOf(from, orderId),
+      };
+    },
+    /** A seller's orders on a channel by status (counts, declared amounts) and the latest `recent`. */
+    sellerHistory: (from: Db, channelId: string, sellerId: string, recent = 10) =>
+      sellerHistory(from, channelId, sellerId, recent),
 
     /** Every change of an order's state goes through these (transition.ts). */
     change: deps.transitions.change,

@@ -84,6 +84,7 @@ export function forVerification(db: Db, orderId: string) {
       'raw_code',
       'reason',
       'price_id',
+      'approved_at',
       'card_wrapped_key',
       'card_ciphertext',
     ])
@@ -205,4 +206,47 @@ export async function setWrappedKey(
     .where('card_wrapped_key', '=', oldWrapped)
     .executeTakeFirst();
   return r.numUpdatedRows === 1n;
+}
+
+/** An order's `order_events` rows, oldest first (a reviewer reads what happened to it). */
+export function historyOf(db: Db, orderId: string) {
+  return db
+    .selectFrom('order_events')
+    .select(['event', 'from_status', 'to_status', 'reason', 'created_at'])
+    .where('order_id', '=', orderId)
+    .orderBy('id')
+    .execute();
+}
+
+/** A seller's orders on one channel: counts and declared amounts per status and currency, and the latest few. */
+export async function sellerHistory(db: Db, channelId: string, sellerId: string, recent: number) {
+  const byStatus = await db
+    .selectFrom('orders')
+    .select((eb) => [
+      'status',
+      'currency',
+      eb.fn.countAll<number | string>().as('n'),
+      eb.fn.sum<number | string>('declared_face_value').as('declared'),
+    ])
+    .where('channel_id', '=', channelId)
+    .where('seller_id', '=', sellerId)
+    .groupBy(['status', 'currency'])
+    .execute();
+  const latest = await db
+    .selectFrom('orders')
+    .select(['id', 'status', 'reason', 'declared_face_value', 'actual_face_value', 'currency', 'created_at'])
+    .where('channel_id', '=', channelId)
+    .where('seller_id', '=', sellerId)
+    .orderBy('id', 'desc')
+    .limit(recent)
+    .execute();
+  return {
+    byStatus: byStatus.map((r) => ({
+      status: r.status,
+      currency: r.currency,
+      count: Number(r.n),
+      declared_amount: Number(r.declared ?? 0),
+    })),
+    latest,
+  };
 }

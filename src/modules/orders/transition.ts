@@ -27,6 +27,7 @@ export type OrderFacts = Partial<
     | 'route_id'
     | 'issuer'
     | 'price_id'
+    | 'approved_at'
   >
 >;
 

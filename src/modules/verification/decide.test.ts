@@ -59,4 +59,42 @@ describe('afterInquiry', () => {
       ),
     );
   });
+  it("after a reviewer's approval, an ambiguous or unknown code and a mismatch under `review` redeem; refusals stay", () => {
+    const base = { declaredFaceValue: 10000, approved: true } as const;
+    for (const reason of ['ambiguous_code', 'unknown_code'] as const)
+      expect(
+        afterInquiry({
+          ...base,
+          verdict: { kind: 'review', reason },
+          actualFaceValue: undefined,
+          policy: 'review',
+        }),
+      ).toEqual({ action: 'redeem', expectedFaceValue: 10000, mismatch: false });
+    expect(
+      afterInquiry({ ...base, verdict: { kind: 'ok' }, actualFaceValue: 5000, policy: 'review' }),
+    ).toEqual({
+      action: 'redeem',
+      expectedFaceValue: 5000,
+      mismatch: true,
+    });
+    expect(afterInquiry({ ...base, verdict: { kind: 'ok' }, actualFaceValue: 5000, policy: 'fail' })).toEqual(
+      {
+        action: 'refuse',
+        reason: 'face_value_mismatch',
+      },
+    );
+    expect(
+      afterInquiry({
+        ...base,
+        verdict: { kind: 'refused', reason: 'card_used' },
+        actualFaceValue: 10000,
+        policy: 'review',
+      }),
+    ).toEqual({ action: 'refuse', reason: 'card_used' });
+    expect(
+      afterInquiry({ ...base, verdict: { kind: 'transient' }, actualFaceValue: 10000, policy: 'review' }),
+    ).toEqual({
+      action: 'retry',
+    });
+  });
 });

@@ -36,14 +36,22 @@ export function afterInquiry(input: {
   /** What the issuer says the card is worth (face value, or balance when that is all it says). */
   actualFaceValue: number | undefined;
   policy: FaceValuePolicy;
+  /**
+   * A reviewer approved the order (docs/reviews.md): what would send it to review again — an
+   * ambiguous or unknown code, another face value under the `review` policy — is redeemed instead,
+   * at the issuer's value. Refusals and retries stay what they are.
+   */
+  approved?: boolean;
 }): AfterInquiry {
   const { verdict } = input;
   if (verdict.kind === 'transient') return { action: 'retry' };
   if (verdict.kind === 'refused') return { action: 'refuse', reason: verdict.reason };
-  if (verdict.kind === 'review') return { action: 'review', reason: verdict.reason };
+  if (verdict.kind === 'review' && !input.approved) return { action: 'review', reason: verdict.reason };
   const actual = input.actualFaceValue ?? input.declaredFaceValue;
   if (actual === input.declaredFaceValue)
     return { action: 'redeem', expectedFaceValue: actual, mismatch: false };
+  if (input.approved && input.policy === 'review')
+    return { action: 'redeem', expectedFaceValue: actual, mismatch: true };
   switch (input.policy) {
     case 'settle_actual':
       return { action: 'redeem', expectedFaceValue: actual, mismatch: true };

@@ -356,6 +356,8 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
         declaredFaceValue: state.declared_face_value,
         actualFaceValue: inquiry.faceValue ?? inquiry.balance,
         policy: await deps.faceValuePolicy(state.channel_id),
+        // A reviewer's approval (docs/reviews.md): not sent back to review for the same thing.
+        approved: state.approved_at !== null,
       });
       const seen = {
         raw_code: inquiry.rawCode,
@@ -368,7 +370,8 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
       // Risk looks again before a card is redeemed, or refused as stolen (docs/risk.md#stages).
       let recordRisk: ((trx: Transaction<Database>) => Promise<void>) | null = null;
       const stolen = decision.action === 'refuse' && decision.reason === 'card_reported_stolen';
-      if (deps.risk && (decision.action === 'redeem' || stolen)) {
+      // An order a reviewer approved is not held again for what they saw.
+      if (deps.risk && state.approved_at === null && (decision.action === 'redeem' || stolen)) {
         const looked = await deps.risk.afterIssuer({
           orderId,
           channelId: state.channel_id,
