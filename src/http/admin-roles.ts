@@ -25,6 +25,9 @@ export const ADMIN_ACCESS: Readonly<Record<string, readonly AdminRole[] | 'publi
   // Reviewers see which cards, sellers, devices and IPs are locked out; only admins release them.
   adminListLockouts: ANYONE,
   adminReleaseLockout: ADMIN,
+  // Fraud rings (sellers linked by shared devices, IPs, destinations): read by every role.
+  adminGetSellerRing: ANYONE,
+  adminListRings: ANYONE,
 
   // Finance: payouts, settlement batches, the ledger (balances, entries, corrections).
   adminListPayouts: FINANCE,

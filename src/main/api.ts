@@ -21,6 +21,7 @@ import { ledgerRoutes } from '../modules/ledger/index.js';
 import { lockoutAdminRoutes } from '../modules/lockouts/index.js';
 import { orderRoutes, sellerOrderRoutes } from '../modules/orders/index.js';
 import { pricingAdminRoutes, quoteRoutes } from '../modules/pricing/index.js';
+import { riskRingRoutes } from '../modules/risk/index.js';
 import { sellerLoginRoutes, sellerRoutes, sellerSessionRoutes } from '../modules/sellers/index.js';
 import {
   payoutNotificationRoutes,
@@ -157,6 +158,7 @@ export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promis
           ledgerRoutes(ctx.ledger, ctx.storage.db),
           settlementAdminRoutes(ctx.settlement),
           lockoutAdminRoutes(ctx.lockouts),
+          riskRingRoutes({ db: ctx.storage.db }),
         ],
       ),
     ],

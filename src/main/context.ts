@@ -81,6 +81,12 @@ import {
   refreshFxHandler,
 } from '../modules/pricing/index.js';
 import {
+  COMPUTE_RINGS,
+  ringsJobHandler,
+  ringsPayload,
+  riskOutcomesSubscriber,
+} from '../modules/risk/index.js';
+import {
   createSellerLogins,
   createSellerService,
   type SellerLogins,
@@ -361,6 +367,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       lockouts,
       orders: { intakeSubjects: (from, id) => orders.intakeSubjects(from, id) },
     }),
+    riskOutcomesSubscriber(),
   ];
   const streams = new EventStreamHub({
     db,
@@ -586,6 +593,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       pruneNoncesHandler(db, clock),
       pruneIdempotencyHandler(idempotency),
       pruneLockoutsHandler(db, clock),
+      ringsJobHandler(db, storage.dialect, clock),
       pruneSessionsHandler(admins),
       pruneJobsHandler(db, clock),
     ],
@@ -593,6 +601,14 @@ export async function createContext(config: Config, options: ContextOptions = {}
       { spec: PRUNE_NONCES, everyMs: TEN_MINUTES, payload: {} },
       { spec: PRUNE_IDEMPOTENCY, everyMs: TEN_MINUTES, payload: {} },
       { spec: PRUNE_LOCKOUTS, everyMs: TEN_MINUTES, payload: { keep_ms: KEEP_ENDED_LOCKOUTS_MS } },
+      {
+        spec: COMPUTE_RINGS,
+        everyMs: config.riskRingsIntervalMs,
+        payload: ringsPayload({
+          minBadMembers: config.riskRingsMinBadMembers,
+          maxSharers: config.riskRingsMaxSharers,
+        }),
+      },
       { spec: PRUNE_SESSIONS, everyMs: TEN_MINUTES, payload: {} },
       { spec: SWEEP_VERIFYING, everyMs: 60_000, payload: { stuck_after_ms: config.verifyStuckAfterMs } },
       { spec: PRUNE_JOBS, everyMs: TEN_MINUTES, payload: { keep_ms: KEEP_SUCCEEDED_JOBS_MS } },

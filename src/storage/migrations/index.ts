@@ -13,6 +13,7 @@ import * as m0011 from './0011_lockouts.js';
 import * as m0012 from './0012_channel_limits.js';
 import * as m0013 from './0013_admins.js';
 import * as m0014 from './0014_seller_logins.js';
+import * as m0017 from './0017_risk_rings.js';
 
 /** Every migration, in order. Names sort in application order; never rename or edit a shipped one. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -30,4 +31,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0012_channel_limits': m0012,
   '0013_admins': m0013,
   '0014_seller_logins': m0014,
+  '0017_risk_rings': m0017,
 };
