@@ -289,6 +289,21 @@ export const SETTINGS = {
     Type.Integer({ minimum: 60, maximum: 2592000, default: 86400 }),
     'How long a lockout (card_locked, too_many_wrong_secrets) lasts unless an admin releases it, in seconds.',
   ),
+  riskRingsIntervalMs: setting(
+    'RECARD_RISK_RINGS_INTERVAL_MS',
+    Type.Integer({ minimum: 1000, maximum: 86400000, default: 600000 }),
+    'How often fraud rings (sellers linked by shared devices, IPs or payout destinations) are recomputed (docs/risk-rings.md).',
+  ),
+  riskRingsMinBadMembers: setting(
+    'RECARD_RISK_RINGS_MIN_BAD_MEMBERS',
+    Type.Integer({ minimum: 1, maximum: 1000, default: 2 }),
+    'A fraud ring is flagged for review when at least this many of its sellers had an order rejected or frozen.',
+  ),
+  riskRingsMaxSharers: setting(
+    'RECARD_RISK_RINGS_MAX_SHARERS',
+    Type.Integer({ minimum: 2, maximum: 100000, default: 50 }),
+    'A device, IP or destination shared by more sellers than this links nobody (a carrier NAT address would join strangers into one ring).',
+  ),
   quoteTtlS: setting(
     'RECARD_QUOTE_TTL_S',
     Type.Integer({ minimum: 10, maximum: 86400, default: 600 }),

@@ -41,6 +41,9 @@ export const ADMIN_ACCESS: Readonly<Record<string, readonly AdminRole[] | 'publi
   adminClaimReview: ANYONE,
   adminReleaseReview: ANYONE,
   adminDecideReview: ANYONE,
+  // Fraud rings (sellers linked by shared devices, IPs, destinations): read by every role.
+  adminGetSellerRing: ANYONE,
+  adminListRings: ANYONE,
 
   // Finance: payouts, settlement batches, the ledger (balances, entries, corrections).
   adminListPayouts: FINANCE,

@@ -23,6 +23,7 @@ import { riskAdminRoutes } from '../modules/risk/index.js';
 import { orderRoutes, sellerOrderRoutes } from '../modules/orders/index.js';
 import { pricingAdminRoutes, quoteRoutes } from '../modules/pricing/index.js';
 import { reviewAdminRoutes } from '../modules/reviews/index.js';
+import { riskRingRoutes } from '../modules/risk/index.js';
 import { sellerLoginRoutes, sellerRoutes, sellerSessionRoutes } from '../modules/sellers/index.js';
 import {
   payoutNotificationRoutes,
@@ -161,6 +162,7 @@ export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promis
           lockoutAdminRoutes(ctx.lockouts),
           riskAdminRoutes(ctx.risk),
           reviewAdminRoutes(ctx.reviews),
+          riskRingRoutes({ db: ctx.storage.db }),
         ],
       ),
     ],

@@ -82,6 +82,12 @@ import {
 } from '../modules/pricing/index.js';
 import { createReviewService, type ReviewService, reviewSubscriber } from '../modules/reviews/index.js';
 import {
+  COMPUTE_RINGS,
+  ringsJobHandler,
+  ringsPayload,
+  riskOutcomesSubscriber,
+} from '../modules/risk/index.js';
+import {
   createSellerLogins,
   createSellerService,
   type SellerLogins,
@@ -367,6 +373,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       orders: { intakeSubjects: (from, id) => orders.intakeSubjects(from, id) },
     }),
     reviewSubscriber({ clock }),
+    riskOutcomesSubscriber(),
   ];
   const streams = new EventStreamHub({
     db,
@@ -604,6 +611,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       pruneNoncesHandler(db, clock),
       pruneIdempotencyHandler(idempotency),
       pruneLockoutsHandler(db, clock),
+      ringsJobHandler(db, storage.dialect, clock),
       pruneSessionsHandler(admins),
       pruneJobsHandler(db, clock),
     ],
@@ -611,6 +619,14 @@ export async function createContext(config: Config, options: ContextOptions = {}
       { spec: PRUNE_NONCES, everyMs: TEN_MINUTES, payload: {} },
       { spec: PRUNE_IDEMPOTENCY, everyMs: TEN_MINUTES, payload: {} },
       { spec: PRUNE_LOCKOUTS, everyMs: TEN_MINUTES, payload: { keep_ms: KEEP_ENDED_LOCKOUTS_MS } },
+      {
+        spec: COMPUTE_RINGS,
+        everyMs: config.riskRingsIntervalMs,
+        payload: ringsPayload({
+          minBadMembers: config.riskRingsMinBadMembers,
+          maxSharers: config.riskRingsMaxSharers,
+        }),
+      },
       { spec: PRUNE_SESSIONS, everyMs: TEN_MINUTES, payload: {} },
       { spec: SWEEP_VERIFYING, everyMs: 60_000, payload: { stuck_after_ms: config.verifyStuckAfterMs } },
       { spec: PRUNE_JOBS, everyMs: TEN_MINUTES, payload: { keep_ms: KEEP_SUCCEEDED_JOBS_MS } },

@@ -455,6 +455,55 @@ export interface LockoutsTable {
   released_at: number | null;
 }
 
+/** A subject a seller was seen with at intake (docs/risk-rings.md): only its keyed hash and a label. */
+export interface RiskSellerLinksTable {
+  channel_id: string;
+  seller_id: string;
+  /** `device`, `ip` or `destination`. */
+  kind: string;
+  /** Keyed hash (hex) of the value; the value itself is never stored. */
+  value_hash: string;
+  /** Masked, for people: a device's last four characters, an IPv4 /24, an account's last four. */
+  label: string;
+  first_seen_at: number;
+  last_seen_at: number;
+  /** Intakes that recorded this link. */
+  orders: number;
+}
+
+/** Rejected and frozen orders per seller, counted from `order.rejected` and `order.frozen`. */
+export interface RiskSellerOutcomesTable {
+  channel_id: string;
+  seller_id: string;
+  rejected: number;
+  frozen: number;
+  updated_at: number;
+}
+
+/** A group of sellers linked by shared subjects, as the last rings computation found it. */
+export interface RiskRingsTable {
+  /** `rng_` + 26 characters derived from the members: the same members keep the same id. */
+  id: string;
+  size: number;
+  /** Members with a rejected or frozen order. */
+  bad_members: number;
+  /** 1 when `bad_members` reached the threshold: for the review queue. */
+  flagged: number;
+  /** JSON array of `{kind, label, members: [[channel_id, seller_id], …]}`. */
+  links: string;
+  first_seen_at: number;
+  computed_at: number;
+}
+
+/** A ring's member (a seller is in one ring at most), with its outcomes when the ring was computed. */
+export interface RiskRingMembersTable {
+  ring_id: string;
+  channel_id: string;
+  seller_id: string;
+  rejected: number;
+  frozen: number;
+}
+
 export interface Database {
   channels: ChannelsTable;
   channel_keys: ChannelKeysTable;
@@ -467,6 +516,10 @@ export interface Database {
   orders: OrdersTable;
   lockout_counters: LockoutCountersTable;
   lockouts: LockoutsTable;
+  risk_seller_links: RiskSellerLinksTable;
+  risk_seller_outcomes: RiskSellerOutcomesTable;
+  risk_rings: RiskRingsTable;
+  risk_ring_members: RiskRingMembersTable;
   order_events: OrderEventsTable;
   issuer_routes: IssuerRoutesTable;
   issuer_codes: IssuerCodesTable;

@@ -15,6 +15,7 @@ import * as m0013 from './0013_admins.js';
 import * as m0014 from './0014_seller_logins.js';
 import * as m0015 from './0015_risk.js';
 import * as m0016 from './0016_risk_counters.js';
+import * as m0017 from './0017_risk_rings.js';
 import * as m0018 from './0018_reviews.js';
 
 /** Every migration, in order. Names sort in application order; never rename or edit a shipped one. */
@@ -35,5 +36,6 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0014_seller_logins': m0014,
   '0015_risk': m0015,
   '0016_risk_counters': m0016,
+  '0017_risk_rings': m0017,
   '0018_reviews': m0018,
 };

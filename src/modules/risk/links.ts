@@ -1,0 +1,216 @@
+import ipaddr from 'ipaddr.js';
+import { sql } from 'kysely';
+import type { KeyedHash } from '../../shared/suite.js';
+import type { Db } from '../../storage/database.js';
+import { prepared } from '../../storage/prepared.js';
+
+/**
+ * What a seller was seen with at intake (docs/risk-rings.md): devices, end-user IPs and payout
+ * destinations, one row per seller and value, kept only as keyed hashes with a masked label.
+ * The rule engine records them in the intake transaction; the rings job reads them.
+ */
+export const LINK_KINDS = ['device', 'ip', 'destination'] as const;
+export type LinkKind = (typeof LINK_KINDS)[number];
+
+export interface LinkSubject {
+  kind: LinkKind;
+  /** Keyed hash of the value (`createLinkHasher`); must differ between kinds for the same text. */
+  valueHash: string;
+  /** For people only: `device …1a2b`, `ip 203.0.113.0/24`, `alipay …1234`. */
+  label: string;
+}
+
+export interface RecordLinks {
+  channelId: string;
+  sellerId: string;
+  subjects: readonly LinkSubject[];
+}
+
+export interface RecordedLink {
+  kind: LinkKind;
+  valueHash: string;
+  /** The seller had never been seen with this value before this call. */
+  isNew: boolean;
+  /**
+   * Values of this kind the seller had before this call (the new ones of this call not counted),
+   * at most `KNOWN_CAP`: "a new device, and not the seller's first" is `isNew && sellerKnownOfKind > 0`.
+   */
+  sellerKnownOfKind: number;
+}
+
+/** `sellerKnownOfKind` stops counting here: a seller seen from thousands of IPs costs no more than 100. */
+export const KNOWN_CAP = 100;
+
+/** Most subjects one call takes (one statement per size is compiled once and kept). */
+const MAX_SUBJECTS = 16;
+
+type Params = Record<string, unknown>;
+
+/**
+ * One statement per number of subjects: a multi-row upsert that returns, per value, its intake
+ * count (1: the row was just inserted; the same test on SQLite and PostgreSQL) and how many of the
+ * seller's values of that kind are not among this call's values. That count reads the same whether
+ * the dialect's RETURNING sees the table before the statement (PostgreSQL) or after it (SQLite),
+ * since this call changes only rows of its own values.
+ */
+function upsertFor(n: number) {
+  return prepared<Params>((db, p) => {
+    const rows = Array.from({ length: n }, (_, i) => ({
+      channel_id: p.channel as string,
+      seller_id: p.seller as string,
+      kind: p[`k${i}`] as string,
+      value_hash: p[`h${i}`] as string,
+      label: p[`l${i}`] as string,
+      first_seen_at: p.now as number,
+      last_seen_at: p.now as number,
+      orders: 1,
+    }));
+    const hashes = Array.from({ length: n }, (_, i) => p[`h${i}`] as string);
+    return db
+      .insertInto('risk_seller_links')
+      .values(rows)
+      .onConflict((oc) =>
+        oc.columns(['channel_id', 'seller_id', 'kind', 'value_hash']).doUpdateSet((eb) => ({
+          last_seen_at: eb.ref('excluded.last_seen_at'),
+          orders: eb('risk_seller_links.orders', '+', 1),
+        })),
+      )
+      .returning((eb) => [
+        'kind',
+        'value_hash',
+        'orders',
+        eb
+          .selectFrom(
+            eb
+              .selectFrom('risk_seller_links as o')
+              .select(sql<number>`1`.as('one'))
+              .where('o.channel_id', '=', p.channel as string)
+              .where('o.seller_id', '=', p.seller as string)
+              .whereRef('o.kind', '=', 'risk_seller_links.kind')
+              .where('o.value_hash', 'not in', hashes)
+              .limit(KNOWN_CAP)
+              .as('known'),
+          )
+          .select((k) => k.fn.countAll<number>().as('n'))
+          .as('others'),
+      ]);
+  });
+}
+
+const upserts = new Map<number, ReturnType<typeof upsertFor>>();
+
+/**
+ * Records that the seller was seen with these subjects now, in the caller's transaction (intake's),
+ * and says for each whether it is new to the seller and how many of its kind the seller had before.
+ * One statement. Repeated subjects are recorded once.
+ */
+export async function recordLinks(trx: Db, input: RecordLinks, nowMs: number): Promise<RecordedLink[]> {
+  // One row per value, in one order: two intakes of a seller lock its rows in the same sequence.
+  const byKey = new Map<string, LinkSubject>();
+  for (const s of input.subjects) byKey.set(`${s.kind}\u0000${s.valueHash}`, s);
+  const subjects = [...byKey.values()].sort((a, b) =>
+    a.kind === b.kind ? (a.valueHash < b.valueHash ? -1 : 1) : a.kind < b.kind ? -1 : 1,
+  );
+  const n = subjects.length;
+  if (n === 0) return [];
+  if (n > MAX_SUBJECTS) throw new Error(`recordLinks takes at most ${MAX_SUBJECTS} subjects, got ${n}`);
+  let statement = upserts.get(n);
+  if (!statement) {
+    statement = upsertFor(n);
+    upserts.set(n, statement);
+  }
+  const p: Params = { channel: input.channelId, seller: input.sellerId, now: nowMs };
+  subjects.forEach((s, i) => {
+    p[`k${i}`] = s.kind;
+    p[`h${i}`] = s.valueHash;
+    p[`l${i}`] = s.label;
+  });
+  const { rows } = await statement.run<{
+    kind: string;
+    value_hash: string;
+    orders: number | string;
+    others: number | string;
+  }>(trx, p);
+  const found = new Map(rows.map((r) => [`${r.kind}\u0000${r.value_hash}`, r]));
+  const recorded = subjects.map((s) => {
+    const r = found.get(`${s.kind}\u0000${s.valueHash}`);
+    if (!r) throw new Error(`recordLinks: no row returned for a ${s.kind}`);
+    return { kind: s.kind, valueHash: s.valueHash, isNew: Number(r.orders) === 1, others: Number(r.others) };
+  });
+  // Before this call the seller had its other values of the kind, plus this call's values it knew.
+  return recorded.map((r) => ({
+    kind: r.kind,
+    valueHash: r.valueHash,
+    isNew: r.isNew,
+    sellerKnownOfKind: Math.min(
+      KNOWN_CAP,
+      r.others + recorded.filter((o) => o.kind === r.kind && !o.isNew).length,
+    ),
+  }));
+}
+
+/** What intake knows of a submission that links sellers. */
+export interface LinkInput {
+  channelId: string;
+  /** The channel's device id of the end user (devices are keyed per channel: ids are the channel's word). */
+  deviceId?: string | null;
+  /** The end user's IP (keyed across channels: an address is an address). */
+  clientIp?: string | null;
+  /** Where the seller is paid: the destination's type and account (keyed across channels). */
+  destination?: { type: string; account: string } | null;
+}
+
+/** One spelling per address: ::ffff:a.b.c.d is a.b.c.d, IPv6 in its short form. */
+function canonicalIp(ip: string): string {
+  return ipaddr.isValid(ip) ? ipaddr.process(ip).toString() : ip.trim().toLowerCase();
+}
+
+/** An IPv4 address as its /24, an IPv6 one as its /48: enough for people to see two are near. */
+export function ipLabel(ip: string): string {
+  if (!ipaddr.isValid(ip)) return 'ip (not an address)';
+  const a = ipaddr.process(ip);
+  if (a.kind() === 'ipv4') {
+    const o = (a as ipaddr.IPv4).octets;
+    return `ip ${o[0]}.${o[1]}.${o[2]}.0/24`;
+  }
+  const parts = (a as ipaddr.IPv6).parts;
+  const net = new ipaddr.IPv6([parts[0] ?? 0, parts[1] ?? 0, parts[2] ?? 0, 0, 0, 0, 0, 0]);
+  return `ip ${net.toString()}/48`;
+}
+
+const last4 = (text: string) => (text.length <= 4 ? '…' : `…${text.slice(-4)}`);
+
+/**
+ * Turns what intake knows into link subjects: keyed hashes under the deployment's links key, and
+ * masked labels. Raw devices, IPs and accounts go no further than this function.
+ */
+export function createLinkHasher(key: Buffer, hash: KeyedHash) {
+  return {
+    subjectsOf(input: LinkInput): LinkSubject[] {
+      const out: LinkSubject[] = [];
+      if (input.deviceId)
+        out.push({
+          kind: 'device',
+          valueHash: hash(key, `device:${input.channelId}:${input.deviceId}`),
+          label: `device ${last4(input.deviceId)}`,
+        });
+      if (input.clientIp)
+        out.push({
+          kind: 'ip',
+          valueHash: hash(key, `ip:${canonicalIp(input.clientIp)}`),
+          label: ipLabel(input.clientIp),
+        });
+      if (input.destination) {
+        const account = input.destination.account.trim();
+        out.push({
+          kind: 'destination',
+          valueHash: hash(key, `destination:${input.destination.type}:${account}`),
+          label: `${input.destination.type} ${last4(account)}`,
+        });
+      }
+      return out;
+    },
+  };
+}
+
+export type LinkHasher = ReturnType<typeof createLinkHasher>;
