@@ -19,11 +19,10 @@ import {
 import { eventAdminRoutes, eventRoutes, eventStreamRoutes, eventWebhooks } from '../modules/events/index.js';
 import { ledgerRoutes } from '../modules/ledger/index.js';
 import { lockoutAdminRoutes } from '../modules/lockouts/index.js';
-import { riskAdminRoutes } from '../modules/risk/index.js';
 import { orderRoutes, sellerOrderRoutes } from '../modules/orders/index.js';
 import { pricingAdminRoutes, quoteRoutes } from '../modules/pricing/index.js';
 import { reviewAdminRoutes } from '../modules/reviews/index.js';
-import { riskRingRoutes } from '../modules/risk/index.js';
+import { riskAdminRoutes, riskRingRoutes } from '../modules/risk/index.js';
 import { sellerLoginRoutes, sellerRoutes, sellerSessionRoutes } from '../modules/sellers/index.js';
 import {
   payoutNotificationRoutes,

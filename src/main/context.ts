@@ -1,7 +1,9 @@
 import { hkdfSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { Redis } from 'ioredis';
 import { jsonFeedSource } from '../adapters/fx/json-feed.js';
 import type { FxRateSource } from '../adapters/fx/port.js';
+import { ipLocator } from '../adapters/geo/index.js';
 import { OutboundGuard, parseAllowlist } from '../adapters/outbound/index.js';
 import type { PayoutProvider } from '../adapters/payouts/port.js';
 import { type NotificationKeys, verifyNotification } from '../adapters/payouts/wechat/adapter.js';
@@ -53,6 +55,7 @@ import {
 } from '../modules/idempotency/index.js';
 import { createLedger, EXPIRE_PENDING, type Ledger, ledgerSubscriber } from '../modules/ledger/index.js';
 import {
+  countOf,
   createLockoutService,
   type LockoutService,
   lockoutSubscriber,
@@ -83,6 +86,12 @@ import {
 import { createReviewService, type ReviewService, reviewSubscriber } from '../modules/reviews/index.js';
 import {
   COMPUTE_RINGS,
+  createRiskCounters,
+  createRiskService,
+  PRUNE_RISK_COUNTERS,
+  pruneRiskCountersHandler,
+  type RiskService,
+  recordLinks,
   ringsJobHandler,
   ringsPayload,
   riskOutcomesSubscriber,
@@ -206,6 +215,8 @@ export interface Context {
   /** Seller accounts and sessions of h5 channels' seller page (docs/h5-sellers.md). */
   sellerLogins: SellerLogins;
   settlement: SettlementService;
+  /** The risk engine: rules at intake and after the issuer answers, blacklists, reports (docs/risk.md). */
+  risk: RiskService;
   /** The manual review queue (docs/reviews.md). */
   reviews: ReviewService;
   /** `Idempotency-Key` on POST, for both APIs (docs/idempotency.md). */
@@ -409,6 +420,28 @@ export async function createContext(config: Config, options: ContextOptions = {}
     channels,
     outcomeCounts: (from, sinceMs) => orders.outcomeCounts(from, sinceMs),
   });
+  // Risk counters are shared through Redis when the deployment has one, else kept in the database.
+  const riskRedis = config.redisUrl ? riskRedisClient(config.redisUrl, logger) : undefined;
+  const locator = ipLocator();
+  const risk = createRiskService({
+    db,
+    clock,
+    counters: createRiskCounters({ db, ...(riskRedis ? { redis: riskRedis } : {}) }),
+    links: { record: recordLinks },
+    locate: (ip) => {
+      const p = locator.locate(ip);
+      return p && { lat: p.lat, lon: p.lon, city: p.city };
+    },
+    // Card testing reads the lockouts' own counter of tries (one counter, not two).
+    cardChecks: (trx, cardHash, nowMs) =>
+      countOf(
+        trx,
+        { kind: 'card', key: cardHash, metric: 'try', windowMs: config.lockoutCardTriesWindowS * 1000 },
+        nowMs,
+      ),
+    keyedHash: (text) => suite.keyedHash(secrets.cardHashKey, text),
+  });
+  const riskOn = config.risk === 'on';
   const orders = createOrderService({
     db,
     committer,
@@ -422,6 +455,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     checkCallbackUrl: (channel, url) => checkOrderCallbackUrl(outbound, channel.callbacks.allowed_hosts, url),
     onJobQueued: () => ctx.wakeWorker([VERIFY_ORDER.kind]),
     guard: lockouts.guard,
+    ...(riskOn ? { risk } : {}),
   });
   const eventQueries = createEventService({ db, catalogue: events.catalogue });
   const reviews = createReviewService({
@@ -431,8 +465,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     claimMs: config.reviewClaimMs,
     orders,
     pricing,
-    // The risk module provides the rules that fired; until it is wired, none.
-    firedRulesOf: async () => [],
+    firedRulesOf: async (from, orderId) => risk.assessments(orderId, from),
     onJobQueued: () => ctx.wakeWorker([VERIFY_ORDER.kind]),
   });
   const endpoints = createEndpointService({
@@ -476,6 +509,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     sellerLogins,
     settlement,
     reviews,
+    risk,
     payoutProviders,
     wechatNotificationKeys: configured?.wechatNotification,
     payoutNotifications: {
@@ -572,6 +606,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
         codes,
         orders,
         pricing,
+        ...(riskOn ? { risk } : {}),
         faceValuePolicy: async (channelId) =>
           (await channels.credentials(channelId))?.channel.face_value_policy ?? 'review',
         observe: {
@@ -611,6 +646,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       pruneNoncesHandler(db, clock),
       pruneIdempotencyHandler(idempotency),
       pruneLockoutsHandler(db, clock),
+      pruneRiskCountersHandler(db, clock),
       ringsJobHandler(db, storage.dialect, clock),
       pruneSessionsHandler(admins),
       pruneJobsHandler(db, clock),
@@ -619,6 +655,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       { spec: PRUNE_NONCES, everyMs: TEN_MINUTES, payload: {} },
       { spec: PRUNE_IDEMPOTENCY, everyMs: TEN_MINUTES, payload: {} },
       { spec: PRUNE_LOCKOUTS, everyMs: TEN_MINUTES, payload: { keep_ms: KEEP_ENDED_LOCKOUTS_MS } },
+      { spec: PRUNE_RISK_COUNTERS, everyMs: TEN_MINUTES, payload: {} },
       {
         spec: COMPUTE_RINGS,
         everyMs: config.riskRingsIntervalMs,
@@ -645,6 +682,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       await outbound.close();
       await router.close();
       await bucketStore.close();
+      riskRedis?.disconnect();
       await ctx.fxSource?.close();
       for (const p of payoutProviders.values()) await (p as { close?: () => Promise<void> }).close?.();
       await storage.close();
@@ -652,4 +690,24 @@ export async function createContext(config: Config, options: ContextOptions = {}
   };
   logger.info({ database: storage.describe }, 'storage ready');
   return ctx;
+}
+
+/** The risk counters' Redis connection: like the limiter's, it never queues a command while down. */
+function riskRedisClient(url: string, logger: Logger): Redis {
+  const redis = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: 500,
+    connectTimeout: 2_000,
+    retryStrategy: (times) => Math.min(times * 200, 2_000),
+    lazyConnect: true,
+  });
+  let lastError = 0;
+  redis.on('error', (err: Error) => {
+    if (Date.now() - lastError < 60_000) return;
+    lastError = Date.now();
+    logger.warn({ err: err.message }, 'risk counter store unreachable');
+  });
+  redis.connect().catch(() => undefined);
+  return redis;
 }

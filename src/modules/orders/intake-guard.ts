@@ -50,7 +50,9 @@ export interface IntakeRiskInput {
 }
 
 /** What the risk engine makes of a new order: go on, or hold it (a person, a freeze, a refusal). */
-export type IntakeRiskVerdict = { action: 'allow' } | { action: 'review' | 'freeze' | 'reject'; reason: string };
+export type IntakeRiskVerdict =
+  | { action: 'allow' }
+  | { action: 'review' | 'freeze' | 'reject'; reason: string };
 
 /**
  * The risk engine's question at intake (risk implements it): asked in the intake unit after the

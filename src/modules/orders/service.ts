@@ -13,7 +13,13 @@ import type { PriceRow, PricingService } from '../pricing/index.js';
 import { CardFilter } from './card-filter.js';
 import { openCard, rewrapKey, sealCard } from './card-vault.js';
 import type { CallbackUrlError, OrderError } from './errors.js';
-import type { IntakeGuard, IntakeRefusal, IntakeRisk, IntakeRiskInput, IntakeSubjects } from './intake-guard.js';
+import type {
+  IntakeGuard,
+  IntakeRefusal,
+  IntakeRisk,
+  IntakeRiskInput,
+  IntakeSubjects,
+} from './intake-guard.js';
 import { INITIAL_STATUS } from './lifecycle.js';
 import type { OrderList, OrderListQuery, OrderView, SubmitOrder } from './model.js';
 import { amountInLimitCurrency, checkOrderAmount, checkOrderFields } from './policy.js';
@@ -150,7 +156,9 @@ export function createOrderService(deps: OrderServiceDeps) {
         // Risk last: what it counts and records commits with the order (docs/risk.md).
         const verdict = risk ? await risk.assessIntake(trx, riskInput, row.created_at) : undefined;
         const hold =
-          verdict && verdict.action !== 'allow' ? { event: HOLD_EVENTS[verdict.action], reason: verdict.reason } : undefined;
+          verdict && verdict.action !== 'allow'
+            ? { event: HOLD_EVENTS[verdict.action], reason: verdict.reason }
+            : undefined;
         return { kind: 'created', view: await deps.transitions.place(trx, row, price.row, hold) };
       });
     try {

@@ -1,5 +1,13 @@
 import type { Facts } from './facts.js';
-import { type Decision, type FiredRule, type ReportKind, RULE_SPECS, type RuleSetting, STRENGTH, type Stage } from './model.js';
+import {
+  type Decision,
+  type FiredRule,
+  type ReportKind,
+  RULE_SPECS,
+  type RuleSetting,
+  STRENGTH,
+  type Stage,
+} from './model.js';
 import { RULES } from './rules/index.js';
 
 export interface Evaluation {

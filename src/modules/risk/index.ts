@@ -1,9 +1,6 @@
 /** Risk's face: the rule engine at intake and after the issuer answers, its admin API, and its counters. */
 export { createRiskCounters, type RiskCounters } from './counters.js';
 export { pruneRiskCounters } from './counters-db.js';
-export { AssessmentView, type Decision, RULE_IDS, type RuleId } from './model.js';
-export { riskAdminRoutes } from './routes.js';
-export { createRiskService, type RiskService, type RiskVerdict } from './service.js';
 /** Fraud rings: links of sellers to devices, IPs and destinations, outcomes, rings. */
 export {
   createLinkHasher,
@@ -17,7 +14,9 @@ export {
   type RecordLinks,
   recordLinks,
 } from './links.js';
+export { AssessmentView, type Decision, RULE_IDS, type RuleId } from './model.js';
 export { countOutcome, RISK_OUTCOMES, riskOutcomesSubscriber } from './outcomes-subscriber.js';
+export { PRUNE_RISK_COUNTERS, pruneRiskCountersHandler } from './prune-job.js';
 export {
   computeRings,
   DEFAULT_MAX_SHARERS,
@@ -37,3 +36,5 @@ export {
   type StoredRing,
 } from './rings-job.js';
 export { riskRingRoutes } from './rings-routes.js';
+export { riskAdminRoutes } from './routes.js';
+export { createRiskService, type RiskService, type RiskVerdict } from './service.js';

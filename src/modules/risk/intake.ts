@@ -2,6 +2,7 @@ import type { Transaction } from 'kysely';
 import type { Database } from '../../storage/schema.js';
 import type { IntakeRiskInput } from '../orders/index.js';
 import type { Facts, Place } from './facts.js';
+import { ipLabel, type LinkSubject, type RecordedLink, type RecordLinks } from './links.js';
 import type { BlacklistKind, RuleId, RuleParams, RuleSetting, VelocitySubject } from './model.js';
 import { inStructuringBand } from './rules/index.js';
 import { blacklistedOf, type ProfileRow, touchProfile } from './store.js';
@@ -18,16 +19,18 @@ export interface CounterPort {
     amount: number,
     nowMs: number,
   ): Promise<{ count: number; amount: number }[]>;
-  observe(trx: Trx, key: string, windowMs: number, x: number, nowMs: number): Promise<{ n: number; mean: number; m2: number }>;
+  observe(
+    trx: Trx,
+    key: string,
+    windowMs: number,
+    x: number,
+    nowMs: number,
+  ): Promise<{ n: number; mean: number; m2: number }>;
 }
 
 /** A seller's devices, IPs and destinations, remembered (risk/links.ts); rings are made of them. */
 export interface LinkPort {
-  record(
-    trx: Trx,
-    input: { channelId: string; sellerId: string; subjects: { kind: string; valueHash: string; label: string }[] },
-    nowMs: number,
-  ): Promise<{ kind: string; valueHash: string; isNew: boolean; sellerKnownOfKind: number }[]>;
+  record(trx: Trx, input: RecordLinks, nowMs: number): Promise<RecordedLink[]>;
 }
 
 export interface IntakeFactDeps {
@@ -54,7 +57,7 @@ function setting<R extends RuleId>(settings: readonly RuleSetting[], id: R): Rul
 export function subjectHashes(deps: Pick<IntakeFactDeps, 'hash'>, i: IntakeRiskInput) {
   return {
     seller: deps.hash(`seller:${i.channelId}:${i.sellerId}`),
-    device: i.deviceId === null ? null : deps.hash(`device:${i.deviceId}`),
+    device: i.deviceId === null ? null : deps.hash(`device:${i.channelId}:${i.deviceId}`),
     ip: i.clientIp === null ? null : deps.hash(`ip:${i.clientIp}`),
     destination: i.destination === null ? null : deps.hash(`destination:${i.destination}`),
   };
@@ -99,7 +102,9 @@ export async function intakeFacts(
         trx,
         wanted.map(([, h]) => h),
       );
-      for (const h of hits) if (!facts.blacklisted.includes(h.kind as BlacklistKind)) facts.blacklisted.push(h.kind as BlacklistKind);
+      for (const h of hits)
+        if (!facts.blacklisted.includes(h.kind as BlacklistKind))
+          facts.blacklisted.push(h.kind as BlacklistKind);
     }
   }
 
@@ -118,16 +123,28 @@ export async function intakeFacts(
   }
   const banded = struct !== undefined && inStructuringBand(struct, i.faceValue);
   if (struct) facts.structuringOrders = 0;
-  if (struct && banded) specs.push({ key: `s:${subjects.seller}:${struct.limit}`, windowMs: struct.window_ms });
+  if (struct && banded)
+    specs.push({ key: `s:${subjects.seller}:${struct.limit}`, windowMs: struct.window_ms });
   if (specs.length > 0) {
     const totals = await deps.counters.add(trx, specs, i.faceValue, nowMs);
-    if (vel) facts.velocity = named.map((n, k) => ({ ...n, orders: totals[k]?.count ?? 0, amount: totals[k]?.amount ?? 0 }));
+    if (vel)
+      facts.velocity = named.map((n, k) => ({
+        ...n,
+        orders: totals[k]?.count ?? 0,
+        amount: totals[k]?.amount ?? 0,
+      }));
     if (banded) facts.structuringOrders = totals[specs.length - 1]?.count ?? 0;
   }
 
   const anomaly = setting(settings, 'amount_anomaly');
   if (anomaly)
-    facts.amountMoments = await deps.counters.observe(trx, `a:${i.channelId}:${i.cardType}`, anomaly.window_ms, i.faceValue, nowMs);
+    facts.amountMoments = await deps.counters.observe(
+      trx,
+      `a:${i.channelId}:${i.cardType}`,
+      anomaly.window_ms,
+      i.faceValue,
+      nowMs,
+    );
 
   // The seller's place and age: one statement.
   const geo = setting(settings, 'geo_jump');
@@ -139,7 +156,12 @@ export async function intakeFacts(
     if (geo) {
       const before =
         profile.prev_lat !== null && profile.prev_lon !== null && profile.prev_located_at !== null
-          ? { lat: profile.prev_lat, lon: profile.prev_lon, city: profile.prev_city, atMs: Number(profile.prev_located_at) }
+          ? {
+              lat: profile.prev_lat,
+              lon: profile.prev_lon,
+              city: profile.prev_city,
+              atMs: Number(profile.prev_located_at),
+            }
           : null;
       facts.location = { now: place, before };
     }
@@ -147,13 +169,23 @@ export async function intakeFacts(
   }
 
   // Devices, IPs and destinations are remembered for rings whatever the rules; the device answer feeds its rule.
-  const linked: { kind: string; valueHash: string; label: string }[] = [];
-  if (subjects.device && i.deviceId) linked.push({ kind: 'device', valueHash: subjects.device, label: maskTail(i.deviceId) });
-  if (subjects.ip && i.clientIp) linked.push({ kind: 'ip', valueHash: subjects.ip, label: ipLabel(i.clientIp) });
+  const linked: LinkSubject[] = [];
+  if (subjects.device && i.deviceId)
+    linked.push({ kind: 'device', valueHash: subjects.device, label: `device ${maskTail(i.deviceId)}` });
+  if (subjects.ip && i.clientIp)
+    linked.push({ kind: 'ip', valueHash: subjects.ip, label: ipLabel(i.clientIp) });
   if (subjects.destination && i.destination)
-    linked.push({ kind: 'destination', valueHash: subjects.destination, label: maskTail(i.destination) });
+    linked.push({
+      kind: 'destination',
+      valueHash: subjects.destination,
+      label: `destination ${maskTail(i.destination)}`,
+    });
   if (linked.length > 0) {
-    const seen = await deps.links.record(trx, { channelId: i.channelId, sellerId: i.sellerId, subjects: linked }, nowMs);
+    const seen = await deps.links.record(
+      trx,
+      { channelId: i.channelId, sellerId: i.sellerId, subjects: linked },
+      nowMs,
+    );
     if (setting(settings, 'device_mismatch')) {
       const d = seen.find((s) => s.kind === 'device');
       facts.device = d ? { isNew: d.isNew, knownBefore: d.sellerKnownOfKind } : null;
@@ -162,12 +194,4 @@ export async function intakeFacts(
   return facts;
 }
 
-function maskTail(v: string): string {
-  return v.length <= 4 ? '*'.repeat(v.length) : `…${v.slice(-4)}`;
-}
-
-/** An IPv4 address by its /24, IPv6 by its first four groups: enough to see a shared network. */
-function ipLabel(ip: string): string {
-  if (ip.includes('.')) return `${ip.split('.').slice(0, 3).join('.')}.0/24`;
-  return `${ip.split(':').slice(0, 4).join(':')}::/64`;
-}
+const maskTail = (v: string) => (v.length <= 4 ? '…' : `…${v.slice(-4)}`);

@@ -26,7 +26,8 @@ export type VelocitySubject = (typeof VELOCITY_SUBJECTS)[number];
 export const BLACKLIST_KINDS = ['card', 'seller', 'device', 'ip', 'destination'] as const;
 export type BlacklistKind = (typeof BLACKLIST_KINDS)[number];
 
-const Count = (description: string, d: number) => Type.Integer({ minimum: 1, maximum: 1_000_000, default: d, description });
+const Count = (description: string, d: number) =>
+  Type.Integer({ minimum: 1, maximum: 1_000_000, default: d, description });
 const Amount = (description: string, d: number) =>
   Type.Integer({ minimum: 1, maximum: 1_000_000_000_000, default: d, description });
 const Window = (description: string, d: number) =>
@@ -35,7 +36,10 @@ const Window = (description: string, d: number) =>
 const Limits = Type.Object(
   {
     orders: Count('more orders than this in the window fire the rule', 20),
-    amount: Amount('more than this amount (minor units of the card currency) in the window fires the rule', 500_000),
+    amount: Amount(
+      'more than this amount (minor units of the card currency) in the window fires the rule',
+      500_000,
+    ),
   },
   { additionalProperties: false },
 );
@@ -65,7 +69,12 @@ export const RULE_PARAMS = {
   ),
   geo_jump: Type.Object(
     {
-      km: Type.Integer({ minimum: 1, maximum: 20_000, default: 500, description: 'a move farther than this fires' }),
+      km: Type.Integer({
+        minimum: 1,
+        maximum: 20_000,
+        default: 500,
+        description: 'a move farther than this fires',
+      }),
       window_ms: Window('within this long of the last located order', 6 * 3_600_000),
     },
     { additionalProperties: false },
@@ -74,7 +83,10 @@ export const RULE_PARAMS = {
     {
       sigmas: Type.Number({ minimum: 1, maximum: 20, default: 3 }),
       min_samples: Count('the running statistics need this many orders before the rule judges', 30),
-      window_ms: Window('statistics are kept per window of this length (merged with the one before)', 86_400_000),
+      window_ms: Window(
+        'statistics are kept per window of this length (merged with the one before)',
+        86_400_000,
+      ),
     },
     { additionalProperties: false },
   ),
@@ -99,7 +111,12 @@ export const RULE_PARAMS = {
   structuring: Type.Object(
     {
       limit: Amount('the limit sellers stay under (minor units)', 500_000),
-      band_percent: Type.Integer({ minimum: 1, maximum: 50, default: 10, description: 'just under: within this share below the limit' }),
+      band_percent: Type.Integer({
+        minimum: 1,
+        maximum: 50,
+        default: 10,
+        description: 'just under: within this share below the limit',
+      }),
       orders: Count('this many orders in the band within the window fire the rule', 3),
       window_ms: Window('the window', 86_400_000),
     },
@@ -132,12 +149,28 @@ export const DEFAULT_PARAMS: { [R in RuleId]: RuleParams<R> } = {
 /** What each rule decides when it fires, and at which stage it runs. */
 export const RULE_SPECS: Record<RuleId, { decision: Decision; stage: Stage; summary: string }> = {
   card_testing: { decision: 'freeze', stage: 'intake', summary: 'the same card number checked too often' },
-  velocity: { decision: 'review', stage: 'intake', summary: 'too many orders or too much amount per subject' },
-  geo_jump: { decision: 'review', stage: 'intake', summary: "the seller's IP location moved too far too fast" },
+  velocity: {
+    decision: 'review',
+    stage: 'intake',
+    summary: 'too many orders or too much amount per subject',
+  },
+  geo_jump: {
+    decision: 'review',
+    stage: 'intake',
+    summary: "the seller's IP location moved too far too fast",
+  },
   amount_anomaly: { decision: 'review', stage: 'intake', summary: 'face value far from the running mean' },
-  blacklist: { decision: 'reject', stage: 'intake', summary: 'a blacklisted card, seller, device, IP or destination' },
+  blacklist: {
+    decision: 'reject',
+    stage: 'intake',
+    summary: 'a blacklisted card, seller, device, IP or destination',
+  },
   device_mismatch: { decision: 'review', stage: 'intake', summary: 'a device never seen with this seller' },
-  new_account_high_value: { decision: 'review', stage: 'intake', summary: 'a young account handing in a lot' },
+  new_account_high_value: {
+    decision: 'review',
+    stage: 'intake',
+    summary: 'a young account handing in a lot',
+  },
   structuring: { decision: 'freeze', stage: 'intake', summary: 'many orders just under a limit' },
   stolen_card: { decision: 'freeze', stage: 'issuer', summary: 'the issuer reports the card stolen' },
 };
@@ -182,7 +215,10 @@ export const AssessmentView = Type.Object({
   id: Type.String({ examples: ['rsk_01m82bdkm43j64m14csvx1b6m1'] }),
   order_id: Type.String(),
   stage: Type.Union(STAGES.map((s) => Type.Literal(s))),
-  decision: Type.Union(DECISIONS.map((d) => Type.Literal(d)), { description: 'what was enforced' }),
+  decision: Type.Union(
+    DECISIONS.map((d) => Type.Literal(d)),
+    { description: 'what was enforced' },
+  ),
   fired: Type.Array(FiredRuleView),
   created_at: Type.String({ format: 'date-time' }),
 });

@@ -21,9 +21,15 @@ const RuleView = Type.Object({
   id: Type.Union(RULE_IDS.map((r) => Type.Literal(r))),
   summary: Type.String(),
   stage: Type.Union(STAGES.map((s) => Type.Literal(s))),
-  decision: Type.Union(DECISIONS.map((d) => Type.Literal(d)), { description: 'what the rule decides when it fires' }),
+  decision: Type.Union(
+    DECISIONS.map((d) => Type.Literal(d)),
+    { description: 'what the rule decides when it fires' },
+  ),
   enabled: Type.Boolean(),
-  mode: Type.Union(RULE_MODES.map((m) => Type.Literal(m)), { description: '`shadow`: recorded on the order, not enforced' }),
+  mode: Type.Union(
+    RULE_MODES.map((m) => Type.Literal(m)),
+    { description: '`shadow`: recorded on the order, not enforced' },
+  ),
   params: Type.Unknown({ description: "the rule's thresholds (docs/risk.md#rules)" }),
   version: Type.Integer({ description: '0 until first changed; send it back to change the rule' }),
   updated_at: Type.Union([Time, Type.Null()]),
@@ -33,8 +39,12 @@ const RuleChange = Type.Object(
   {
     enabled: Type.Optional(Type.Boolean()),
     mode: Type.Optional(Type.Union(RULE_MODES.map((m) => Type.Literal(m)))),
-    params: Type.Optional(Type.Object({}, { additionalProperties: true, description: "the rule's thresholds, whole" })),
-    version: Type.Optional(Type.Integer({ minimum: 0, description: 'the version read: refused with 409 if it changed since' })),
+    params: Type.Optional(
+      Type.Object({}, { additionalProperties: true, description: "the rule's thresholds, whole" }),
+    ),
+    version: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'the version read: refused with 409 if it changed since' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -53,10 +63,13 @@ const NewBlacklistEntry = Type.Object(
     value: Type.String({
       minLength: 1,
       maxLength: 128,
-      description: 'the card number, seller id, device id, IP address or payout destination; kept as a keyed hash only',
+      description:
+        'the card number, seller id, device id, IP address or payout destination; kept as a keyed hash only',
     }),
     card_type: Type.Optional(Type.String({ maxLength: 64, description: 'for a card' })),
-    channel_id: Type.Optional(Type.String({ maxLength: 64, description: 'for a seller: sellers are named within a channel' })),
+    channel_id: Type.Optional(
+      Type.String({ maxLength: 64, description: 'for a seller: sellers are named within a channel' }),
+    ),
     reason: Type.String({ minLength: 1, maxLength: 500 }),
   },
   { additionalProperties: false },
@@ -79,10 +92,23 @@ const Report = Type.Object({
   seller_id: Type.String(),
   amount: Type.Integer({ description: 'face value, minor units' }),
   currency: Type.String(),
-  evidence: Type.Unknown({ description: 'the rules that fired and their figures, the masked card; never a secret' }),
+  evidence: Type.Unknown({
+    description: 'the rules that fired and their figures, the masked card; never a secret',
+  }),
 });
 
-const CSV_COLUMNS = ['id', 'created_at', 'kind', 'order_id', 'channel_id', 'seller_id', 'amount', 'currency', 'rules', 'reasons'];
+const CSV_COLUMNS = [
+  'id',
+  'created_at',
+  'kind',
+  'order_id',
+  'channel_id',
+  'seller_id',
+  'amount',
+  'currency',
+  'rules',
+  'reasons',
+];
 
 /** One report per row; a spreadsheet opens it (UTF-8 with a BOM, formulas defused). */
 export function reportsCsv(reports: ReportView[]): string {
@@ -115,7 +141,10 @@ export function riskAdminRoutes(service: RiskService): FastifyPluginAsyncTypebox
           operationId: 'adminListRiskRules',
           tags,
           summary: 'The risk rules and their settings',
-          response: { 200: answer(Type.Object({ data: Type.Array(RuleView) }), 'Every rule.'), ...errorResponses(401) },
+          response: {
+            200: answer(Type.Object({ data: Type.Array(RuleView) }), 'Every rule.'),
+            ...errorResponses(401),
+          },
         },
       },
       async () => service.listRules(),
@@ -131,7 +160,10 @@ export function riskAdminRoutes(service: RiskService): FastifyPluginAsyncTypebox
             'Audited with before and after. `params` is checked against the rule; missing thresholds take their defaults. Send the `version` read to avoid overwriting a concurrent change.',
           params: RuleParams,
           body: RuleChange,
-          response: { 200: answer(RuleView, 'The rule as it now runs.'), ...errorResponses(400, 401, 404, 409) },
+          response: {
+            200: answer(RuleView, 'The rule as it now runs.'),
+            ...errorResponses(400, 401, 404, 409),
+          },
         },
         config: { auditBefore: readBefore((p: { id: string }) => service.getRule(p.id)) },
       },
@@ -148,7 +180,10 @@ export function riskAdminRoutes(service: RiskService): FastifyPluginAsyncTypebox
             { kind: Type.Optional(Type.Union(BLACKLIST_KINDS.map((k) => Type.Literal(k)))) },
             { additionalProperties: false },
           ),
-          response: { 200: answer(Type.Object({ data: Type.Array(BlacklistEntry) }), 'The entries.'), ...errorResponses(400, 401) },
+          response: {
+            200: answer(Type.Object({ data: Type.Array(BlacklistEntry) }), 'The entries.'),
+            ...errorResponses(400, 401),
+          },
         },
       },
       async (request) => service.listBlacklist(request.query.kind),
@@ -160,7 +195,8 @@ export function riskAdminRoutes(service: RiskService): FastifyPluginAsyncTypebox
           operationId: 'adminAddToBlacklist',
           tags,
           summary: 'Blacklist a card, seller, device, IP or payout destination',
-          description: 'A match rejects the order at intake; a blacklisted card also files a suspicious-activity report. The value is kept as a keyed hash only (the audit log redacts a card number).',
+          description:
+            'A match rejects the order at intake; a blacklisted card also files a suspicious-activity report. The value is kept as a keyed hash only (the audit log redacts a card number).',
           body: NewBlacklistEntry,
           response: { 201: answer(BlacklistEntry, 'The entry.'), ...errorResponses(400, 401, 409) },
         },
@@ -195,7 +231,10 @@ export function riskAdminRoutes(service: RiskService): FastifyPluginAsyncTypebox
           tags,
           summary: 'What the risk engine decided about an order, and every rule that fired',
           params: RuleParams,
-          response: { 200: answer(Type.Object({ data: Type.Array(AssessmentView) }), 'Oldest first.'), ...errorResponses(400, 401) },
+          response: {
+            200: answer(Type.Object({ data: Type.Array(AssessmentView) }), 'Oldest first.'),
+            ...errorResponses(400, 401),
+          },
         },
       },
       async (request) => ({ data: await service.assessments(request.params.id) }),
@@ -209,7 +248,10 @@ export function riskAdminRoutes(service: RiskService): FastifyPluginAsyncTypebox
           summary: 'Export suspicious-activity reports as JSON',
           description: 'Oldest first. Every export is on the audit log with who asked and for what.',
           querystring: ReportsQuery,
-          response: { 200: answer(Type.Object({ data: Type.Array(Report) }), 'The reports.'), ...errorResponses(400, 401) },
+          response: {
+            200: answer(Type.Object({ data: Type.Array(Report) }), 'The reports.'),
+            ...errorResponses(400, 401),
+          },
         },
         config: { auditRead: true },
       },
@@ -225,7 +267,10 @@ export function riskAdminRoutes(service: RiskService): FastifyPluginAsyncTypebox
           description: `One report per row (${CSV_COLUMNS.join(', ')}); UTF-8 with a byte-order mark so that spreadsheets read it as such. Audited like the JSON export.`,
           querystring: ReportsQuery,
           produces: ['text/csv'],
-          response: { 200: answer({ type: 'string' } as never, 'The reports as CSV.'), ...errorResponses(400, 401) },
+          response: {
+            200: answer({ type: 'string' } as never, 'The reports as CSV.'),
+            ...errorResponses(400, 401),
+          },
         },
         config: { auditRead: true },
       },

@@ -86,13 +86,18 @@ describe('risk rules at their boundaries', () => {
   it('new account, high value: younger than N days and more than M', () => {
     const day = 86_400_000;
     expect(run('new_account_high_value', { accountAgeMs: 7 * day - 1, faceValue: 100_000 })).toBeNull();
-    expect(run('new_account_high_value', { accountAgeMs: 7 * day - 1, faceValue: 100_001 })?.decision).toBe('review');
+    expect(run('new_account_high_value', { accountAgeMs: 7 * day - 1, faceValue: 100_001 })?.decision).toBe(
+      'review',
+    );
     expect(run('new_account_high_value', { accountAgeMs: 7 * day, faceValue: 100_001 })).toBeNull();
   });
 
   it('structuring: the 3rd order in the band freezes and reports', () => {
     expect(run('structuring', { structuringOrders: 2 })).toBeNull();
-    expect(run('structuring', { structuringOrders: 3 })).toMatchObject({ decision: 'freeze', report: 'structuring' });
+    expect(run('structuring', { structuringOrders: 3 })).toMatchObject({
+      decision: 'freeze',
+      report: 'structuring',
+    });
   });
 
   it('stolen card: the issuer saying so freezes and reports', () => {
@@ -140,7 +145,9 @@ describe('the engine', () => {
     const off = { ...on('card_testing'), enabled: false };
     expect(evaluate([off], 'intake', hot).fired).toEqual([]);
     expect(evaluate([on('card_testing')], 'issuer', hot).fired).toEqual([]);
-    expect(evaluate([on('stolen_card')], 'intake', { ...base, issuerReason: 'card_reported_stolen' }).fired).toEqual([]);
+    expect(
+      evaluate([on('stolen_card')], 'intake', { ...base, issuerReason: 'card_reported_stolen' }).fired,
+    ).toEqual([]);
   });
 
   it('every rule has a function, defaults and a stage', () => {

@@ -4,10 +4,10 @@ import type { Transaction } from 'kysely';
 import type { Clock } from '../../shared/clock.js';
 import { rfc3339 } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
-import { normaliseCardField } from '../cards/index.js';
 import { fail, ok, type Result } from '../../shared/result.js';
 import type { Db } from '../../storage/database.js';
 import type { Database } from '../../storage/schema.js';
+import { normaliseCardField } from '../cards/index.js';
 import { type Evaluation, evaluate } from './engine.js';
 import type { Facts } from './facts.js';
 import { type IntakeFactDeps, type IntakeRiskInput, intakeFacts } from './intake.js';
@@ -99,22 +99,37 @@ export function createRiskService(deps: RiskServiceDeps) {
   let cached: { at: number; settings: RuleSetting[] } | undefined;
   let blacklist: { at: number; size: number } | undefined;
 
-  function settingOf(id: RuleId, row: { enabled: number; mode: string; params: string; version: number } | undefined): RuleSetting {
+  function settingOf(
+    id: RuleId,
+    row: { enabled: number; mode: string; params: string; version: number } | undefined,
+  ): RuleSetting {
     if (!row) return { id, enabled: true, mode: 'enforce', params: DEFAULT_PARAMS[id], version: 0 };
-    return { id, enabled: row.enabled === 1, mode: row.mode as RuleMode, params: JSON.parse(row.params), version: row.version };
+    return {
+      id,
+      enabled: row.enabled === 1,
+      mode: row.mode as RuleMode,
+      params: JSON.parse(row.params),
+      version: row.version,
+    };
   }
 
-  async function settings(): Promise<RuleSetting[]> {
+  /** Read through `from`: inside a unit on SQLite only the unit's transaction may be used. */
+  async function settings(from: Db = db): Promise<RuleSetting[]> {
     const now = Date.now();
     if (cached && now - cached.at < cacheMs) return cached.settings;
-    const rows = await ruleRows(db);
-    const s = RULE_IDS.map((id) => settingOf(id, rows.find((r) => r.id === id)));
+    const rows = await ruleRows(from);
+    const s = RULE_IDS.map((id) =>
+      settingOf(
+        id,
+        rows.find((r) => r.id === id),
+      ),
+    );
     cached = { at: now, settings: s };
     return s;
   }
 
-  async function refreshBlacklistSize(): Promise<void> {
-    blacklist = { at: Date.now(), size: await blacklistCount(db) };
+  async function refreshBlacklistSize(from: Db = db): Promise<void> {
+    blacklist = { at: Date.now(), size: await blacklistCount(from) };
   }
 
   const factDeps: IntakeFactDeps = {
@@ -124,7 +139,13 @@ export function createRiskService(deps: RiskServiceDeps) {
   };
 
   /** Records what fired and files the reports the enforced rules ask for, in the order's transaction. */
-  async function record(trx: Trx, stage: 'intake' | 'issuer', facts: Facts, e: Evaluation, context: { cardLabel: string | null }) {
+  async function record(
+    trx: Trx,
+    stage: 'intake' | 'issuer',
+    facts: Facts,
+    e: Evaluation,
+    context: { cardLabel: string | null },
+  ) {
     if (e.fired.length === 0) return;
     await insertAssessment(trx, {
       id: newId('rsk', facts.nowMs),
@@ -166,7 +187,7 @@ export function createRiskService(deps: RiskServiceDeps) {
     order_id: r.order_id,
     stage: r.stage as AssessmentView['stage'],
     decision: r.decision as Decision,
-    fired: (JSON.parse(r.fired) as (Evaluation['fired'][number])[]).map((f) => ({
+    fired: (JSON.parse(r.fired) as Evaluation['fired'][number][]).map((f) => ({
       rule: f.rule,
       decision: f.decision,
       reasons: f.reasons,
@@ -205,8 +226,8 @@ export function createRiskService(deps: RiskServiceDeps) {
      * what fired is recorded on the order and the reports filed, all with the order or not at all.
      */
     async assessIntake(trx: Trx, input: IntakeRiskInput, nowMs: number): Promise<RiskVerdict> {
-      if (!blacklist || Date.now() - blacklist.at >= cacheMs) await refreshBlacklistSize();
-      const s = await settings();
+      if (!blacklist || Date.now() - blacklist.at >= cacheMs) await refreshBlacklistSize(trx);
+      const s = await settings(trx);
       const i = { ...input, clientIp: input.clientIp === null ? null : canonicalIp(input.clientIp) };
       const facts = await intakeFacts(factDeps, s, trx, i, nowMs);
       const e = evaluate(s, 'intake', facts);
@@ -220,7 +241,9 @@ export function createRiskService(deps: RiskServiceDeps) {
      * of this stage need no counters: the facts are the issuer's answer. `record` writes what fired
      * in the transaction that moves the order (nothing when nothing fired).
      */
-    async afterIssuer(input: IssuerRiskInput): Promise<{ verdict: RiskVerdict; record: ((trx: Trx) => Promise<void>) | null }> {
+    async afterIssuer(
+      input: IssuerRiskInput,
+    ): Promise<{ verdict: RiskVerdict; record: ((trx: Trx) => Promise<void>) | null }> {
       const s = await settings();
       const facts: Facts = { ...input, nowMs: clock.now() };
       const e = evaluate(s, 'issuer', facts);
@@ -245,22 +268,34 @@ export function createRiskService(deps: RiskServiceDeps) {
       };
     },
 
-    async getRule(id: string): Promise<Result<RuleView, 'resource_not_found' | 'conflict' | 'invalid_request'>> {
-      if (!(RULE_IDS as string[]).includes(id)) return fail('resource_not_found', `No risk rule ${id}.`, { field: 'params.id' });
+    async getRule(
+      id: string,
+    ): Promise<Result<RuleView, 'resource_not_found' | 'conflict' | 'invalid_request'>> {
+      if (!(RULE_IDS as string[]).includes(id))
+        return fail('resource_not_found', `No risk rule ${id}.`, { field: 'params.id' });
       const row = await ruleRow(db, id);
       return ok(ruleView(settingOf(id as RuleId, row), row));
     },
 
     /** Changes a rule's settings (the admin API audits who, before and after). */
-    async updateRule(id: string, change: RuleChange, actor: string): Promise<Result<RuleView, 'resource_not_found' | 'conflict' | 'invalid_request'>> {
-      if (!(RULE_IDS as string[]).includes(id)) return fail('resource_not_found', `No risk rule ${id}.`, { field: 'params.id' });
+    async updateRule(
+      id: string,
+      change: RuleChange,
+      actor: string,
+    ): Promise<Result<RuleView, 'resource_not_found' | 'conflict' | 'invalid_request'>> {
+      if (!(RULE_IDS as string[]).includes(id))
+        return fail('resource_not_found', `No risk rule ${id}.`, { field: 'params.id' });
       const rule = id as RuleId;
       const row = await ruleRow(db, rule);
       const current = settingOf(rule, row);
       if (change.version !== undefined && change.version !== current.version)
-        return fail('conflict', `Rule ${rule} is at version ${current.version}, not ${change.version}; read it again.`, {
-          field: 'version',
-        });
+        return fail(
+          'conflict',
+          `Rule ${rule} is at version ${current.version}, not ${change.version}; read it again.`,
+          {
+            field: 'version',
+          },
+        );
       let params = current.params;
       if (change.params !== undefined) {
         const schema = RULE_PARAMS[rule];
@@ -294,24 +329,38 @@ export function createRiskService(deps: RiskServiceDeps) {
       actor: string,
     ): Promise<Result<ReturnType<typeof blacklistView>, 'invalid_request' | 'conflict'>> {
       const value = input.value.trim();
-      if (value.length === 0) return fail('invalid_request', 'value must not be empty.', { field: 'body.value' });
+      if (value.length === 0)
+        return fail('invalid_request', 'value must not be empty.', { field: 'body.value' });
       let text: string;
       let label: string;
       switch (input.kind) {
         case 'card': {
-          if (!input.card_type) return fail('invalid_request', 'A card needs its card_type.', { field: 'body.card_type' });
+          if (!input.card_type)
+            return fail('invalid_request', 'A card needs its card_type.', { field: 'body.card_type' });
           const number = normaliseCardField(value);
           text = `${input.card_type}:${number}`;
           label = `${input.card_type} ${'*'.repeat(Math.max(0, number.length - 4))}${number.slice(-4)}`;
           break;
         }
         case 'seller':
-          if (!input.channel_id) return fail('invalid_request', 'A seller is named within its channel.', { field: 'body.channel_id' });
+          if (!input.channel_id)
+            return fail('invalid_request', 'A seller is named within its channel.', {
+              field: 'body.channel_id',
+            });
           text = `seller:${input.channel_id}:${value}`;
           label = `seller ${value} of ${input.channel_id}`;
           break;
+        case 'device':
+          if (!input.channel_id)
+            return fail('invalid_request', 'A device is named within its channel.', {
+              field: 'body.channel_id',
+            });
+          text = `device:${input.channel_id}:${value}`;
+          label = `device …${value.slice(-4)} of ${input.channel_id}`;
+          break;
         case 'ip':
-          if (!ipaddr.isValid(value)) return fail('invalid_request', 'Not an IP address.', { field: 'body.value' });
+          if (!ipaddr.isValid(value))
+            return fail('invalid_request', 'Not an IP address.', { field: 'body.value' });
           text = `ip:${canonicalIp(value)}`;
           label = `ip ${canonicalIp(value)}`;
           break;
@@ -332,7 +381,10 @@ export function createRiskService(deps: RiskServiceDeps) {
         created_at: now,
       };
       const existing = (await blacklistRows(db, input.kind)).find((r) => r.value_hash === hash);
-      if (existing) return fail('conflict', `This ${input.kind} is already blacklisted (${existing.id}).`, { field: 'body.value' });
+      if (existing)
+        return fail('conflict', `This ${input.kind} is already blacklisted (${existing.id}).`, {
+          field: 'body.value',
+        });
       try {
         await insertBlacklist(db, row);
       } catch {
@@ -348,10 +400,14 @@ export function createRiskService(deps: RiskServiceDeps) {
 
     async getBlacklisted(id: string) {
       const row = await blacklistRow(db, id);
-      return row ? ok(blacklistView(row)) : fail('resource_not_found', `No blacklist entry ${id}.`, { field: 'params.id' });
+      return row
+        ? ok(blacklistView(row))
+        : fail('resource_not_found', `No blacklist entry ${id}.`, { field: 'params.id' });
     },
 
-    async removeFromBlacklist(id: string): Promise<Result<{ id: string; removed: true }, 'resource_not_found'>> {
+    async removeFromBlacklist(
+      id: string,
+    ): Promise<Result<{ id: string; removed: true }, 'resource_not_found'>> {
       if (!(await deleteBlacklist(db, id)))
         return fail('resource_not_found', `No blacklist entry ${id}.`, { field: 'params.id' });
       await refreshBlacklistSize();

@@ -32,7 +32,14 @@ export async function saveRule(db: Db, row: RuleRow, readVersion: number | null)
   }
   const r = await db
     .updateTable('risk_rules')
-    .set({ enabled: row.enabled, mode: row.mode, params: row.params, version: row.version, updated_at: row.updated_at, updated_by: row.updated_by })
+    .set({
+      enabled: row.enabled,
+      mode: row.mode,
+      params: row.params,
+      version: row.version,
+      updated_at: row.updated_at,
+      updated_by: row.updated_by,
+    })
     .where('id', '=', row.id)
     .where('version', '=', readVersion)
     .executeTakeFirst();
@@ -46,13 +53,27 @@ export const assessmentsOf = (db: Db, orderId: string): Promise<AssessmentRow[]>
   db.selectFrom('risk_assessments').selectAll().where('order_id', '=', orderId).orderBy('id').execute();
 
 /** Which of these keyed hashes are blacklisted. */
-export async function blacklistedOf(db: Db, hashes: string[]): Promise<{ kind: string; value_hash: string }[]> {
+export async function blacklistedOf(
+  db: Db,
+  hashes: string[],
+): Promise<{ kind: string; value_hash: string }[]> {
   if (hashes.length === 0) return [];
-  return db.selectFrom('risk_blacklist').select(['kind', 'value_hash']).where('value_hash', 'in', hashes).execute();
+  return db
+    .selectFrom('risk_blacklist')
+    .select(['kind', 'value_hash'])
+    .where('value_hash', 'in', hashes)
+    .execute();
 }
 
 export const blacklistCount = async (db: Db): Promise<number> =>
-  Number((await db.selectFrom('risk_blacklist').select((eb) => eb.fn.countAll().as('n')).executeTakeFirst())?.n ?? 0);
+  Number(
+    (
+      await db
+        .selectFrom('risk_blacklist')
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirst()
+    )?.n ?? 0,
+  );
 
 /**
  * Where the seller's IP is now, remembered in one statement: the row keeps its last and the one
@@ -61,7 +82,12 @@ export const blacklistCount = async (db: Db): Promise<number> =>
  */
 export async function touchProfile(
   db: Db,
-  p: { channelId: string; sellerId: string; place: { lat: number; lon: number; city: string | null } | null; nowMs: number },
+  p: {
+    channelId: string;
+    sellerId: string;
+    place: { lat: number; lon: number; city: string | null } | null;
+    nowMs: number;
+  },
 ): Promise<ProfileRow> {
   const place = p.place;
   const row = await db
@@ -118,9 +144,13 @@ export const blacklistRow = (db: Db, id: string): Promise<BlacklistRow | undefin
   db.selectFrom('risk_blacklist').selectAll().where('id', '=', id).executeTakeFirst();
 
 export const deleteBlacklist = async (db: Db, id: string): Promise<boolean> =>
-  Number((await db.deleteFrom('risk_blacklist').where('id', '=', id).executeTakeFirst()).numDeletedRows) === 1;
+  Number((await db.deleteFrom('risk_blacklist').where('id', '=', id).executeTakeFirst()).numDeletedRows) ===
+  1;
 
-export function reportRows(db: Db, q: { fromMs?: number; toMs?: number; kind?: string; limit: number }): Promise<ReportRow[]> {
+export function reportRows(
+  db: Db,
+  q: { fromMs?: number; toMs?: number; kind?: string; limit: number },
+): Promise<ReportRow[]> {
   let s = db.selectFrom('risk_reports').selectAll();
   if (q.fromMs !== undefined) s = s.where('created_at', '>=', q.fromMs);
   if (q.toMs !== undefined) s = s.where('created_at', '<', q.toMs);

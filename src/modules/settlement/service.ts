@@ -1,7 +1,7 @@
 import { stringify } from 'csv-stringify/sync';
-import { safeCell } from '../../shared/csv-cell.js';
 import { sql } from 'kysely';
 import { rfc3339 } from '../../shared/clock.js';
+import { safeCell } from '../../shared/csv-cell.js';
 import { fail, ok, type Result } from '../../shared/result.js';
 import type { Db } from '../../storage/database.js';
 import type { Database } from '../../storage/schema.js';

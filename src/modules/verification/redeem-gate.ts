@@ -14,7 +14,9 @@ export interface RedeemGateInput {
   issuerReason: string | null;
 }
 
-export type RedeemGateVerdict = { action: 'allow' } | { action: 'review' | 'freeze' | 'reject'; reason: string };
+export type RedeemGateVerdict =
+  | { action: 'allow' }
+  | { action: 'review' | 'freeze' | 'reject'; reason: string };
 
 /**
  * The risk engine's second look (risk implements it): asked after the inquiry and before the

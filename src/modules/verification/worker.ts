@@ -433,7 +433,8 @@ export function verifyOrderHandler(deps: VerifyDeps): JobHandler<{ order_id: str
       }
 
       // Rules in shadow mode fired: on record before the redeem (a retried job may record them again).
-      if (recordRisk) await committer.run((trx) => (recordRisk as (t: Transaction<Database>) => Promise<void>)(trx));
+      if (recordRisk)
+        await committer.run((trx) => (recordRisk as (t: Transaction<Database>) => Promise<void>)(trx));
 
       // Redeem (not safe): the state moves to `sent` before the call, guarded, so a crash or a twin
       // worker finds it and settles by lookup instead of sending again.

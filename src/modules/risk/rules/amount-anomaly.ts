@@ -12,6 +12,8 @@ export function amountAnomaly(p: RuleParams<'amount_anomaly'>, f: Facts): Firing
   const z = sd === 0 ? 'inf' : (off / sd).toFixed(1);
   return {
     decision: 'review',
-    reasons: [`face value ${f.faceValue} is ${z}σ from the mean ${Math.round(m.mean)} of ${m.n} orders (limit ${p.sigmas}σ)`],
+    reasons: [
+      `face value ${f.faceValue} is ${z}σ from the mean ${Math.round(m.mean)} of ${m.n} orders (limit ${p.sigmas}σ)`,
+    ],
   };
 }

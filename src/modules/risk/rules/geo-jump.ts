@@ -12,7 +12,9 @@ export function geoJump(p: RuleParams<'geo_jump'>, f: Facts): Firing | null {
   const minutes = Math.round((f.nowMs - before.atMs) / 60_000);
   return {
     decision: 'review',
-    reasons: [`moved ${Math.round(km)} km (${before.city ?? '?'} → ${now.city ?? '?'}) in ${minutes} min (limit ${p.km} km)`],
+    reasons: [
+      `moved ${Math.round(km)} km (${before.city ?? '?'} → ${now.city ?? '?'}) in ${minutes} min (limit ${p.km} km)`,
+    ],
     stepUp: true,
   };
 }

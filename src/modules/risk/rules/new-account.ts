@@ -10,6 +10,8 @@ export function newAccountHighValue(p: RuleParams<'new_account_high_value'>, f: 
   const days = (f.accountAgeMs / DAY_MS).toFixed(1);
   return {
     decision: 'review',
-    reasons: [`account ${days} days old hands in ${f.faceValue} (limits ${p.max_age_days} days, ${p.amount})`],
+    reasons: [
+      `account ${days} days old hands in ${f.faceValue} (limits ${p.max_age_days} days, ${p.amount})`,
+    ],
   };
 }
