@@ -107,6 +107,8 @@ export async function startTestServer(
       outboundAllowlist: '127.0.0.1',
       // Suites and drills send bursts from 127.0.0.1: only the rate-limit tests meet the real defaults.
       ...GENEROUS_RATE_LIMITS,
+      // Suites send many cards from one seller: only the risk suites (test/flows/risk*.ts) run the rules.
+      risk: 'off',
       ...options.config,
     },
   );

@@ -60,15 +60,26 @@ const BlacklistEntry = Type.Object({
 const NewBlacklistEntry = Type.Object(
   {
     kind: Type.Union(BLACKLIST_KINDS.map((k) => Type.Literal(k))),
-    value: Type.String({
-      minLength: 1,
-      maxLength: 128,
-      description:
-        'the card number, seller id, device id, IP address or payout destination; kept as a keyed hash only',
-    }),
+    value: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 128,
+        description: 'the seller id, device id, IP address or payout destination; kept as a keyed hash only',
+      }),
+    ),
+    card_number: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: 'for a card: its number, kept as a keyed hash only (the audit log redacts it)',
+      }),
+    ),
     card_type: Type.Optional(Type.String({ maxLength: 64, description: 'for a card' })),
     channel_id: Type.Optional(
-      Type.String({ maxLength: 64, description: 'for a seller: sellers are named within a channel' }),
+      Type.String({
+        maxLength: 64,
+        description: 'for a seller or a device: both are named within a channel',
+      }),
     ),
     reason: Type.String({ minLength: 1, maxLength: 500 }),
   },

@@ -325,12 +325,23 @@ export function createRiskService(deps: RiskServiceDeps) {
 
     /** Blacklists a card (by number, kept only as its keyed hash), seller, device, IP or destination. */
     async addToBlacklist(
-      input: { kind: BlacklistKind; value: string; card_type?: string; channel_id?: string; reason: string },
+      input: {
+        kind: BlacklistKind;
+        value?: string;
+        card_number?: string;
+        card_type?: string;
+        channel_id?: string;
+        reason: string;
+      },
       actor: string,
     ): Promise<Result<ReturnType<typeof blacklistView>, 'invalid_request' | 'conflict'>> {
-      const value = input.value.trim();
+      // A card number comes in its own field, which the audit log redacts.
+      const field = input.kind === 'card' ? 'card_number' : 'value';
+      const value = (input.kind === 'card' ? input.card_number : input.value)?.trim() ?? '';
       if (value.length === 0)
-        return fail('invalid_request', 'value must not be empty.', { field: 'body.value' });
+        return fail('invalid_request', `${field} is required for a ${input.kind}.`, {
+          field: `body.${field}`,
+        });
       let text: string;
       let label: string;
       switch (input.kind) {
