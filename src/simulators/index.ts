@@ -48,14 +48,18 @@ export interface StartSimulatorsOptions {
   publishEveryMs?: number;
   perLabel?: Parameters<typeof generateCardBase>[0]['perLabel'];
   issuers?: string[];
+  /** The card base to serve instead of the one generated from the seed (the risk replay brings its own). */
+  cards?: SimCard[];
 }
 
 /** Starts every simulated issuer over one seeded card base. */
 export async function startSimulators(options: StartSimulatorsOptions): Promise<SimulatorSet> {
-  const cards = generateCardBase({
-    seed: options.seed,
-    ...(options.perLabel ? { perLabel: options.perLabel } : {}),
-  });
+  const cards =
+    options.cards ??
+    generateCardBase({
+      seed: options.seed,
+      ...(options.perLabel ? { perLabel: options.perLabel } : {}),
+    });
   const grouped = issuersOf(cards);
   const byIssuer = new Map<string, Simulator & { publish?: () => number }>();
   const started: Simulator[] = [];
