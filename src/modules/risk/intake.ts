@@ -26,6 +26,11 @@ export interface CounterPort {
     x: number,
     nowMs: number,
   ): Promise<{ n: number; mean: number; m2: number }>;
+  peek(
+    db: Trx,
+    specs: { key: string; windowMs: number }[],
+    nowMs: number,
+  ): Promise<{ count: number; amount: number }[]>;
 }
 
 /** A seller's devices, IPs and destinations, remembered (risk/links.ts); rings are made of them. */
@@ -127,12 +132,25 @@ export async function intakeFacts(
     specs.push({ key: `s:${subjects.seller}:${struct.limit}`, windowMs: struct.window_ms });
   if (specs.length > 0) {
     const totals = await deps.counters.add(trx, specs, i.faceValue, nowMs);
-    if (vel)
-      facts.velocity = named.map((n, k) => ({
-        ...n,
-        orders: totals[k]?.count ?? 0,
-        amount: totals[k]?.amount ?? 0,
-      }));
+    if (vel) {
+      // "In an hour" is any hour, not the clock hour: the window before is added, so a burst across
+      // a window's edge is never missed (at the price of counting up to two windows; docs/risk.md).
+      const before = async (w: number) => {
+        const at = specs.filter((x) => x.windowMs === w && x.key.startsWith('v:'));
+        const got = at.length === 0 ? [] : await deps.counters.peek(trx, at, nowMs - w);
+        return new Map(at.map((x, k) => [x.key, got[k] ?? { count: 0, amount: 0 }]));
+      };
+      const prevHour = await before(HOUR);
+      const prevDay = await before(DAY);
+      facts.velocity = named.map((n, k) => {
+        const prev = (n.window === 'hour' ? prevHour : prevDay).get(specs[k]?.key ?? '');
+        return {
+          ...n,
+          orders: (totals[k]?.count ?? 0) + (prev?.count ?? 0),
+          amount: (totals[k]?.amount ?? 0) + (prev?.amount ?? 0),
+        };
+      });
+    }
     if (banded) facts.structuringOrders = totals[specs.length - 1]?.count ?? 0;
   }
 
