@@ -22,7 +22,7 @@ import { lockoutAdminRoutes } from '../modules/lockouts/index.js';
 import { orderRoutes, sellerOrderRoutes } from '../modules/orders/index.js';
 import { pricingAdminRoutes, quoteRoutes } from '../modules/pricing/index.js';
 import { reviewAdminRoutes } from '../modules/reviews/index.js';
-import { riskAdminRoutes, riskRingRoutes } from '../modules/risk/index.js';
+import { riskAdminRoutes, riskRingRoutes, stepUpRoutes } from '../modules/risk/index.js';
 import { sellerLoginRoutes, sellerRoutes, sellerSessionRoutes } from '../modules/sellers/index.js';
 import {
   payoutNotificationRoutes,
@@ -111,6 +111,7 @@ export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promis
           channelKeyRoutes(ctx.channelKeys),
           cardTypeRoutes(ctx.cardTypes),
           orderRoutes(ctx.orders),
+          stepUpRoutes(ctx.stepUps),
           quoteRoutes(ctx.pricing),
           callbackTestRoutes(ctx.callbackTests),
           eventRoutes(ctx.eventQueries, ctx.events.catalogue),

@@ -7,6 +7,7 @@ import { ipLocator } from '../adapters/geo/index.js';
 import { OutboundGuard, parseAllowlist } from '../adapters/outbound/index.js';
 import type { PayoutProvider } from '../adapters/payouts/port.js';
 import { type NotificationKeys, verifyNotification } from '../adapters/payouts/wechat/adapter.js';
+import { smsSenderFromConfig } from '../adapters/sms/index.js';
 import { loadSecrets } from '../config/keys.js';
 import type { Config } from '../config/schema.js';
 import { createMetrics, type Metrics } from '../http/metrics.js';
@@ -88,6 +89,7 @@ import {
   COMPUTE_RINGS,
   createRiskCounters,
   createRiskService,
+  createStepUps,
   PRUNE_RISK_COUNTERS,
   pruneRiskCountersHandler,
   type RiskService,
@@ -95,6 +97,8 @@ import {
   ringsJobHandler,
   ringsPayload,
   riskOutcomesSubscriber,
+  SEND_STEP_UP,
+  type StepUps,
 } from '../modules/risk/index.js';
 import {
   createSellerLogins,
@@ -217,6 +221,8 @@ export interface Context {
   settlement: SettlementService;
   /** The risk engine: rules at intake and after the issuer answers, blacklists, reports (docs/risk.md). */
   risk: RiskService;
+  /** Step-up SMS codes asked of sellers (docs/risk.md#step-up). */
+  stepUps: StepUps;
   /** The manual review queue (docs/reviews.md). */
   reviews: ReviewService;
   /** `Idempotency-Key` on POST, for both APIs (docs/idempotency.md). */
@@ -423,6 +429,16 @@ export async function createContext(config: Config, options: ContextOptions = {}
   // Risk counters are shared through Redis when the deployment has one, else kept in the database.
   const riskRedis = config.redisUrl ? riskRedisClient(config.redisUrl, logger) : undefined;
   const locator = ipLocator();
+  const sms = smsSenderFromConfig(config);
+  const riskHash = (text: string) => suite.keyedHash(secrets.cardHashKey, text);
+  const stepUps = createStepUps({
+    db,
+    clock,
+    keyring,
+    keyedHash: riskHash,
+    sms,
+    onQueued: () => wakeSoon([SEND_STEP_UP.kind]),
+  });
   const risk = createRiskService({
     db,
     clock,
@@ -439,7 +455,8 @@ export async function createContext(config: Config, options: ContextOptions = {}
         { kind: 'card', key: cardHash, metric: 'try', windowMs: config.lockoutCardTriesWindowS * 1000 },
         nowMs,
       ),
-    keyedHash: (text) => suite.keyedHash(secrets.cardHashKey, text),
+    keyedHash: riskHash,
+    stepUp: stepUps.request,
   });
   const riskOn = config.risk === 'on';
   const orders = createOrderService({
@@ -465,7 +482,12 @@ export async function createContext(config: Config, options: ContextOptions = {}
     claimMs: config.reviewClaimMs,
     orders,
     pricing,
-    firedRulesOf: async (from, orderId) => risk.assessments(orderId, from),
+    // The evidence of risk: what fired at each stage, and the step-up code's state when one was asked.
+    firedRulesOf: async (from, orderId) => {
+      const fired: unknown[] = await risk.assessments(orderId, from);
+      const stepUp = await stepUps.of(from, orderId);
+      return stepUp ? [...fired, { step_up: stepUp }] : fired;
+    },
     onJobQueued: () => ctx.wakeWorker([VERIFY_ORDER.kind]),
   });
   const endpoints = createEndpointService({
@@ -510,6 +532,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     settlement,
     reviews,
     risk,
+    stepUps,
     payoutProviders,
     wechatNotificationKeys: configured?.wechatNotification,
     payoutNotifications: {
@@ -647,6 +670,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       pruneIdempotencyHandler(idempotency),
       pruneLockoutsHandler(db, clock),
       pruneRiskCountersHandler(db, clock),
+      stepUps.handler(),
       ringsJobHandler(db, storage.dialect, clock),
       pruneSessionsHandler(admins),
       pruneJobsHandler(db, clock),
@@ -683,6 +707,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       await router.close();
       await bucketStore.close();
       riskRedis?.disconnect();
+      await sms?.close();
       await ctx.fxSource?.close();
       for (const p of payoutProviders.values()) await (p as { close?: () => Promise<void> }).close?.();
       await storage.close();

@@ -78,6 +78,8 @@ export const ERROR_STATUS = {
   no_offer: 422,
   idempotency_key_reused: 422,
   card_locked: 422,
+  step_up_code_invalid: 422,
+  step_up_expired: 422,
   // 429 — too many of something
   too_many_wrong_secrets: 429,
   amount_out_of_range: 422,

@@ -5,6 +5,7 @@ import { DEFAULT_PARAMS } from '../../src/modules/risk/model.js';
 import type { SimCard } from '../../src/simulators/card-base.js';
 import { NO_FAULTS } from '../../src/simulators/faults.js';
 import { type SimulatorSet, startSimulators } from '../../src/simulators/index.js';
+import { type SmsSimulator, startSmsSimulator } from '../../src/simulators/sms-gateway.js';
 import { startTestServer, type TestServer } from '../harness/server.js';
 import { cardTaker, settledOrder } from '../harness/sim-orders.js';
 import { storageTargets } from '../harness/storage.js';
@@ -56,15 +57,26 @@ describe.each(storageTargets())('risk engine on $name', (target) => {
   const wrongSecret = (card: SimCard) =>
     `${card.secret.slice(0, -1)}${card.secret.endsWith('1') ? '2' : '1'}`;
 
+  let sms: SmsSimulator;
+
   beforeAll(async () => {
     sims = await startSimulators({ seed: `risk-${target.name}`, perLabel: { valid: 30 } });
-    t = await startTestServer(target, { config: { risk: 'on' } });
+    sms = await startSmsSimulator();
+    t = await startTestServer(target, {
+      config: {
+        risk: 'on',
+        smsUrl: sms.adapterConfig.url,
+        smsKeyId: sms.adapterConfig.keyId,
+        smsKey: sms.adapterConfig.secret,
+      },
+    });
     await routeCardTypesTo(t.ctx, sims, { pollMs: 100, timeoutMs: 400 });
     ch = await t.createChannel({ name: 'Risky shop' });
   });
   afterAll(async () => {
     await t.stop();
     await sims.close();
+    await sms.close();
   });
 
   it('card testing: the third check of one number within the window freezes it; the lockout then refuses the next', async () => {
@@ -215,13 +227,41 @@ describe.each(storageTargets())('risk engine on $name', (target) => {
       client_ip: BEIJING_2,
     });
     expect(near.body.status).toBe('submitted');
+    const phone = '+8613912345678';
     const far = await submit(take('cmcc_national', 'valid'), {
-      seller: { id: 'traveller' },
+      seller: { id: 'traveller', phone },
       client_ip: GUANGZHOU,
     });
     expect(far.body).toMatchObject({ status: 'review', reason: 'risk_review' });
     const f = (await fired(far.body.id))[0]?.fired.find((x) => x.rule === 'geo_jump');
     expect(f?.reasons[0]).toMatch(/moved \d+ km/);
+    expect(JSON.stringify(far.body)).not.toContain(phone);
+
+    // A step-up code went to the seller's phone through the SMS gateway; the channel relays it.
+    const code = await waitFor(async () => sms.lastCode(phone) ?? undefined, 10_000, 'the step-up SMS');
+    const wrong = await ch.client.post(`/v1/orders/${far.body.id}/step-up`, {
+      code: code === '000000' ? '000001' : '000000',
+    });
+    expect(wrong.status).toBe(422);
+    expect(wrong.body).toMatchObject({ error: { code: 'step_up_code_invalid', field: 'code' } });
+    const right = await ch.client.post(`/v1/orders/${far.body.id}/step-up`, { code });
+    expect(right.status).toBe(200);
+    expect(right.body).toMatchObject({ status: 'verified', phone_last4: '5678', attempts: 2 });
+    // Another channel cannot answer for it.
+    const other = await t.createChannel({ name: 'Other shop' });
+    expect((await other.client.post(`/v1/orders/${far.body.id}/step-up`, { code })).status).toBe(404);
+    // The reviewer sees it in the case's evidence; the phone never appears whole.
+    const reviewer = await t.adminSession('reviewer');
+    const c = await waitFor(async () => {
+      const list = (await t.admin('GET', '/admin/v1/reviews?limit=100', undefined, reviewer.token)).body as {
+        data: { id: string; order_id: string }[];
+      };
+      return list.data.find((r) => r.order_id === far.body.id);
+    }, 10_000);
+    const evidence = await t.admin('GET', `/admin/v1/reviews/${c.id}`, undefined, reviewer.token);
+    expect(evidence.text).toContain('"verified"');
+    expect(evidence.text).not.toContain(phone);
+    expect(t.logs.join('\n')).not.toContain(code);
   });
 
   it('device mismatch: a seller on a device never seen with them goes to review, not on their first', async () => {

@@ -38,3 +38,5 @@ export {
 export { riskRingRoutes } from './rings-routes.js';
 export { riskAdminRoutes } from './routes.js';
 export { createRiskService, type RiskService, type RiskVerdict } from './service.js';
+export { createStepUps, SEND_STEP_UP, type StepUps } from './step-up.js';
+export { stepUpRoutes } from './step-up-routes.js';
