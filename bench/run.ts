@@ -3,7 +3,8 @@
  * the job runtime's drain rate on each database. Prints a Markdown table for docs/benchmarks.md.
  * RECARD_BENCH_DURATION_S (default 10) and RECARD_BENCH_PG_URL (default the local test database);
  * RECARD_BENCH_ONLY=intake runs the SQLite intake row alone, RECARD_BENCH_PROFILE=<dir> profiles its server;
- * RECARD_BENCH_ONLY=auth runs only the intake signed with HMAC, RSA and SM2.
+ * RECARD_BENCH_ONLY=auth runs only the intake signed with HMAC, RSA and SM2; RECARD_BENCH_ONLY=risk the
+ * intake with the risk rules off and on.
  */
 import { createSign, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -105,22 +106,34 @@ let cardSerial = 0;
 type Signing = { type: 'HMAC-SHA256' } | { type: 'RSA-SHA256' | 'SM2-SM3'; sign: (m: Buffer) => string };
 
 /** Intake requests, each a new card and merchant_order_id, signed before the run. */
+/** Public IPv4 addresses of a few Chinese cities (docs/risk-geo.md): sellers stay in theirs. */
+const SELLER_IPS = ['220.181.38.148', '202.106.0.20', '116.228.111.118', '113.108.81.189'];
+
 function intake(
   channelId: string,
   secret: string,
   signing: Signing = { type: 'HMAC-SHA256' },
   count = (DURATION_S + WARMUP_S) * 20_000,
+  /** Sellers with their own device and address, as the risk rules see them (one seller otherwise). */
+  subjects = false,
 ): autocannon.Request {
   const timestamp = Math.floor(Date.now() / 1000);
   const prepared = Array.from({ length: count }, () => {
     cardSerial++;
+    const seller = cardSerial % 20_000;
     const body = JSON.stringify({
       merchant_order_id: `bench-${cardSerial}`,
       card_type: 'cmcc_national',
       card_number: String(cardSerial).padStart(17, '0'),
       card_secret: '123456789012345678',
       declared_face_value: 10_000,
-      seller: { id: 'bench-seller' },
+      ...(subjects
+        ? {
+            seller: { id: `bench-seller-${seller}` },
+            device_id: `device-${seller}`,
+            client_ip: SELLER_IPS[seller % SELLER_IPS.length],
+          }
+        : { seller: { id: 'bench-seller' } }),
     });
     const nonce = randomBytes(16).toString('base64url');
     const input = { timestamp, nonce, method: 'POST', pathWithQuery: '/v1/orders', body };
@@ -194,6 +207,33 @@ async function pgIntake(base: Record<string, string>) {
     await storage?.db.schema.dropSchema(schema).ifExists().cascade().execute();
     await storage?.close();
   }
+}
+
+/**
+ * The risk engine's cost at intake: the same intake (sellers with devices and addresses) with the
+ * rules off and on, each on a fresh server, in one run (docs/risk.md#cost).
+ */
+async function riskIntake() {
+  const rates: Record<string, number> = {};
+  for (const risk of ['off', 'on'] as const) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'recard-bench-'));
+    const server = await startRecard({
+      RECARD_DATA_DIR: dataDir,
+      RECARD_LOG_LEVEL: 'warn',
+      RECARD_PORT: '0',
+      RECARD_RISK: risk,
+    });
+    rates[risk] = await load(
+      `Signed \`POST /v1/orders\`, 20,000 sellers with devices and IPs, risk rules ${risk}, SQLite FULL`,
+      server.url,
+      intake(server.channelId, server.secret, { type: 'HMAC-SHA256' }, undefined, true),
+    );
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  const off = rates.off ?? 0;
+  const on = rates.on ?? 0;
+  rows.push(`| risk rules' cost at intake (1 − on/off) | ${((1 - on / off) * 100).toFixed(1)}% | | | |`);
 }
 
 async function intakeOnly() {
@@ -337,12 +377,18 @@ try {
     process.stdout.write(`${rows.join('\n')}\n`);
     process.exit(0);
   }
+  if (process.env.RECARD_BENCH_ONLY === 'risk') {
+    await riskIntake();
+    process.stdout.write(`${rows.join('\n')}\n`);
+    process.exit(0);
+  }
   if (process.env.RECARD_BENCH_ONLY === 'intake') {
     await intakeOnly();
     process.stdout.write(`${rows.join('\n')}\n`);
     process.exit(0);
   }
   await httpBenchmarks();
+  await riskIntake();
   await signedIntake();
   const dir = mkdtempSync(join(tmpdir(), 'recard-bench-jobs-'));
   await (await jobBenchmark('SQLite FULL', `sqlite:${join(dir, 'jobs.db')}`, 'public')).close();
