@@ -42,18 +42,18 @@ describe('risk rules at their boundaries', () => {
   });
 
   it('geo jump: farther than the limit within the window goes to review with a step-up; at the limit or later passes', () => {
-    const at = (km: number, ago: number, now = SHANGHAI) => ({
+    const at = (ago: number, now = SHANGHAI) => ({
       location: { now, before: { ...BEIJING, atMs: T0 - ago } },
     });
-    expect(run('geo_jump', at(0, 3_600_000))?.decision).toBe('review');
-    expect(run('geo_jump', at(0, 3_600_000))?.stepUp).toBe(true);
-    expect(run('geo_jump', at(0, 3_600_000, TIANJIN))).toBeNull();
+    expect(run('geo_jump', at(3_600_000))?.decision).toBe('review');
+    expect(run('geo_jump', at(3_600_000))?.stepUp).toBe(true);
+    expect(run('geo_jump', at(3_600_000, TIANJIN))).toBeNull();
     // Exactly the window since the last located order still counts; one ms more does not.
-    expect(run('geo_jump', at(0, 6 * 3_600_000))?.decision).toBe('review');
-    expect(run('geo_jump', at(0, 6 * 3_600_000 + 1))).toBeNull();
+    expect(run('geo_jump', at(6 * 3_600_000))?.decision).toBe('review');
+    expect(run('geo_jump', at(6 * 3_600_000 + 1))).toBeNull();
     // The distance threshold itself: 1,067 km fires at 1,066, not at 1,068.
-    expect(run('geo_jump', at(0, 60_000), { km: 1066, window_ms: 6 * 3_600_000 })).not.toBeNull();
-    expect(run('geo_jump', at(0, 60_000), { km: 1068, window_ms: 6 * 3_600_000 })).toBeNull();
+    expect(run('geo_jump', at(60_000), { km: 1066, window_ms: 6 * 3_600_000 })).not.toBeNull();
+    expect(run('geo_jump', at(60_000), { km: 1068, window_ms: 6 * 3_600_000 })).toBeNull();
     expect(run('geo_jump', { location: { now: null, before: { ...BEIJING, atMs: T0 } } })).toBeNull();
   });
 

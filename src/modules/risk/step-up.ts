@@ -146,7 +146,7 @@ export function createStepUps(deps: StepUpDeps) {
             .selectAll()
             .where('order_id', '=', payload.order_id)
             .executeTakeFirst();
-          if (!row || row.status !== 'pending') return;
+          if (row?.status !== 'pending') return;
           // The same code on every attempt (made from the deployment's hash key, never stored), so a
           // retried send is the same message under the same reference and the gateway sends it once.
           const code = codeOf(deps, row.order_id, Number(row.created_at));
