@@ -50,6 +50,7 @@ const VALID_BODY: Record<string, unknown> = {
   replayWebhookEndpoint: { since: '2026-01-01T00:00:00Z', until: '2026-01-02T00:00:00Z' },
   resendEvent: {},
   addPayoutDestination: { kind: 'alipay', account: '13800138000', holder_name: '张三' },
+  verifyStepUp: { code: '123456' },
 };
 
 /**
@@ -200,6 +201,7 @@ describe.each(storageTargets())('route walk on $name', (target) => {
   function channelPath(r: RegisteredRoute): string | undefined {
     const byRoute: Record<string, string> = {
       '/v1/orders/:id': ids.order as string,
+      '/v1/orders/:id/step-up': ids.order as string,
       '/v1/payouts/:id': ids.payout as string,
       '/v1/callback-tests/:id': ids.callbackTest as string,
       '/v1/webhook-endpoints/:id': ids.endpoint as string,
