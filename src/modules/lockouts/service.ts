@@ -1,8 +1,8 @@
-import ipaddr from 'ipaddr.js';
 import type { Transaction } from 'kysely';
 import type { Clock } from '../../shared/clock.js';
 import { rfc3339 } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
+import { canonicalIp } from '../../shared/ip-address.js';
 import { fail, ok, type Result } from '../../shared/result.js';
 import type { Db } from '../../storage/database.js';
 import type { Committer } from '../../storage/group-commit.js';
@@ -32,15 +32,6 @@ export interface LockoutServiceDeps {
   committer: Committer;
   clock: Clock;
   settings: LockoutSettings;
-}
-
-/** How each subject is keyed: a card by its hash; sellers and devices are a channel's own ids. */
-/**
- * One spelling per address: an IPv4 client written as ::ffff:a.b.c.d (or fully expanded) counts as
- * the IPv4 address it is, and IPv6 in its short form.
- */
-function canonicalIp(ip: string): string {
-  return ipaddr.isValid(ip) ? ipaddr.process(ip).toString() : ip.toLowerCase();
 }
 
 /**

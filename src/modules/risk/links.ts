@@ -1,5 +1,6 @@
 import ipaddr from 'ipaddr.js';
 import { sql } from 'kysely';
+import { canonicalIp } from '../../shared/ip-address.js';
 import type { KeyedHash } from '../../shared/suite.js';
 import type { Db } from '../../storage/database.js';
 import { prepared } from '../../storage/prepared.js';
@@ -158,11 +159,6 @@ export interface LinkInput {
   clientIp?: string | null;
   /** Where the seller is paid: the destination's type and account (keyed across channels). */
   destination?: { type: string; account: string } | null;
-}
-
-/** One spelling per address: ::ffff:a.b.c.d is a.b.c.d, IPv6 in its short form. */
-function canonicalIp(ip: string): string {
-  return ipaddr.isValid(ip) ? ipaddr.process(ip).toString() : ip.trim().toLowerCase();
 }
 
 /** An IPv4 address as its /24, an IPv6 one as its /48: enough for people to see two are near. */

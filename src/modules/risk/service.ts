@@ -4,10 +4,12 @@ import type { Transaction } from 'kysely';
 import type { Clock } from '../../shared/clock.js';
 import { rfc3339 } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
+import { canonicalIp } from '../../shared/ip-address.js';
 import { fail, ok, type Result } from '../../shared/result.js';
 import type { Db } from '../../storage/database.js';
 import type { Database } from '../../storage/schema.js';
 import { normaliseCardField } from '../cards/index.js';
+import type { RedeemGateInput } from '../verification/index.js';
 import { type Evaluation, evaluate } from './engine.js';
 import type { Facts } from './facts.js';
 import { type IntakeFactDeps, type IntakeRiskInput, intakeFacts } from './intake.js';
@@ -80,18 +82,8 @@ export interface RuleChange {
   version?: number;
 }
 
-/** What verification tells the engine once the issuer has answered. */
-export interface IssuerRiskInput {
-  orderId: string;
-  channelId: string;
-  sellerId: string;
-  cardType: string;
-  faceValue: number;
-  currency: string;
-  issuerReason: string | null;
-}
-
-const canonicalIp = (ip: string) => (ipaddr.isValid(ip) ? ipaddr.process(ip).toString() : ip.toLowerCase());
+/** What verification tells the engine once the issuer has answered (verification's port). */
+export type IssuerRiskInput = RedeemGateInput;
 
 export function createRiskService(deps: RiskServiceDeps) {
   const { db, clock } = deps;

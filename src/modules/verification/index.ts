@@ -2,6 +2,7 @@
 export { CodeBook } from './code-book.js';
 export { isRedeemState, REDEEM_STATES, type RedeemState } from './lifecycle.js';
 export { SWEEP_VERIFYING, VERIFY_REASONS, type VerifyReason } from './model.js';
+export type { RedeemGate, RedeemGateInput, RedeemGateVerdict } from './redeem-gate.js';
 export { IssuerRouter, NoRouteError } from './router.js';
 export { issuerAdminRoutes } from './routes.js';
 export { createIssuerAdminService, type IssuerAdminService } from './service.js';
