@@ -168,6 +168,24 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     });
   });
 
+  // A NUL character is no text any store keeps (PostgreSQL refuses it outright): refused here, for
+  // every query parameter and path parameter, before any route reads it.
+  app.addHook('preValidation', async (request) => {
+    for (const [where, values] of [
+      ['query', request.query],
+      ['params', request.params],
+    ] as const) {
+      if (!values || typeof values !== 'object') continue;
+      for (const [name, value] of Object.entries(values as Record<string, unknown>)) {
+        const texts = Array.isArray(value) ? value : [value];
+        if (texts.some((t) => typeof t === 'string' && t.includes('\u0000')))
+          throw new ApiError('invalid_request', `${where}.${name} must not contain a NUL character.`, {
+            field: `${where}.${name}`,
+          });
+      }
+    }
+  });
+
   options.rateLimits?.install(app);
 
   app.addHook('onSend', async (request, reply) => {

@@ -36,6 +36,21 @@ describe.each(storageTargets())('error answers on $name', (target) => {
     expect(res.body.error?.message).toContain('url');
   });
 
+  it('a NUL character in a query or path parameter is 400 naming it, never a 500 from the database', async () => {
+    // Found by the schema fuzz on PostgreSQL, which refuses NUL in text.
+    for (const path of [
+      '/admin/v1/payouts?channel_id=%00',
+      '/admin/v1/settlement-batches?channel_id=a%00b',
+    ]) {
+      const res = await t.admin('GET', path);
+      expect(res.status, path).toBe(400);
+      expect(res.body.error).toMatchObject({ code: 'invalid_request', field: 'query.channel_id' });
+    }
+    const order = await signedGet('/v1/orders/ord_%00');
+    expect(order.status).toBe(400);
+    expect(order.body.error).toMatchObject({ code: 'invalid_request', field: 'params.id' });
+  });
+
   it('validation: a field of the wrong type is not coerced', async () => {
     await expectError(() => post('{"url":12345}'), 400, 'invalid_request', 'url');
   });
