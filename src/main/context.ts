@@ -1,6 +1,5 @@
 import { hkdfSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { Redis } from 'ioredis';
 import { jsonFeedSource } from '../adapters/fx/json-feed.js';
 import type { FxRateSource } from '../adapters/fx/port.js';
 import { ipLocator } from '../adapters/geo/index.js';
@@ -146,6 +145,7 @@ import {
 } from '../modules/webhooks/index.js';
 import { type Clock, systemClock } from '../shared/clock.js';
 import { createLogger, type Logger } from '../shared/logger.js';
+import { failFastRedis } from '../shared/redis.js';
 import { createSignaturePool, type SignaturePool } from '../shared/signature-pool.js';
 import { type CryptoSuite, cryptoSuite } from '../shared/suite.js';
 import { openStorage, type Storage } from '../storage/database.js';
@@ -427,7 +427,11 @@ export async function createContext(config: Config, options: ContextOptions = {}
     outcomeCounts: (from, sinceMs) => orders.outcomeCounts(from, sinceMs),
   });
   // Risk counters are shared through Redis when the deployment has one, else kept in the database.
-  const riskRedis = config.redisUrl ? riskRedisClient(config.redisUrl, logger) : undefined;
+  const riskRedis = config.redisUrl
+    ? failFastRedis(config.redisUrl, (err) =>
+        logger.warn({ err: err.message }, 'risk counter store unreachable'),
+      )
+    : undefined;
   const locator = ipLocator();
   const sms = smsSenderFromConfig(config);
   const riskHash = (text: string) => suite.keyedHash(secrets.cardHashKey, text);
@@ -715,24 +719,4 @@ export async function createContext(config: Config, options: ContextOptions = {}
   };
   logger.info({ database: storage.describe }, 'storage ready');
   return ctx;
-}
-
-/** The risk counters' Redis connection: like the limiter's, it never queues a command while down. */
-function riskRedisClient(url: string, logger: Logger): Redis {
-  const redis = new Redis(url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    commandTimeout: 500,
-    connectTimeout: 2_000,
-    retryStrategy: (times) => Math.min(times * 200, 2_000),
-    lazyConnect: true,
-  });
-  let lastError = 0;
-  redis.on('error', (err: Error) => {
-    if (Date.now() - lastError < 60_000) return;
-    lastError = Date.now();
-    logger.warn({ err: err.message }, 'risk counter store unreachable');
-  });
-  redis.connect().catch(() => undefined);
-  return redis;
 }

@@ -1,5 +1,6 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Clock } from '../../shared/clock.js';
+import { failFastRedis } from '../../shared/redis.js';
 import { type Bucket, type Decision, gcraStep } from './gcra.js';
 
 /** Where buckets live: this process (memory) or shared by every process (Redis). */
@@ -69,30 +70,14 @@ type GcraCommand = (
 
 export class RedisBuckets implements BucketStore {
   private readonly redis: Redis;
-  private lastError = 0;
 
   constructor(
     url: string,
     onError: (err: Error) => void,
     private readonly prefix = 'recard:rl:',
   ) {
-    this.redis = new Redis(url, {
-      // Never queue or retry a command while disconnected: a limiter that waits is worse than none.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: 500,
-      connectTimeout: 2_000,
-      retryStrategy: (times) => Math.min(times * 200, 2_000),
-      lazyConnect: true,
-    });
+    this.redis = failFastRedis(url, onError);
     this.redis.defineCommand('recardGcra', { numberOfKeys: 1, lua: GCRA_LUA });
-    this.redis.on('error', (err: Error) => {
-      // A reconnect loop would log every attempt: once a minute is enough.
-      if (Date.now() - this.lastError < 60_000) return;
-      this.lastError = Date.now();
-      onError(err);
-    });
-    this.redis.connect().catch(() => undefined);
   }
 
   async take(key: string, bucket: Bucket, consume: boolean): Promise<Decision> {
