@@ -304,6 +304,18 @@ const PHONE_TYPES = [
 ];
 /** Face values (yuan) the seeded catalogue lacks; the replay adds them to jd_ecard before the day. */
 const STRUCTURING_FACES = [4500, 4800, 4900];
+/**
+ * Face values (yuan) of the planted amount anomalies: real denominations honest sellers of the day
+ * never hand in, far above the type's usual ones. Phone cards have none: their few denominations
+ * are all honest ones. The replay adds those the catalogue lacks.
+ */
+const ANOMALY_FACES: Record<string, number[]> = {
+  supermarket_gift: [2000, 3000],
+  sinopec_fuel: [2000, 5000],
+  jd_ecard: [10000],
+};
+/** Honest orders of the type a channel must have had that day before an amount anomaly is planted. */
+const ANOMALY_AFTER = 40;
 
 /** The honest face distribution's mean and standard deviation of a card type, in minor units. */
 export function honestFaceStats(cardType: string): { mean: number; sd: number } {
@@ -458,6 +470,15 @@ class Builder {
   clampDay(offset: number): number {
     return this.dayStart + Math.max(0, Math.min(DAY - 1000, offset));
   }
+}
+
+/** Face values (yuan) of both lists by card type, as minor units, each once. */
+function mergeFaces(...lists: Record<string, number[]>[]): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const list of lists)
+    for (const [type, faces] of Object.entries(list))
+      out[type] = [...new Set([...(out[type] ?? []), ...faces.map(yuan)])];
+  return out;
 }
 
 const honest = (note?: string): OrderLabel => ({
@@ -621,18 +642,18 @@ export function generateDay(options: DayOptions = {}): SyntheticDay {
   });
 
   plant('amount_anomaly', (instance) => {
-    // A card far above what this card type usually fetches, after the channel has seen enough of it.
-    const type = r.pick(['cmcc_national', 'unicom_national', 'jd_ecard', 'supermarket_gift']);
+    // A card far above anything this card type fetches from honest sellers (a face value they never
+    // hand in, past 3σ of their faces), after the channel has seen enough of the type: the assembly
+    // below moves it after the channel's 40th honest order of that type.
+    const type = r.pick(Object.keys(ANOMALY_FACES));
     const { mean, sd } = honestFaceStats(type);
-    const high = (TYPES[type] as TypeSpec).faces
-      .map(([f]) => yuan(f))
-      .filter((f) => f > mean + 3 * sd && !STRUCTURING_FACES.includes(f / 100));
-    if (high.length === 0) throw new Error(`no face of ${type} above 3σ`);
+    const high = (ANOMALY_FACES[type] as number[]).map(yuan).filter((f) => f > mean + 3 * sd);
+    if (high.length === 0) throw new Error(`no anomaly face of ${type} above 3σ`);
     const s = b.seller(channelOf());
     let t = b.clampDay(r.int(10, 17) * HOUR + r.int(0, 59) * MIN);
     for (let k = r.int(1, 3); k > 0; k--) {
       const face = b.honestFace(type);
-      b.push(s, t, b.card(type, face > yuan(500) ? yuan(100) : face), {
+      b.push(s, t, b.card(type, face), {
         pattern: 'amount_anomaly',
         instance,
         signature: false,
@@ -842,6 +863,19 @@ export function generateDay(options: DayOptions = {}): SyntheticDay {
     .map((d, i) => ({ d, i }))
     .sort((x, y) => x.d.at - y.d.at || x.i - y.i)
     .map((x) => x.d);
+  // An amount anomaly comes after the channel's 40th honest order of its type (its statistics need 30).
+  for (const d of sorted) {
+    if (d.label.pattern !== 'amount_anomaly' || !d.label.signature) continue;
+    const earlier = sorted.filter(
+      (x) =>
+        x.phase === 'day' &&
+        x.label.pattern === 'honest' &&
+        x.channel === d.channel &&
+        x.card.cardType === d.card.cardType,
+    );
+    const enough = earlier[ANOMALY_AFTER - 1];
+    if (enough && enough.at >= d.at) d.at = Math.min(dayStart + DAY - 1000, enough.at + 1000);
+  }
   // A retry goes after the try it waits for.
   for (const d of sorted) if (d.after && d.after.at >= d.at) d.at = d.after.at + 1000;
   sorted.sort((x, y) => x.at - y.at);
@@ -886,7 +920,7 @@ export function generateDay(options: DayOptions = {}): SyntheticDay {
     dayStart,
     orders,
     cards: b.cards,
-    extraFaceValues: { jd_ecard: STRUCTURING_FACES.map(yuan) },
+    extraFaceValues: mergeFaces({ jd_ecard: STRUCTURING_FACES }, ANOMALY_FACES),
     rings: ringInfo,
     summary: {
       dayOrders: day.length,

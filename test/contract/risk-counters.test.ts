@@ -206,6 +206,47 @@ describe.each(fixtures)('risk counters: %s', (_name, make) => {
     expect(await f.a.counters.peek(f.a.db, [spec], start - 1)).toEqual([{ count: 1, amount: 1 }]);
   });
 
+  it('a sliding window sums its buckets: every add of the last hour, nothing older than an hour and a bucket', async () => {
+    const TEN = 10 * 60_000;
+    const key = fresh('sliding');
+    const hour = { key, windowMs: HOUR, bucketMs: TEN };
+    const day = { key, windowMs: DAY, bucketMs: HOUR };
+    const t = T0 + 2 * DAY;
+    // Adds at 0:05, 0:35 and 0:55 (10, 20, 30), from both processes.
+    await add(f.a, [hour, day], 10, t + 5 * 60_000);
+    await add(f.b, [hour, day], 20, t + 35 * 60_000);
+    expect(await add(f.a, [hour, day], 30, t + 55 * 60_000)).toEqual([
+      { count: 3, amount: 60 },
+      { count: 3, amount: 60 },
+    ]);
+    // 1:04: the window (0:04, 1:04] holds all three.
+    expect(await add(f.b, [hour, day], 1, t + 64 * 60_000)).toEqual([
+      { count: 4, amount: 61 },
+      { count: 4, amount: 61 },
+    ]);
+    // 1:09:59.999: the window starts at 0:10, exactly a bucket: the 0:05 add has left it.
+    expect(await f.a.counters.peek(f.a.db, [hour, day], t + 70 * 60_000 - 1)).toEqual([
+      { count: 3, amount: 51 },
+      { count: 4, amount: 61 },
+    ]);
+    // 1:15: the 0:05 bucket is out, the 0:35 one in (the window is (0:15, 1:15]).
+    expect(await f.b.counters.peek(f.b.db, [hour], t + 75 * 60_000)).toEqual([{ count: 3, amount: 51 }]);
+    // 1:40: only the 0:55 and 1:04 adds; the day still holds all four.
+    expect(await f.a.counters.peek(f.a.db, [hour, day], t + 100 * 60_000)).toEqual([
+      { count: 2, amount: 31 },
+      { count: 4, amount: 61 },
+    ]);
+    // A fixed hour of the same key reads the hour-long buckets the day window writes: 1:04's add.
+    expect(await f.a.counters.peek(f.a.db, [{ key, windowMs: HOUR }], t + 100 * 60_000)).toEqual([
+      { count: 1, amount: 1 },
+    ]);
+    // A day and an hour later everything has slid out.
+    expect(await f.a.counters.peek(f.a.db, [hour, day], t + DAY + 2 * HOUR)).toEqual([
+      { count: 0, amount: 0 },
+      { count: 0, amount: 0 },
+    ]);
+  });
+
   it('200 concurrent adds from two processes lose nothing, and each sees its own total', async () => {
     const specs = Array.from({ length: 8 }, (_, i) => ({
       key: fresh(`hot${i}`),

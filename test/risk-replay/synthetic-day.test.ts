@@ -109,10 +109,17 @@ describe('synthetic day', () => {
       expect(o.at - o.userRegisteredAt).toBeLessThan(7 * 24 * HOUR);
       expect(o.declaredFaceValue).toBeGreaterThan(100_000);
     }
-    // Amount anomaly: above mean + 3σ of the card type's honest faces.
+    // Amount anomaly: above mean + 3σ of the card type's honest faces, a value no honest order of
+    // the type has, after 40 honest orders of the type on the channel that day.
     for (const o of planted('amount_anomaly').filter((x) => x.label.signature)) {
       const { mean, sd } = honestFaceStats(o.cardType);
       expect(o.declaredFaceValue).toBeGreaterThan(mean + 3 * sd);
+      const honestOfType = day.orders.filter(
+        (x) => x.label.pattern === 'honest' && x.cardType === o.cardType,
+      );
+      expect(honestOfType.map((x) => x.declaredFaceValue)).not.toContain(o.declaredFaceValue);
+      const before = honestOfType.filter((x) => x.phase === 'day' && x.channel === o.channel && x.at < o.at);
+      expect(before.length).toBeGreaterThanOrEqual(40);
     }
     // Device mismatch: the signature's device was never seen with the seller before.
     for (const o of planted('device_mismatch').filter((x) => x.label.signature)) {

@@ -3,6 +3,9 @@ import type { Db } from '../../storage/database.js';
 import { prepared } from '../../storage/prepared.js';
 import type { Database } from '../../storage/schema.js';
 import {
+  type BucketRange,
+  type BucketValue,
+  bucketsToAdd,
   type CounterSpec,
   type CounterValue,
   checkAmount,
@@ -10,11 +13,11 @@ import {
   checkObservation,
   checkSpecs,
   checkWindow,
-  distinctSpecs,
   type Moments,
   mergeMoments,
   type RiskCounters,
-  specId,
+  rangesToRead,
+  sumBuckets,
   windowExpiry,
   windowStart,
 } from './counters.js';
@@ -35,10 +38,11 @@ function perCount(build: (n: number) => Statement): (n: number) => Statement {
 }
 
 /**
- * N counters, one statement: a multi-row upsert on (key, window_ms, window_start). A row is the
- * fixed window's totals; an add to a window that has a row adds to it, else opens it. On PostgreSQL
- * each row's lock is held to the intake's commit, so concurrent adds queue on it and none is lost;
- * rows are given in one sorted order so that two intakes never wait on each other crosswise.
+ * N buckets, one statement: a multi-row upsert on (key, window_ms, window_start), `window_ms` being
+ * the bucket's length. A row is the bucket's totals; an add to a bucket that has a row adds to it,
+ * else opens it, and keeps the later expiry. On PostgreSQL each row's lock is held to the intake's
+ * commit, so concurrent adds queue on it and none is lost; rows are given in one sorted order so that
+ * two intakes never wait on each other crosswise.
  */
 const addStatement = perCount((n) =>
   prepared<Record<string, unknown>>((db, p) =>
@@ -58,24 +62,27 @@ const addStatement = perCount((n) =>
         oc.columns(['key', 'window_ms', 'window_start']).doUpdateSet((eb) => ({
           count: eb('risk_counters.count', '+', 1),
           amount: eb('risk_counters.amount', '+', eb.ref('excluded.amount')),
+          expires_at: sql<number>`case when excluded.expires_at > risk_counters.expires_at then excluded.expires_at else risk_counters.expires_at end`,
         })),
       )
-      .returning(['key', 'window_ms', 'count', 'amount']),
+      .returning(['key', 'window_ms', 'window_start', 'count', 'amount']),
   ),
 );
 
-const peekStatement = perCount((n) =>
+/** The buckets of N ranges (key, bucket length, first and last start), one statement. */
+const rangeStatement = perCount((n) =>
   prepared<Record<string, unknown>>((db, p) =>
     db
       .selectFrom('risk_counters')
-      .select(['key', 'window_ms', 'count', 'amount'])
+      .select(['key', 'window_ms', 'window_start', 'count', 'amount'])
       .where((w) =>
         w.or(
           Array.from({ length: n }, (_, i) =>
             w.and([
               w('key', '=', p[`k${i}`] as string),
               w('window_ms', '=', p[`w${i}`] as number),
-              w('window_start', '=', p[`s${i}`] as number),
+              w('window_start', '>=', p[`f${i}`] as number),
+              w('window_start', '<=', p[`l${i}`] as number),
             ]),
           ),
         ),
@@ -153,27 +160,31 @@ const peekMomentsStatement = prepared<{ key: string; windowMs: number; start: nu
 );
 
 type Num = number | string;
-type CounterRow = { key: string; window_ms: Num; count: Num; amount: Num };
+type BucketRow = { key: string; window_ms: Num; window_start: Num; count: Num; amount: Num };
 
-/** Binds N distinct specs' windows as k0, w0, s0, e0, k1, … */
-function bindSpecs(distinct: CounterSpec[], nowMs: number): Record<string, unknown> {
+const bucketOf = (r: BucketRow): BucketValue => ({
+  key: r.key,
+  bucketMs: Number(r.window_ms),
+  start: Number(r.window_start),
+  count: Number(r.count),
+  amount: Number(r.amount),
+});
+
+/** Reads the buckets of `ranges` (older ones only when `olderOnly`: the current ones are known). */
+async function readRanges(db: Db, ranges: BucketRange[], olderOnly: boolean): Promise<BucketValue[]> {
+  const wanted = olderOnly
+    ? ranges.filter((r) => r.first < r.last).map((r) => ({ ...r, last: r.last - r.bucketMs }))
+    : ranges;
+  if (wanted.length === 0) return [];
   const p: Record<string, unknown> = {};
-  distinct.forEach((s, i) => {
-    const start = windowStart(nowMs, s.windowMs);
-    p[`k${i}`] = s.key;
-    p[`w${i}`] = s.windowMs;
-    p[`s${i}`] = start;
-    p[`e${i}`] = windowExpiry(start, s.windowMs);
+  wanted.forEach((r, i) => {
+    p[`k${i}`] = r.key;
+    p[`w${i}`] = r.bucketMs;
+    p[`f${i}`] = r.first;
+    p[`l${i}`] = r.last;
   });
-  return p;
-}
-
-/** Rows come back in no guaranteed order: each spec takes its row by (key, window). */
-function inOrder(specs: readonly CounterSpec[], rows: CounterRow[]): CounterValue[] {
-  const byId = new Map<string, CounterValue>();
-  for (const r of rows)
-    byId.set(specId(r.key, Number(r.window_ms)), { count: Number(r.count), amount: Number(r.amount) });
-  return specs.map((s) => byId.get(specId(s.key, s.windowMs)) ?? { count: 0, amount: 0 });
+  const { rows } = await rangeStatement(wanted.length).run<BucketRow>(db, p);
+  return rows.map(bucketOf);
 }
 
 function moments(
@@ -197,19 +208,24 @@ export class DbRiskCounters implements RiskCounters {
     checkSpecs(specs, nowMs);
     checkAmount(amount);
     if (specs.length === 0) return [];
-    const distinct = distinctSpecs(specs);
-    const p = bindSpecs(distinct, nowMs);
-    p.amount = amount;
-    const { rows } = await addStatement(distinct.length).run<CounterRow>(trx, p);
-    return inOrder(specs, rows);
+    const writes = bucketsToAdd(specs, nowMs);
+    const p: Record<string, unknown> = { amount };
+    writes.forEach((b, i) => {
+      p[`k${i}`] = b.key;
+      p[`w${i}`] = b.bucketMs;
+      p[`s${i}`] = b.start;
+      p[`e${i}`] = b.expiresAt;
+    });
+    const { rows } = await addStatement(writes.length).run<BucketRow>(trx, p);
+    // The current buckets come back from the upsert; a sliding window's older ones are read.
+    const older = await readRanges(trx, rangesToRead(specs, nowMs), true);
+    return sumBuckets(specs, [...rows.map(bucketOf), ...older], nowMs);
   }
 
   async peek(db: Db, specs: CounterSpec[], nowMs: number): Promise<CounterValue[]> {
     checkSpecs(specs, nowMs);
     if (specs.length === 0) return [];
-    const distinct = distinctSpecs(specs);
-    const { rows } = await peekStatement(distinct.length).run<CounterRow>(db, bindSpecs(distinct, nowMs));
-    return inOrder(specs, rows);
+    return sumBuckets(specs, await readRanges(db, rangesToRead(specs, nowMs), false), nowMs);
   }
 
   async observe(

@@ -3,6 +3,10 @@ import type { Transaction } from 'kysely';
 import type { Db } from '../../storage/database.js';
 import type { Database } from '../../storage/schema.js';
 import {
+  type BucketRange,
+  type BucketValue,
+  type BucketWrite,
+  bucketsToAdd,
   type CounterSpec,
   type CounterValue,
   checkAmount,
@@ -10,38 +14,38 @@ import {
   checkObservation,
   checkSpecs,
   checkWindow,
-  distinctSpecs,
   type Moments,
   mergeMoments,
   type RiskCounters,
-  specId,
+  rangesToRead,
+  sumBuckets,
   windowExpiry,
   windowStart,
 } from './counters.js';
 
 /**
- * N counters in one atomic call. A counter's window is one hash (`c` orders, `a` amount) under a key
- * naming the window, made with a TTL that ends with the window after it (so expiry is the prune).
- * KEYS: the windows; ARGV[1]: the amount; ARGV[1 + i]: the TTL (ms) of KEYS[i] if it is new.
+ * N buckets added to and M read, in one atomic call. A bucket is one hash (`c` orders, `a` amount)
+ * under a key naming it, whose TTL ends when no window reads it any more (so expiry is the prune).
+ * KEYS: the buckets to add to, then the buckets only read; ARGV[1]: the amount; ARGV[2]: how many
+ * KEYS are added to; ARGV[2 + i]: the TTL (ms) KEYS[i] needs (kept if it already has a longer one).
+ * Returns every key's (c, a), added ones after the add.
  */
-const ADD_LUA = `
+const BUCKETS_LUA = `
+local adds = tonumber(ARGV[2])
 local out = {}
 for i, k in ipairs(KEYS) do
-  local c = redis.call('HINCRBY', k, 'c', 1)
-  local a = redis.call('HINCRBY', k, 'a', ARGV[1])
-  if c == 1 then redis.call('PEXPIRE', k, ARGV[i + 1]) end
-  out[2 * i - 1] = c
-  out[2 * i] = a
-end
-return out
-`;
-
-const PEEK_LUA = `
-local out = {}
-for i, k in ipairs(KEYS) do
-  local v = redis.call('HMGET', k, 'c', 'a')
-  out[2 * i - 1] = v[1] or '0'
-  out[2 * i] = v[2] or '0'
+  if i <= adds then
+    local c = redis.call('HINCRBY', k, 'c', 1)
+    local a = redis.call('HINCRBY', k, 'a', ARGV[1])
+    local ttl = tonumber(ARGV[2 + i])
+    if c == 1 or redis.call('PTTL', k) < ttl then redis.call('PEXPIRE', k, ttl) end
+    out[2 * i - 1] = c
+    out[2 * i] = a
+  else
+    local v = redis.call('HMGET', k, 'c', 'a')
+    out[2 * i - 1] = v[1] or '0'
+    out[2 * i] = v[2] or '0'
+  end
 end
 return out
 `;
@@ -76,9 +80,16 @@ return {cur[1] or '0', cur[2] or '0', cur[3] or '0', prev[1] or '0', prev[2] or 
 `;
 
 type Reply = Array<string | number>;
+
+/** Every bucket of a range, as a read (its totals filled in by the call). */
+const bucketsIn = (r: BucketRange): BucketValue[] => {
+  const out: BucketValue[] = [];
+  for (let start = r.first; start <= r.last; start += r.bucketMs)
+    out.push({ key: r.key, bucketMs: r.bucketMs, start, count: 0, amount: 0 });
+  return out;
+};
 interface RiskCommands {
-  recardRiskAdd(numKeys: number, ...args: Array<string | number>): Promise<Reply>;
-  recardRiskPeek(numKeys: number, ...keys: string[]): Promise<Reply>;
+  recardRiskBuckets(numKeys: number, ...args: Array<string | number>): Promise<Reply>;
   recardRiskObserve(current: string, previous: string, x: string, ttl: number): Promise<Reply>;
   recardRiskPeekMoments(current: string, previous: string): Promise<Reply>;
 }
@@ -105,27 +116,46 @@ export class RedisRiskCounters implements RiskCounters {
     redis: Redis,
     private readonly prefix = 'recard:risk:',
   ) {
-    redis.defineCommand('recardRiskAdd', { lua: ADD_LUA });
-    redis.defineCommand('recardRiskPeek', { lua: PEEK_LUA });
+    redis.defineCommand('recardRiskBuckets', { lua: BUCKETS_LUA });
     redis.defineCommand('recardRiskObserve', { numberOfKeys: 2, lua: OBSERVE_LUA });
     redis.defineCommand('recardRiskPeekMoments', { numberOfKeys: 2, lua: PEEK_MOMENTS_LUA });
     this.commands = redis as unknown as RiskCommands;
   }
 
-  private counterKey(s: CounterSpec, start: number): string {
-    return `${this.prefix}c:${s.windowMs}:${start}:${s.key}`;
+  private bucketKey(key: string, bucketMs: number, start: number): string {
+    return `${this.prefix}c:${bucketMs}:${start}:${key}`;
   }
 
   private momentsKey(key: string, windowMs: number, start: number): string {
     return `${this.prefix}m:${windowMs}:${start}:${key}`;
   }
 
-  private inOrder(specs: readonly CounterSpec[], distinct: CounterSpec[], reply: Reply): CounterValue[] {
-    const byId = new Map<string, CounterValue>();
-    distinct.forEach((s, i) => {
-      byId.set(specId(s.key, s.windowMs), { count: Number(reply[2 * i]), amount: Number(reply[2 * i + 1]) });
-    });
-    return specs.map((s) => byId.get(specId(s.key, s.windowMs)) ?? { count: 0, amount: 0 });
+  /** Adds to `writes` and reads `reads`, one call; every bucket named comes back with its totals. */
+  private async buckets(
+    writes: BucketWrite[],
+    reads: BucketValue[],
+    amount: number,
+    nowMs: number,
+  ): Promise<BucketValue[]> {
+    const named = [...writes, ...reads];
+    if (named.length === 0) return [];
+    const keys = named.map((b) => this.bucketKey(b.key, b.bucketMs, b.start));
+    const ttls = writes.map((b) => Math.max(1, b.expiresAt - nowMs));
+    const reply = await this.commands.recardRiskBuckets.call(
+      this.commands,
+      keys.length,
+      ...keys,
+      amount,
+      writes.length,
+      ...ttls,
+    );
+    return named.map((b, i) => ({
+      key: b.key,
+      bucketMs: b.bucketMs,
+      start: b.start,
+      count: Number(reply[2 * i]),
+      amount: Number(reply[2 * i + 1]),
+    }));
   }
 
   async add(
@@ -137,31 +167,16 @@ export class RedisRiskCounters implements RiskCounters {
     checkSpecs(specs, nowMs);
     checkAmount(amount);
     if (specs.length === 0) return [];
-    const distinct = distinctSpecs(specs);
-    const keys: string[] = [];
-    const ttls: number[] = [];
-    for (const s of distinct) {
-      const start = windowStart(nowMs, s.windowMs);
-      keys.push(this.counterKey(s, start));
-      ttls.push(windowExpiry(start, s.windowMs) - nowMs);
-    }
-    const reply = await this.commands.recardRiskAdd.call(
-      this.commands,
-      keys.length,
-      ...keys,
-      amount,
-      ...ttls,
-    );
-    return this.inOrder(specs, distinct, reply);
+    const writes = bucketsToAdd(specs, nowMs);
+    const older = rangesToRead(specs, nowMs).flatMap((r) => bucketsIn({ ...r, last: r.last - r.bucketMs }));
+    return sumBuckets(specs, await this.buckets(writes, older, amount, nowMs), nowMs);
   }
 
   async peek(_db: Db, specs: CounterSpec[], nowMs: number): Promise<CounterValue[]> {
     checkSpecs(specs, nowMs);
     if (specs.length === 0) return [];
-    const distinct = distinctSpecs(specs);
-    const keys = distinct.map((s) => this.counterKey(s, windowStart(nowMs, s.windowMs)));
-    const reply = await this.commands.recardRiskPeek.call(this.commands, keys.length, ...keys);
-    return this.inOrder(specs, distinct, reply);
+    const reads = rangesToRead(specs, nowMs).flatMap(bucketsIn);
+    return sumBuckets(specs, await this.buckets([], reads, 0, nowMs), nowMs);
   }
 
   async observe(

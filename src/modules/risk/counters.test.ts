@@ -1,11 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  distinctSpecs,
+  type BucketValue,
+  bucketRange,
+  bucketsToAdd,
   EMPTY_MOMENTS,
   type Moments,
   mergeMoments,
   stddev,
+  sumBuckets,
   variance,
   welfordAdd,
   windowExpiry,
@@ -119,18 +122,81 @@ describe('fixed windows', () => {
     );
   });
 
-  it('distinctSpecs keeps one of each counter, sorted by key then window', () => {
+  it('bucketsToAdd writes each current bucket once, sorted by key then bucket, with the longest expiry', () => {
+    const now = 472_222 * HOUR + 5;
     expect(
-      distinctSpecs([
-        { key: 'b', windowMs: 60_000 },
-        { key: 'a', windowMs: HOUR },
-        { key: 'b', windowMs: 60_000 },
-        { key: 'a', windowMs: 60_000 },
-      ]),
+      bucketsToAdd(
+        [
+          { key: 'b', windowMs: 60_000 },
+          { key: 'a', windowMs: HOUR, bucketMs: 60_000 },
+          { key: 'b', windowMs: 60_000 },
+          { key: 'a', windowMs: 60_000 },
+          { key: 'a', windowMs: HOUR },
+        ],
+        now,
+      ),
     ).toEqual([
-      { key: 'a', windowMs: 60_000 },
-      { key: 'a', windowMs: HOUR },
-      { key: 'b', windowMs: 60_000 },
+      // 'a' in minute buckets: the hour window needs its bucket an hour longer than the minute window.
+      { key: 'a', bucketMs: 60_000, start: now - 5, expiresAt: now - 5 + 60_000 + HOUR },
+      { key: 'a', bucketMs: HOUR, start: now - 5, expiresAt: now - 5 + 2 * HOUR },
+      { key: 'b', bucketMs: 60_000, start: now - 5, expiresAt: now - 5 + 120_000 },
     ]);
+  });
+});
+
+describe('sliding windows', () => {
+  const HOUR = 3_600_000;
+  const TEN = 600_000;
+
+  it('reads every bucket overlapping the last windowMs: 7 ten-minute buckets mid-bucket, 6 at a bucket end', () => {
+    const t = 472_222 * HOUR;
+    expect(bucketRange({ key: 'k', windowMs: HOUR, bucketMs: TEN }, t + 5 * 60_000)).toEqual({
+      key: 'k',
+      bucketMs: TEN,
+      first: t - HOUR,
+      last: t,
+    });
+    // At a bucket's last millisecond the window (now − 1 h, now] starts exactly at a bucket.
+    expect(bucketRange({ key: 'k', windowMs: HOUR, bucketMs: TEN }, t + TEN - 1)).toEqual({
+      key: 'k',
+      bucketMs: TEN,
+      first: t - HOUR + TEN,
+      last: t,
+    });
+    // A fixed window reads only its own.
+    expect(bucketRange({ key: 'k', windowMs: HOUR }, t + 5)).toEqual({
+      key: 'k',
+      bucketMs: HOUR,
+      first: t,
+      last: t,
+    });
+  });
+
+  it('a sliding count never misses an add of the window and counts none older than window + bucket', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 5 * HOUR }), { minLength: 1, maxLength: 60 }),
+        fc.integer({ min: 0, max: 5 * HOUR }),
+        (times, offset) => {
+          const base = 472_222 * HOUR;
+          const spec = { key: 'k', windowMs: HOUR, bucketMs: TEN };
+          const now = base + offset;
+          const buckets = new Map<number, BucketValue>();
+          for (const t of times.filter((x) => x <= offset)) {
+            const start = windowStart(base + t, TEN);
+            const b = buckets.get(start) ?? { key: 'k', bucketMs: TEN, start, count: 0, amount: 0 };
+            b.count++;
+            b.amount += 7;
+            buckets.set(start, b);
+          }
+          const [got] = sumBuckets([spec], [...buckets.values()], now);
+          const inWindow = times.filter((x) => x <= offset && base + x > now - HOUR).length;
+          const inWider = times.filter((x) => x <= offset && base + x > now - HOUR - TEN).length;
+          expect(got?.count).toBeGreaterThanOrEqual(inWindow);
+          expect(got?.count).toBeLessThanOrEqual(inWider);
+          expect(got?.amount).toBe((got?.count ?? 0) * 7);
+        },
+      ),
+    );
   });
 });

@@ -12,10 +12,115 @@ import { RedisRiskCounters } from './counters-redis.js';
  * process, and a rule's threshold test is exact under an injected clock.
  */
 
-/** One counter: a key (`seller:ch_x:s1`) counted over fixed windows of `windowMs`. */
+/**
+ * One counter: a key (`seller:ch_x:s1`) counted over windows of `windowMs`. Without `bucketMs` the
+ * window is fixed: the count is of the fixed window holding now. With `bucketMs` it slides: adds are
+ * kept in fixed buckets of `bucketMs` and the count is the sum of every bucket that overlaps the last
+ * `windowMs` (now − windowMs, now], so nothing in the window is ever missed and at most one bucket's
+ * worth from before it is counted (an hour of 10-minute buckets counts at most 70 minutes).
+ */
 export interface CounterSpec {
   key: string;
   windowMs: number;
+  bucketMs?: number;
+}
+
+/** The buckets a spec reads at `nowMs`: starts `first`, first + bucketMs, …, `last` (the current one). */
+export interface BucketRange {
+  key: string;
+  bucketMs: number;
+  first: number;
+  last: number;
+}
+
+export function bucketRange(s: CounterSpec, nowMs: number): BucketRange {
+  const bucketMs = s.bucketMs ?? s.windowMs;
+  const last = windowStart(nowMs, bucketMs);
+  const first = s.bucketMs === undefined ? last : windowStart(nowMs - s.windowMs + 1, bucketMs);
+  return { key: s.key, bucketMs, first, last };
+}
+
+/** When a bucket starting at `start` is no longer read by `s`: after the window that slides past it (for a fixed window, the window after it). */
+export function bucketExpiry(s: CounterSpec, start: number): number {
+  return start + (s.bucketMs ?? s.windowMs) + s.windowMs;
+}
+
+/** A bucket written by an add: its identity and the latest expiry any spec needs of it. */
+export interface BucketWrite {
+  key: string;
+  bucketMs: number;
+  start: number;
+  expiresAt: number;
+}
+
+/**
+ * The current buckets `specs` add to, each once, sorted by key then bucket length (so that
+ * concurrent multi-row upserts on PostgreSQL take their row locks in one order and never deadlock).
+ */
+export function bucketsToAdd(specs: readonly CounterSpec[], nowMs: number): BucketWrite[] {
+  const seen = new Map<string, BucketWrite>();
+  for (const s of specs) {
+    const { bucketMs, last } = bucketRange(s, nowMs);
+    const id = specId(s.key, bucketMs);
+    const expiresAt = bucketExpiry(s, last);
+    const had = seen.get(id);
+    if (!had) seen.set(id, { key: s.key, bucketMs, start: last, expiresAt });
+    else if (expiresAt > had.expiresAt) had.expiresAt = expiresAt;
+  }
+  return [...seen.values()].sort((a, b) =>
+    a.key < b.key ? -1 : a.key > b.key ? 1 : a.bucketMs - b.bucketMs,
+  );
+}
+
+/** The bucket ranges `specs` read, merged per key and bucket length (widest range). */
+export function rangesToRead(specs: readonly CounterSpec[], nowMs: number): BucketRange[] {
+  const seen = new Map<string, BucketRange>();
+  for (const s of specs) {
+    const r = bucketRange(s, nowMs);
+    const id = specId(s.key, r.bucketMs);
+    const had = seen.get(id);
+    if (!had) seen.set(id, r);
+    else {
+      had.first = Math.min(had.first, r.first);
+      had.last = Math.max(had.last, r.last);
+    }
+  }
+  return [...seen.values()];
+}
+
+/** One stored bucket, as the implementations read it back. */
+export interface BucketValue {
+  key: string;
+  bucketMs: number;
+  start: number;
+  count: number;
+  amount: number;
+}
+
+/** Each spec's total: the sum of its buckets among `buckets` (a missing bucket counts zero). */
+export function sumBuckets(
+  specs: readonly CounterSpec[],
+  buckets: readonly BucketValue[],
+  nowMs: number,
+): CounterValue[] {
+  const byId = new Map<string, BucketValue[]>();
+  for (const b of buckets) {
+    const id = specId(b.key, b.bucketMs);
+    const list = byId.get(id);
+    if (list) list.push(b);
+    else byId.set(id, [b]);
+  }
+  return specs.map((s) => {
+    const r = bucketRange(s, nowMs);
+    let count = 0;
+    let amount = 0;
+    for (const b of byId.get(specId(s.key, r.bucketMs)) ?? [])
+      if (b.start >= r.first && b.start <= r.last) {
+        count += b.count;
+        amount += b.amount;
+      }
+    return { count, amount };
+  });
 }
 
 /** Orders counted and their amount (integer minor units) in the window, INCLUDING this add. */
@@ -108,6 +213,10 @@ export function checkSpecs(specs: readonly CounterSpec[], nowMs: number): void {
     if (typeof s.key !== 'string' || s.key.length === 0)
       throw new RangeError('counter key must be non-empty');
     checkWindow(s.windowMs);
+    if (s.bucketMs !== undefined) {
+      checkWindow(s.bucketMs);
+      if (s.bucketMs > s.windowMs) throw new RangeError('bucketMs must not exceed windowMs');
+    }
   }
 }
 
@@ -130,24 +239,9 @@ export function checkObservation(key: string, x: number): void {
   if (!Number.isFinite(x)) throw new RangeError(`observed value must be finite, got ${x}`);
 }
 
-/** Identity of a counter (key and window length): specs equal by it are one counter. */
+/** Identity of a row of buckets (key and bucket length): specs equal by it add to the same buckets. */
 export function specId(key: string, windowMs: number): string {
   return `${windowMs}\u0000${key}`;
-}
-
-/**
- * The distinct counters of `specs`, sorted by key then window (so that concurrent multi-row upserts
- * on PostgreSQL take their row locks in one order and never deadlock each other).
- */
-export function distinctSpecs(specs: readonly CounterSpec[]): CounterSpec[] {
-  const seen = new Map<string, CounterSpec>();
-  for (const s of specs) {
-    const id = specId(s.key, s.windowMs);
-    if (!seen.has(id)) seen.set(id, { key: s.key, windowMs: s.windowMs });
-  }
-  return [...seen.values()].sort((a, b) =>
-    a.key < b.key ? -1 : a.key > b.key ? 1 : a.windowMs - b.windowMs,
-  );
 }
 
 export interface RiskCountersOptions {

@@ -37,6 +37,8 @@ export interface Facts {
   location?: { now: Place | null; before: (Place & { atMs: number }) | null };
   /** The running statistics of face values for this card type and channel, before this order. */
   amountMoments?: MomentsFact;
+  /** Orders of this very face value among those statistics (about the same window), before this order. */
+  faceSeen?: number;
   /** Whether the order's device is new to the seller, and how many devices the seller had before. */
   device?: { isNew: boolean; knownBefore: number } | null;
   /** How old the seller's account is (the channel's registration time, else when Recard first saw them). */

@@ -1,6 +1,7 @@
 import type { Transaction } from 'kysely';
 import type { Database } from '../../storage/schema.js';
 import type { IntakeRiskInput } from '../orders/index.js';
+import type { CounterSpec, RiskCounters } from './counters.js';
 import type { Facts, Place } from './facts.js';
 import { ipLabel, type LinkSubject, type RecordedLink, type RecordLinks } from './links.js';
 import type { BlacklistKind, RuleId, RuleParams, RuleSetting, VelocitySubject } from './model.js';
@@ -12,26 +13,7 @@ type Trx = Transaction<Database>;
 export type { IntakeRiskInput };
 
 /** The counters the engine reads (risk/counters.ts: in the database, or in Redis). */
-export interface CounterPort {
-  add(
-    trx: Trx,
-    specs: { key: string; windowMs: number }[],
-    amount: number,
-    nowMs: number,
-  ): Promise<{ count: number; amount: number }[]>;
-  observe(
-    trx: Trx,
-    key: string,
-    windowMs: number,
-    x: number,
-    nowMs: number,
-  ): Promise<{ n: number; mean: number; m2: number }>;
-  peek(
-    db: Trx,
-    specs: { key: string; windowMs: number }[],
-    nowMs: number,
-  ): Promise<{ count: number; amount: number }[]>;
-}
+export type CounterPort = Pick<RiskCounters, 'add' | 'observe'>;
 
 /** A seller's devices, IPs and destinations, remembered (risk/links.ts); rings are made of them. */
 export interface LinkPort {
@@ -52,6 +34,13 @@ export interface IntakeFactDeps {
 
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
+/**
+ * "In an hour" is any 60 minutes, not the clock hour: velocity counts slide, in buckets of 10
+ * minutes for the hour and of an hour for the day. A burst is never missed across a window's edge,
+ * and at most one bucket more than the window is counted (70 minutes, 25 hours; docs/risk.md).
+ */
+const HOUR_BUCKET = 600_000;
+const DAY_BUCKET = HOUR;
 
 function setting<R extends RuleId>(settings: readonly RuleSetting[], id: R): RuleParams<R> | undefined {
   const s = settings.find((r) => r.id === id);
@@ -116,45 +105,46 @@ export async function intakeFacts(
   // Velocity and structuring share one counting statement.
   const vel = setting(settings, 'velocity');
   const struct = setting(settings, 'structuring');
-  const specs: { key: string; windowMs: number }[] = [];
+  const specs: CounterSpec[] = [];
   const named: { subject: VelocitySubject; window: 'hour' | 'day' }[] = [];
   if (vel) {
     for (const s of vel.subjects) {
       const h = subjects[s];
       if (h === null) continue;
-      specs.push({ key: `v:${h}`, windowMs: HOUR }, { key: `v:${h}`, windowMs: DAY });
+      specs.push(
+        { key: `v:${h}`, windowMs: HOUR, bucketMs: HOUR_BUCKET },
+        { key: `v:${h}`, windowMs: DAY, bucketMs: DAY_BUCKET },
+      );
       named.push({ subject: s, window: 'hour' }, { subject: s, window: 'day' });
     }
   }
   const banded = struct !== undefined && inStructuringBand(struct, i.faceValue);
   if (struct) facts.structuringOrders = 0;
+  const structAt = struct && banded ? specs.length : -1;
   if (struct && banded)
     specs.push({ key: `s:${subjects.seller}:${struct.limit}`, windowMs: struct.window_ms });
+  // How often this face value comes (the amount anomaly's usual values): the window and the one
+  // before, as the statistics are kept.
+  const anomaly = setting(settings, 'amount_anomaly');
+  const faceAt = anomaly ? specs.length : -1;
+  if (anomaly)
+    specs.push({
+      key: `af:${i.channelId}:${i.cardType}:${i.faceValue}`,
+      windowMs: anomaly.window_ms,
+      bucketMs: anomaly.window_ms,
+    });
   if (specs.length > 0) {
     const totals = await deps.counters.add(trx, specs, i.faceValue, nowMs);
-    if (vel) {
-      // "In an hour" is any hour, not the clock hour: the window before is added, so a burst across
-      // a window's edge is never missed (at the price of counting up to two windows; docs/risk.md).
-      const before = async (w: number) => {
-        const at = specs.filter((x) => x.windowMs === w && x.key.startsWith('v:'));
-        const got = at.length === 0 ? [] : await deps.counters.peek(trx, at, nowMs - w);
-        return new Map(at.map((x, k) => [x.key, got[k] ?? { count: 0, amount: 0 }]));
-      };
-      const prevHour = await before(HOUR);
-      const prevDay = await before(DAY);
-      facts.velocity = named.map((n, k) => {
-        const prev = (n.window === 'hour' ? prevHour : prevDay).get(specs[k]?.key ?? '');
-        return {
-          ...n,
-          orders: (totals[k]?.count ?? 0) + (prev?.count ?? 0),
-          amount: (totals[k]?.amount ?? 0) + (prev?.amount ?? 0),
-        };
-      });
-    }
-    if (banded) facts.structuringOrders = totals[specs.length - 1]?.count ?? 0;
+    if (vel)
+      facts.velocity = named.map((n, k) => ({
+        ...n,
+        orders: totals[k]?.count ?? 0,
+        amount: totals[k]?.amount ?? 0,
+      }));
+    if (structAt >= 0) facts.structuringOrders = totals[structAt]?.count ?? 0;
+    if (faceAt >= 0) facts.faceSeen = Math.max(0, (totals[faceAt]?.count ?? 1) - 1);
   }
 
-  const anomaly = setting(settings, 'amount_anomaly');
   if (anomaly)
     facts.amountMoments = await deps.counters.observe(
       trx,

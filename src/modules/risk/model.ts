@@ -83,6 +83,13 @@ export const RULE_PARAMS = {
     {
       sigmas: Type.Number({ minimum: 1, maximum: 20, default: 3 }),
       min_samples: Count('the running statistics need this many orders before the rule judges', 30),
+      common_share: Type.Number({
+        minimum: 0,
+        maximum: 1,
+        default: 0.0025,
+        description:
+          'a face value making up at least this share of the orders in the statistics is a usual one, never an anomaly (0: the bare 3σ test)',
+      }),
       window_ms: Window(
         'statistics are kept per window of this length (merged with the one before)',
         86_400_000,
@@ -138,7 +145,7 @@ export const DEFAULT_PARAMS: { [R in RuleId]: RuleParams<R> } = {
     day: { orders: 100, amount: 2_000_000 },
   },
   geo_jump: { km: 500, window_ms: 6 * 3_600_000 },
-  amount_anomaly: { sigmas: 3, min_samples: 30, window_ms: 86_400_000 },
+  amount_anomaly: { sigmas: 3, min_samples: 30, common_share: 0.0025, window_ms: 86_400_000 },
   blacklist: { kinds: [...BLACKLIST_KINDS] },
   device_mismatch: {},
   new_account_high_value: { max_age_days: 7, amount: 100_000 },

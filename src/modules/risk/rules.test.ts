@@ -70,6 +70,26 @@ describe('risk rules at their boundaries', () => {
     expect(run('amount_anomaly', { amountMoments: flat, faceValue: 10_001 })?.decision).toBe('review');
   });
 
+  it('amount anomaly: a usual face value is never one — below common_share of the orders it fires, at it it does not', () => {
+    // n = 400: 0.25% is one order. A ¥500 card past 3σ, the first of its value, goes to review; once
+    // one was seen it is a value of this card type and passes. common_share 0 is the bare 3σ test.
+    const m = { n: 400, mean: 10_000, m2: 399 * 1_000_000 };
+    expect(run('amount_anomaly', { amountMoments: m, faceValue: 50_000, faceSeen: 0 })?.decision).toBe(
+      'review',
+    );
+    expect(run('amount_anomaly', { amountMoments: m, faceValue: 50_000, faceSeen: 1 })).toBeNull();
+    const bare = { ...DEFAULT_PARAMS.amount_anomaly, common_share: 0 };
+    expect(run('amount_anomaly', { amountMoments: m, faceValue: 50_000, faceSeen: 50 }, bare)?.decision).toBe(
+      'review',
+    );
+    // n = 800: 0.25% is two orders; one is not enough.
+    const more = { n: 800, mean: 10_000, m2: 799 * 1_000_000 };
+    expect(run('amount_anomaly', { amountMoments: more, faceValue: 50_000, faceSeen: 1 })?.decision).toBe(
+      'review',
+    );
+    expect(run('amount_anomaly', { amountMoments: more, faceValue: 50_000, faceSeen: 2 })).toBeNull();
+  });
+
   it('blacklists reject; a blacklisted card also files a report', () => {
     expect(run('blacklist', { blacklisted: [] })).toBeNull();
     expect(run('blacklist', { blacklisted: ['ip'] })).toMatchObject({ decision: 'reject' });

@@ -100,7 +100,8 @@ export function createRiskService(deps: RiskServiceDeps) {
       id,
       enabled: row.enabled === 1,
       mode: row.mode as RuleMode,
-      params: JSON.parse(row.params),
+      // A parameter added since the row was saved takes its default.
+      params: Value.Default(RULE_PARAMS[id], JSON.parse(row.params)) as RuleSetting['params'],
       version: row.version,
     };
   }
