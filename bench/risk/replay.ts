@@ -140,6 +140,30 @@ async function main() {
       const faces = [...new Set([...(current?.face_values ?? []), ...extra])].sort((a, b) => a - b);
       const patched = await ctx.cardTypes.update(code, { face_values: faces });
       if (!patched.ok) throw new Error(`card type ${code}: ${patched.message}`);
+      // Priced too: the default sheet's top range is stretched to the highest new value.
+      const [sheet] = await ctx.pricingAdmin.listSheets({
+        card_type: code,
+        tier: 'default',
+        kind: 'rate',
+        history: false,
+      });
+      const top = Math.max(...faces);
+      const ranges = (sheet?.ranges ?? []).map(({ face_min, face_max, bps }) => ({
+        face_min,
+        face_max,
+        bps,
+      }));
+      const last = ranges.at(-1);
+      if (last && last.face_max < top) {
+        last.face_max = top;
+        const priced = await ctx.pricingAdmin.addSheet({
+          tier: 'default',
+          card_type: code,
+          kind: 'rate',
+          ranges,
+        });
+        if (!priced.ok) throw new Error(`rate sheet of ${code}: ${priced.message}`);
+      }
     }
     const clients = {} as Record<ChannelLabel, RecardClient>;
     for (const label of CHANNEL_LABELS) {

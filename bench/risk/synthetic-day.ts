@@ -6,7 +6,11 @@
  * pattern is built.
  */
 import { gtinValid, luhnValid } from '../../src/modules/cards/index.js';
+import { DEFAULT_PARAMS } from '../../src/modules/risk/model.js';
 import { addressIn, CITIES, type City, distanceKm } from './cities.js';
+
+/** The velocity limits a planted burst is labelled against: the engine's defaults (data, not its rule). */
+const VELOCITY = DEFAULT_PARAMS.velocity;
 
 export const PATTERNS = [
   'card_testing',
@@ -305,14 +309,16 @@ const PHONE_TYPES = [
 /** Face values (yuan) the seeded catalogue lacks; the replay adds them to jd_ecard before the day. */
 const STRUCTURING_FACES = [4500, 4800, 4900];
 /**
- * Face values (yuan) of the planted amount anomalies: real denominations honest sellers of the day
- * never hand in, far above the type's usual ones. Phone cards have none: their few denominations
- * are all honest ones. The replay adds those the catalogue lacks.
+ * Face values (yuan) of the planted amount anomalies: values honest sellers of the day never hand in,
+ * far above the type's usual ones (past 3σ, with the day's structuring cards counted in). Phone cards
+ * have none: honest sellers use every denomination they have. The replay adds them to the catalogue
+ * and prices them. Instances go round the (card type, value, channel) cells, so that one cell sees
+ * one or two a day: a value handed in again and again is no anomaly, and the rule says so.
  */
 const ANOMALY_FACES: Record<string, number[]> = {
-  supermarket_gift: [2000, 3000],
-  sinopec_fuel: [2000, 5000],
-  jd_ecard: [10000],
+  jd_ecard: [4000],
+  supermarket_gift: [1500, 2000, 3000],
+  sinopec_fuel: [1500, 2000, 3000],
 };
 /** Honest orders of the type a channel must have had that day before an amount anomaly is planted. */
 const ANOMALY_AFTER = 40;
@@ -565,7 +571,7 @@ export function generateDay(options: DayOptions = {}): SyntheticDay {
       const n = kind === 'seller' ? r.int(26, 32) : kind === 'amount_hour' ? r.int(8, 12) : r.int(105, 115);
       let t = start;
       for (let k = 0; k < n; k++) {
-        const card = kind === 'amount_hour' ? b.card('jd_ecard', yuan(r.pick([500, 1000]))) : smallPhone();
+        const card = kind === 'amount_hour' ? b.card('jd_ecard', yuan(r.pick([1000, 2000]))) : smallPhone();
         group.push(b.push(s, t, card, { pattern: 'velocity', instance, signature: false, note }, { ip }));
         t +=
           kind === 'seller'
@@ -603,7 +609,11 @@ export function generateDay(options: DayOptions = {}): SyntheticDay {
       const hour = group.slice(0, i + 1).filter((x) => x.at > d.at - HOUR);
       const day = group.slice(0, i + 1).filter((x) => x.at > d.at - DAY);
       const sum = (xs: Draft[]) => xs.reduce((s, x) => s + x.card.faceValue, 0);
-      d.label.signature = hour.length > 20 || sum(hour) > 500_000 || day.length > 100 || sum(day) > 2_000_000;
+      d.label.signature =
+        hour.length > VELOCITY.hour.orders ||
+        sum(hour) > VELOCITY.hour.amount ||
+        day.length > VELOCITY.day.orders ||
+        sum(day) > VELOCITY.day.amount;
     }
   });
 
@@ -641,26 +651,28 @@ export function generateDay(options: DayOptions = {}): SyntheticDay {
     }
   });
 
+  const anomalyCells = Object.entries(ANOMALY_FACES).flatMap(([type, faces]) =>
+    faces.flatMap((face) => CHANNEL_LABELS.map((channel) => ({ type, face: yuan(face), channel }))),
+  );
+  const anomalyOrder = anomalyCells.map((cell) => ({ cell, k: r.float() })).sort((x, y) => x.k - y.k);
+  let anomalySerial = 0;
   plant('amount_anomaly', (instance) => {
-    // A card far above anything this card type fetches from honest sellers (a face value they never
-    // hand in, past 3σ of their faces), after the channel has seen enough of the type: the assembly
-    // below moves it after the channel's 40th honest order of that type.
-    const type = r.pick(Object.keys(ANOMALY_FACES));
-    const { mean, sd } = honestFaceStats(type);
-    const high = (ANOMALY_FACES[type] as number[]).map(yuan).filter((f) => f > mean + 3 * sd);
-    if (high.length === 0) throw new Error(`no anomaly face of ${type} above 3σ`);
-    const s = b.seller(channelOf());
+    // A card far above anything this card type fetches from honest sellers, after the channel has
+    // seen enough of the type: the assembly below moves it after the channel's 40th honest order of it.
+    const { cell } = anomalyOrder[anomalySerial++ % anomalyOrder.length] as (typeof anomalyOrder)[number];
+    const { mean, sd } = honestFaceStats(cell.type);
+    if (cell.face <= mean + 3 * sd) throw new Error(`anomaly face ${cell.face} of ${cell.type} within 3σ`);
+    const s = b.seller(cell.channel);
     let t = b.clampDay(r.int(10, 17) * HOUR + r.int(0, 59) * MIN);
     for (let k = r.int(1, 3); k > 0; k--) {
-      const face = b.honestFace(type);
-      b.push(s, t, b.card(type, face), {
+      b.push(s, t, b.card(cell.type, b.honestFace(cell.type)), {
         pattern: 'amount_anomaly',
         instance,
         signature: false,
       });
       t += r.int(30, 90) * MIN;
     }
-    b.push(s, b.clampDay(t - dayStart), b.card(type, r.pick(high)), {
+    b.push(s, b.clampDay(t - dayStart), b.card(cell.type, cell.face), {
       pattern: 'amount_anomaly',
       instance,
       signature: true,

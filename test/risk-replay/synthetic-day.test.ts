@@ -7,6 +7,7 @@ import {
   PATTERNS,
   Prng,
 } from '../../bench/risk/synthetic-day.js';
+import { DEFAULT_PARAMS } from '../../src/modules/risk/model.js';
 
 const y = (...v: number[]) => v.map((x) => x * 100);
 /** The seeded catalogue's face values (migration 0002, docs/cards.md). */
@@ -127,14 +128,15 @@ describe('synthetic day', () => {
       expect(before.length).toBeGreaterThan(0);
       expect(before.map((x) => x.deviceId)).not.toContain(o.deviceId);
     }
-    // Velocity: a signature order has more than 20 orders or ¥5,000 in the hour before it (inclusive) on one subject, or 100 / ¥20,000 in the day.
+    // Velocity: a signature order is past one of the engine's default limits in the hour before it (inclusive) on one subject, or in the day.
     for (const o of planted('velocity').filter((x) => x.label.signature)) {
       const same = planted('velocity').filter(
         (x) => x.label.instance === o.label.instance && x.index <= o.index,
       );
       const hour = same.filter((x) => x.at > o.at - HOUR);
       const sum = hour.reduce((s, x) => s + x.declaredFaceValue, 0);
-      expect(hour.length > 20 || sum > 500_000 || same.length > 100).toBe(true);
+      const v = DEFAULT_PARAMS.velocity;
+      expect(hour.length > v.hour.orders || sum > v.hour.amount || same.length > v.day.orders).toBe(true);
     }
   });
 

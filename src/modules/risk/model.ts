@@ -90,6 +90,12 @@ export const RULE_PARAMS = {
         description:
           'a face value making up at least this share of the orders in the statistics is a usual one, never an anomaly (0: the bare 3σ test)',
       }),
+      common_min: Type.Integer({
+        minimum: 1,
+        maximum: 1_000_000,
+        default: 2,
+        description: 'and at least this many of them: one or two cards of a value are not yet a habit',
+      }),
       window_ms: Window(
         'statistics are kept per window of this length (merged with the one before)',
         86_400_000,
@@ -141,11 +147,11 @@ export const DEFAULT_PARAMS: { [R in RuleId]: RuleParams<R> } = {
   card_testing: { checks: 3 },
   velocity: {
     subjects: [...VELOCITY_SUBJECTS],
-    hour: { orders: 20, amount: 500_000 },
+    hour: { orders: 20, amount: 1_000_000 },
     day: { orders: 100, amount: 2_000_000 },
   },
   geo_jump: { km: 500, window_ms: 6 * 3_600_000 },
-  amount_anomaly: { sigmas: 3, min_samples: 30, common_share: 0.0025, window_ms: 86_400_000 },
+  amount_anomaly: { sigmas: 3, min_samples: 30, common_share: 0.0025, common_min: 2, window_ms: 86_400_000 },
   blacklist: { kinds: [...BLACKLIST_KINDS] },
   device_mismatch: {},
   new_account_high_value: { max_age_days: 7, amount: 100_000 },

@@ -32,9 +32,9 @@ describe('risk rules at their boundaries', () => {
     const v = (orders: number, amount: number, window: 'hour' | 'day' = 'hour') => ({
       velocity: [{ subject: 'device' as const, window, orders, amount }],
     });
-    expect(run('velocity', v(20, 500_000))).toBeNull();
+    expect(run('velocity', v(20, 1_000_000))).toBeNull();
     expect(run('velocity', v(21, 1))?.decision).toBe('review');
-    expect(run('velocity', v(1, 500_001))?.reasons[0]).toContain('amount');
+    expect(run('velocity', v(1, 1_000_001))?.reasons[0]).toContain('amount');
     expect(run('velocity', v(100, 2_000_000, 'day'))).toBeNull();
     expect(run('velocity', v(101, 1, 'day'))?.decision).toBe('review');
     // A subject the rule does not watch does not fire it.
@@ -71,23 +71,21 @@ describe('risk rules at their boundaries', () => {
   });
 
   it('amount anomaly: a usual face value is never one — below common_share of the orders it fires, at it it does not', () => {
-    // n = 400: 0.25% is one order. A ¥500 card past 3σ, the first of its value, goes to review; once
-    // one was seen it is a value of this card type and passes. common_share 0 is the bare 3σ test.
+    // n = 400: 0.25% is one order, but common_min asks for two. A ¥500 card past 3σ, the first or
+    // second of its value, goes to review; once two were seen it is a value of this card type and
+    // passes. common_share 0 is the bare 3σ test.
     const m = { n: 400, mean: 10_000, m2: 399 * 1_000_000 };
-    expect(run('amount_anomaly', { amountMoments: m, faceValue: 50_000, faceSeen: 0 })?.decision).toBe(
-      'review',
-    );
-    expect(run('amount_anomaly', { amountMoments: m, faceValue: 50_000, faceSeen: 1 })).toBeNull();
-    const bare = { ...DEFAULT_PARAMS.amount_anomaly, common_share: 0 };
-    expect(run('amount_anomaly', { amountMoments: m, faceValue: 50_000, faceSeen: 50 }, bare)?.decision).toBe(
-      'review',
-    );
-    // n = 800: 0.25% is two orders; one is not enough.
-    const more = { n: 800, mean: 10_000, m2: 799 * 1_000_000 };
-    expect(run('amount_anomaly', { amountMoments: more, faceValue: 50_000, faceSeen: 1 })?.decision).toBe(
-      'review',
-    );
-    expect(run('amount_anomaly', { amountMoments: more, faceValue: 50_000, faceSeen: 2 })).toBeNull();
+    const judge = (moments: typeof m, seen: number, p = DEFAULT_PARAMS.amount_anomaly) =>
+      run('amount_anomaly', { amountMoments: moments, faceValue: 50_000, faceSeen: seen }, p)?.decision ??
+      null;
+    expect(judge(m, 0)).toBe('review');
+    expect(judge(m, 1)).toBe('review');
+    expect(judge(m, 2)).toBeNull();
+    expect(judge(m, 50, { ...DEFAULT_PARAMS.amount_anomaly, common_share: 0 })).toBe('review');
+    // n = 1,200: 0.25% is three orders; two are not enough.
+    const more = { n: 1_200, mean: 10_000, m2: 1_199 * 1_000_000 };
+    expect(judge(more, 2)).toBe('review');
+    expect(judge(more, 3)).toBeNull();
   });
 
   it('blacklists reject; a blacklisted card also files a report', () => {
