@@ -39,8 +39,8 @@ export interface Facts {
   amountMoments?: MomentsFact;
   /** Orders of this very face value among those statistics (about the same window), before this order. */
   faceSeen?: number;
-  /** Whether the order's device is new to the seller, and how many devices the seller had before. */
-  device?: { isNew: boolean; knownBefore: number } | null;
+  /** Whether the order's device is new to the seller, and how many devices the seller had before (counted for a new one only). */
+  device?: { isNew: boolean; knownBefore: number | null } | null;
   /** How old the seller's account is (the channel's registration time, else when Recard first saw them). */
   accountAgeMs?: number | null;
   /** Orders in the structuring band within its window, this one included (0 when not in the band). */

@@ -51,9 +51,9 @@ describe.each(storageTargets())('recordLinks on $name', (target) => {
       { kind: 'device', valueHash: device('d1')[0]?.valueHash, isNew: true, sellerKnownOfKind: 0 },
       { kind: 'ip', valueHash: ip('198.51.100.1')[0]?.valueHash, isNew: true, sellerKnownOfKind: 0 },
     ]);
-    // The same device again, in the same millisecond: known, and the only one of its kind.
+    // The same device again, in the same millisecond: known (nothing new of the kind: not counted).
     const again = await record('s1', device('d1'), T0);
-    expect(again).toMatchObject([{ isNew: false, sellerKnownOfKind: 1 }]);
+    expect(again).toMatchObject([{ isNew: false, sellerKnownOfKind: null }]);
     // A second device: new, and the seller had one before (the device-mismatch rule's case).
     expect(await record('s1', device('d2'), T0 + 1)).toMatchObject([{ isNew: true, sellerKnownOfKind: 1 }]);
     // Both known devices and a third in one call: the third is new, two were known before.

@@ -35,8 +35,10 @@ export interface RecordedLink {
   /**
    * Values of this kind the seller had before this call (the new ones of this call not counted),
    * at most `KNOWN_CAP`: "a new device, and not the seller's first" is `isNew && sellerKnownOfKind > 0`.
+   * Counted only for the kinds this call brought a new value of; null for the others (nothing new
+   * of the kind, nothing to judge, no statement spent).
    */
-  sellerKnownOfKind: number;
+  sellerKnownOfKind: number | null;
 }
 
 /** `sellerKnownOfKind` stops counting here: a seller seen from thousands of IPs costs no more than 100. */
@@ -48,62 +50,60 @@ const MAX_SUBJECTS = 16;
 type Params = Record<string, unknown>;
 
 /**
- * One statement per number of subjects: a multi-row upsert that returns, per value, its intake
- * count (1: the row was just inserted; the same test on SQLite and PostgreSQL) and how many of the
- * seller's values of that kind are not among this call's values. That count reads the same whether
- * the dialect's RETURNING sees the table before the statement (PostgreSQL) or after it (SQLite),
- * since this call changes only rows of its own values.
+ * One statement per number of subjects: a multi-row upsert that returns, per value, its intake count
+ * (1: the row was just inserted; the same test on SQLite and PostgreSQL, and exact under concurrent
+ * intakes of one seller, which queue on the row). Nothing else rides on it: a correlated subquery in
+ * the RETURNING clause made it five times slower on SQLite (docs/benchmarks.md).
  */
 function upsertFor(n: number) {
-  return prepared<Params>((db, p) => {
-    const rows = Array.from({ length: n }, (_, i) => ({
-      channel_id: p.channel as string,
-      seller_id: p.seller as string,
-      kind: p[`k${i}`] as string,
-      value_hash: p[`h${i}`] as string,
-      label: p[`l${i}`] as string,
-      first_seen_at: p.now as number,
-      last_seen_at: p.now as number,
-      orders: 1,
-    }));
-    const hashes = Array.from({ length: n }, (_, i) => p[`h${i}`] as string);
-    return db
+  return prepared<Params>((db, p) =>
+    db
       .insertInto('risk_seller_links')
-      .values(rows)
+      .values(
+        Array.from({ length: n }, (_, i) => ({
+          channel_id: p.channel as string,
+          seller_id: p.seller as string,
+          kind: p[`k${i}`] as string,
+          value_hash: p[`h${i}`] as string,
+          label: p[`l${i}`] as string,
+          first_seen_at: p.now as number,
+          last_seen_at: p.now as number,
+          orders: 1,
+        })),
+      )
       .onConflict((oc) =>
         oc.columns(['channel_id', 'seller_id', 'kind', 'value_hash']).doUpdateSet((eb) => ({
           last_seen_at: eb.ref('excluded.last_seen_at'),
           orders: eb('risk_seller_links.orders', '+', 1),
         })),
       )
-      .returning((eb) => [
-        'kind',
-        'value_hash',
-        'orders',
-        eb
-          .selectFrom(
-            eb
-              .selectFrom('risk_seller_links as o')
-              .select(sql<number>`1`.as('one'))
-              .where('o.channel_id', '=', p.channel as string)
-              .where('o.seller_id', '=', p.seller as string)
-              .whereRef('o.kind', '=', 'risk_seller_links.kind')
-              .where('o.value_hash', 'not in', hashes)
-              .limit(KNOWN_CAP)
-              .as('known'),
-          )
-          .select((k) => k.fn.countAll<number>().as('n'))
-          .as('others'),
-      ]);
-  });
+      .returning(['kind', 'value_hash', 'orders']),
+  );
 }
+
+/** The seller's values of one kind, this call's included, counted up to a limit (a covering index search). */
+const countOfKind = prepared<{ channel: string; seller: string; kind: string; most: number }>((db, p) =>
+  db
+    .selectFrom(
+      db
+        .selectFrom('risk_seller_links')
+        .select(sql<number>`1`.as('one'))
+        .where('channel_id', '=', p.channel)
+        .where('seller_id', '=', p.seller)
+        .where('kind', '=', p.kind)
+        .limit(p.most)
+        .as('known'),
+    )
+    .select((eb) => eb.fn.countAll<number | string>().as('n')),
+);
 
 const upserts = new Map<number, ReturnType<typeof upsertFor>>();
 
 /**
  * Records that the seller was seen with these subjects now, in the caller's transaction (intake's),
- * and says for each whether it is new to the seller and how many of its kind the seller had before.
- * One statement. Repeated subjects are recorded once.
+ * and says for each whether it is new to the seller and, for a kind with a new value, how many of
+ * the kind it had before. One statement, and one more per kind with a new value (a seller's usual
+ * device and address cost one). Repeated subjects are recorded once.
  */
 export async function recordLinks(trx: Db, input: RecordLinks, nowMs: number): Promise<RecordedLink[]> {
   // One row per value, in one order: two intakes of a seller lock its rows in the same sequence.
@@ -126,28 +126,26 @@ export async function recordLinks(trx: Db, input: RecordLinks, nowMs: number): P
     p[`h${i}`] = s.valueHash;
     p[`l${i}`] = s.label;
   });
-  const { rows } = await statement.run<{
-    kind: string;
-    value_hash: string;
-    orders: number | string;
-    others: number | string;
-  }>(trx, p);
+  const { rows } = await statement.run<{ kind: string; value_hash: string; orders: number | string }>(trx, p);
   const found = new Map(rows.map((r) => [`${r.kind}\u0000${r.value_hash}`, r]));
   const recorded = subjects.map((s) => {
     const r = found.get(`${s.kind}\u0000${s.valueHash}`);
     if (!r) throw new Error(`recordLinks: no row returned for a ${s.kind}`);
-    return { kind: s.kind, valueHash: s.valueHash, isNew: Number(r.orders) === 1, others: Number(r.others) };
+    return { kind: s.kind, valueHash: s.valueHash, isNew: Number(r.orders) === 1 };
   });
-  // Before this call the seller had its other values of the kind, plus this call's values it knew.
-  return recorded.map((r) => ({
-    kind: r.kind,
-    valueHash: r.valueHash,
-    isNew: r.isNew,
-    sellerKnownOfKind: Math.min(
-      KNOWN_CAP,
-      r.others + recorded.filter((o) => o.kind === r.kind && !o.isNew).length,
-    ),
-  }));
+  // Before this call the seller had every value of the kind now stored but this call's new ones.
+  const before = new Map<LinkKind, number>();
+  for (const kind of new Set(recorded.filter((r) => r.isNew).map((r) => r.kind))) {
+    const fresh = recorded.filter((r) => r.kind === kind && r.isNew).length;
+    const { rows: counted } = await countOfKind.run<{ n: number | string }>(trx, {
+      channel: input.channelId,
+      seller: input.sellerId,
+      kind,
+      most: KNOWN_CAP + fresh,
+    });
+    before.set(kind, Math.min(KNOWN_CAP, Number(counted[0]?.n ?? 0) - fresh));
+  }
+  return recorded.map((r) => ({ ...r, sellerKnownOfKind: before.get(r.kind) ?? null }));
 }
 
 /** What intake knows of a submission that links sellers. */
