@@ -40,10 +40,12 @@ interface RingBody {
 describe.each(storageTargets())('fraud rings on $name', (target) => {
   let t: TestServer;
   let channelId: string;
+  let ch: Awaited<ReturnType<TestServer['createChannel']>>;
   beforeAll(async () => {
     // No worker: orders stay `submitted` until a test moves them; a runtime below runs the subscriber.
-    t = await startTestServer(target, { worker: false });
-    const ch = await t.createChannel();
+    // The rules on: a member of a flagged ring is sent to review at intake (the ring_member rule).
+    t = await startTestServer(target, { worker: false, config: { risk: 'on' } });
+    ch = await t.createChannel();
     channelId = ch.id;
     const submit = async (sellerId: string) => {
       const r = await ch.client.post<OrderView>('/v1/orders', mobileOrder({ seller: { id: sellerId } }));
@@ -202,6 +204,30 @@ describe.each(storageTargets())('fraud rings on $name', (target) => {
       status: 400,
       code: 'invalid_request',
     });
+  });
+
+  it("sends a flagged ring's member to review at intake, with the ring in the rule's reasons; an unflagged ring's member passes", async () => {
+    // Intake reads flagged rings through a cache of one second: wait it out.
+    await new Promise((r) => setTimeout(r, 1_100));
+    const ring = (await t.admin('GET', `/admin/v1/risk/sellers/${channelId}/b/ring`))
+      .body as unknown as RingBody;
+    const held = await ch.client.post<OrderView & { reason?: string }>(
+      '/v1/orders',
+      mobileOrder({ seller: { id: 'b' } }),
+    );
+    expect(held.status).toBe(201);
+    expect(held.body).toMatchObject({ status: 'review', reason: 'risk_review' });
+    const fired = (await t.admin('GET', `/admin/v1/risk/orders/${held.body.id}/assessments`)).body as {
+      data: { fired: { rule: string; reasons: string[] }[] }[];
+    };
+    expect(fired.data[0]?.fired).toEqual([
+      expect.objectContaining({
+        rule: 'ring_member',
+        reasons: [`seller is in fraud ring ${ring.id} of 3 sellers, 2 with rejected or frozen orders`],
+      }),
+    ]);
+    const passed = await ch.client.post<OrderView>('/v1/orders', mobileOrder({ seller: { id: 'e' } }));
+    expect(passed.body.status).toBe('submitted');
   });
 
   it('lets reviewers, finance and admins read rings, and nobody without a session', async () => {

@@ -45,6 +45,8 @@ export interface Facts {
   accountAgeMs?: number | null;
   /** Orders in the structuring band within its window, this one included (0 when not in the band). */
   structuringOrders?: number;
+  /** The flagged fraud ring the seller belongs to (risk/rings-job.ts), null when none. */
+  ring?: { id: string; size: number; badMembers: number } | null;
   /** The issuer's reason for the card (issuer stage only). */
   issuerReason?: string | null;
 }

@@ -5,6 +5,7 @@ import type { CounterSpec, RiskCounters } from './counters.js';
 import type { Facts, Place } from './facts.js';
 import { ipLabel, type LinkSubject, type RecordedLink, type RecordLinks } from './links.js';
 import type { BlacklistKind, RuleId, RuleParams, RuleSetting, VelocitySubject } from './model.js';
+import type { FlaggedMember } from './rings-job.js';
 import { inStructuringBand } from './rules/index.js';
 import { blacklistedOf, type ProfileRow, touchProfile } from './store.js';
 
@@ -30,6 +31,8 @@ export interface IntakeFactDeps {
   hash(text: string): string;
   /** Whether any blacklist row exists (cached): an empty blacklist costs no statement. */
   blacklistInUse(): boolean;
+  /** The flagged ring a seller is in (cached from the rings job's last computation), else undefined. */
+  flaggedRingOf(channelId: string, sellerId: string): FlaggedMember | undefined;
 }
 
 const HOUR = 3_600_000;
@@ -100,6 +103,11 @@ export async function intakeFacts(
         if (!facts.blacklisted.includes(h.kind as BlacklistKind))
           facts.blacklisted.push(h.kind as BlacklistKind);
     }
+  }
+
+  if (setting(settings, 'ring_member')) {
+    const ring = deps.flaggedRingOf(i.channelId, i.sellerId);
+    facts.ring = ring ? { id: ring.ringId, size: ring.size, badMembers: ring.badMembers } : null;
   }
 
   // Velocity and structuring share one counting statement.

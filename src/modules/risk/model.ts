@@ -136,6 +136,7 @@ export const RULE_PARAMS = {
     { additionalProperties: false },
   ),
   stolen_card: Type.Object({}, { additionalProperties: false }),
+  ring_member: Type.Object({}, { additionalProperties: false }),
 } satisfies Record<string, TSchema>;
 
 export type RuleId = keyof typeof RULE_PARAMS;
@@ -157,6 +158,7 @@ export const DEFAULT_PARAMS: { [R in RuleId]: RuleParams<R> } = {
   new_account_high_value: { max_age_days: 7, amount: 100_000 },
   structuring: { limit: 500_000, band_percent: 10, orders: 3, window_ms: 86_400_000 },
   stolen_card: {},
+  ring_member: {},
 };
 
 /** What each rule decides when it fires, and at which stage it runs. */
@@ -186,6 +188,11 @@ export const RULE_SPECS: Record<RuleId, { decision: Decision; stage: Stage; summ
   },
   structuring: { decision: 'freeze', stage: 'intake', summary: 'many orders just under a limit' },
   stolen_card: { decision: 'freeze', stage: 'issuer', summary: 'the issuer reports the card stolen' },
+  ring_member: {
+    decision: 'review',
+    stage: 'intake',
+    summary: 'a seller of a fraud ring the rings job flagged',
+  },
 };
 
 /** A rule as it runs: its settings, whether it is enforced, and its thresholds. */

@@ -288,3 +288,29 @@ export async function flaggedRings(
   });
   return page.rings;
 }
+
+/** A member of a flagged ring, as intake's ring rule needs it. */
+export interface FlaggedMember {
+  ringId: string;
+  size: number;
+  badMembers: number;
+}
+
+/**
+ * Every member of a flagged ring of the last computation, keyed `channel\u0000seller`: one statement,
+ * which intake caches (flagged rings are few, and change only when the job runs).
+ */
+export async function flaggedMembers(db: Db): Promise<Map<string, FlaggedMember>> {
+  const rows = await db
+    .selectFrom('risk_ring_members as m')
+    .innerJoin('risk_rings as r', 'r.id', 'm.ring_id')
+    .select(['m.channel_id', 'm.seller_id', 'r.id', 'r.size', 'r.bad_members'])
+    .where('r.flagged', '=', 1)
+    .execute();
+  return new Map(
+    rows.map((r) => [
+      `${r.channel_id}\u0000${r.seller_id}`,
+      { ringId: r.id, size: Number(r.size), badMembers: Number(r.bad_members) },
+    ]),
+  );
+}

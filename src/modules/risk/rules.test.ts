@@ -88,6 +88,15 @@ describe('risk rules at their boundaries', () => {
     expect(judge(more, 3)).toBeNull();
   });
 
+  it('ring member: a seller of a flagged ring goes to review, one in none passes', () => {
+    expect(run('ring_member', { ring: null })).toBeNull();
+    expect(run('ring_member', {})).toBeNull();
+    expect(run('ring_member', { ring: { id: 'rng_1', size: 4, badMembers: 2 } })).toMatchObject({
+      decision: 'review',
+      reasons: ['seller is in fraud ring rng_1 of 4 sellers, 2 with rejected or frozen orders'],
+    });
+  });
+
   it('blacklists reject; a blacklisted card also files a report', () => {
     expect(run('blacklist', { blacklisted: [] })).toBeNull();
     expect(run('blacklist', { blacklisted: ['ip'] })).toMatchObject({ decision: 'reject' });

@@ -27,6 +27,7 @@ import {
   type RuleMode,
   type RuleSetting,
 } from './model.js';
+import { type FlaggedMember, flaggedMembers } from './rings-job.js';
 import {
   type AssessmentRow,
   assessmentsOf,
@@ -50,7 +51,7 @@ type Trx = Transaction<Database>;
 /** What the engine tells intake or verification to do with the order. */
 export type RiskVerdict = { action: 'allow' } | { action: Exclude<Decision, 'allow'>; reason: string };
 
-export interface RiskServiceDeps extends Omit<IntakeFactDeps, 'blacklistInUse' | 'hash'> {
+export interface RiskServiceDeps extends Omit<IntakeFactDeps, 'blacklistInUse' | 'hash' | 'flaggedRingOf'> {
   db: Db;
   clock: Clock;
   /** The keyed hash the orders' card hashes are made with (blacklisted cards must match them). */
@@ -90,6 +91,7 @@ export function createRiskService(deps: RiskServiceDeps) {
   const cacheMs = deps.cacheMs ?? 1000;
   let cached: { at: number; settings: RuleSetting[] } | undefined;
   let blacklist: { at: number; size: number } | undefined;
+  let rings: { at: number; members: Map<string, FlaggedMember> } | undefined;
 
   function settingOf(
     id: RuleId,
@@ -125,10 +127,15 @@ export function createRiskService(deps: RiskServiceDeps) {
     blacklist = { at: Date.now(), size: await blacklistCount(from) };
   }
 
+  async function refreshRings(from: Db = db): Promise<void> {
+    rings = { at: Date.now(), members: await flaggedMembers(from) };
+  }
+
   const factDeps: IntakeFactDeps = {
     ...deps,
     hash: deps.keyedHash,
     blacklistInUse: () => blacklist === undefined || blacklist.size > 0,
+    flaggedRingOf: (channelId, sellerId) => rings?.members.get(`${channelId}\u0000${sellerId}`),
   };
 
   /** Records what fired and files the reports the enforced rules ask for, in the order's transaction. */
@@ -221,6 +228,8 @@ export function createRiskService(deps: RiskServiceDeps) {
     async assessIntake(trx: Trx, input: IntakeRiskInput, nowMs: number): Promise<RiskVerdict> {
       if (!blacklist || Date.now() - blacklist.at >= cacheMs) await refreshBlacklistSize(trx);
       const s = await settings(trx);
+      if (s.some((r) => r.id === 'ring_member' && r.enabled) && (!rings || Date.now() - rings.at >= cacheMs))
+        await refreshRings(trx);
       const i = { ...input, clientIp: input.clientIp === null ? null : canonicalIp(input.clientIp) };
       const facts = await intakeFacts(factDeps, s, trx, i, nowMs);
       const e = evaluate(s, 'intake', facts);

@@ -6,6 +6,7 @@ import { cardTesting } from './card-testing.js';
 import { deviceMismatch } from './device-mismatch.js';
 import { geoJump } from './geo-jump.js';
 import { newAccountHighValue } from './new-account.js';
+import { ringMember } from './ring-member.js';
 import { stolenCard } from './stolen-card.js';
 import { structuring } from './structuring.js';
 import { velocity } from './velocity.js';
@@ -23,4 +24,5 @@ export const RULES: { [R in RuleId]: (p: RuleParams<R>, f: Facts) => Firing | nu
   new_account_high_value: newAccountHighValue,
   structuring,
   stolen_card: stolenCard,
+  ring_member: ringMember,
 };
