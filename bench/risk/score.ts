@@ -144,7 +144,8 @@ export function score(
   const patterns: PatternScore[] = INTAKE_PATTERNS.map((p) => {
     const of = day.filter((o) => o.label.pattern === p);
     const sig = of.filter((o) => o.label.signature);
-    const instances = new Set(of.map((o) => o.label.instance));
+    // An instance without a signature order (a day too small for its rule to judge) is not scored.
+    const instances = new Set(sig.map((o) => o.label.instance));
     const caught = new Set(sig.filter((o) => outcome(o) === 'held').map((o) => o.label.instance));
     const flagged = day.filter(
       (o) => outcome(o) === 'held' && rulesOf(o).some((r) => patternOfRule(r) === p),

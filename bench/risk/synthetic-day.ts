@@ -887,6 +887,8 @@ export function generateDay(options: DayOptions = {}): SyntheticDay {
     );
     const enough = earlier[ANOMALY_AFTER - 1];
     if (enough && enough.at >= d.at) d.at = Math.min(dayStart + DAY - 1000, enough.at + 1000);
+    // A small day may never give the channel 40 of the type: no rule could judge it, no signature.
+    if (!enough) d.label = { ...d.label, signature: false, note: 'too_few_of_type' };
   }
   // A retry goes after the try it waits for.
   for (const d of sorted) if (d.after && d.after.at >= d.at) d.at = d.after.at + 1000;
