@@ -125,26 +125,47 @@ const PAGE = 2_000;
  * last sweep stopped.
  */
 export async function payDue(deps: SweepDeps, onError?: (err: Error, key: string) => void): Promise<number> {
+  const now = deps.now();
   const from = cursors.get(deps) ?? { channel: '', seller: '', currency: '' };
-  let q = deps.db
+  // Only sellers with something due are visited (as makePayout decides it): an approved batch past
+  // its due time, or, on a T+0 channel, what no batch holds. Sellers merely owed on T+1 and T+3
+  // channels cost nothing here (every seller owed used to cost a transaction every sweep).
+  const owed = await deps.db
     .selectFrom('settlement_items')
-    .select(['channel_id', 'seller_id', 'currency'])
+    .select('channel_id')
+    .distinct()
     .where('payout_id', 'is', null)
     .where('paid_at', 'is', null)
-    .groupBy(['channel_id', 'seller_id', 'currency'])
-    .orderBy('channel_id')
-    .orderBy('seller_id')
-    .orderBy('currency')
+    .execute();
+  const immediate: string[] = [];
+  for (const { channel_id } of owed)
+    if ((await deps.policyOf(channel_id, deps.db))?.cycle === 'T0') immediate.push(channel_id);
+  let q = deps.db
+    .selectFrom('settlement_items as i')
+    .leftJoin('settlement_batches as b', 'b.id', 'i.batch_id')
+    .select(['i.channel_id', 'i.seller_id', 'i.currency'])
+    .where('i.payout_id', 'is', null)
+    .where('i.paid_at', 'is', null)
+    .where((eb) => {
+      const due = eb.and([eb('b.status', '=', 'approved'), eb('b.due_at', '<=', now)]);
+      return immediate.length === 0
+        ? due
+        : eb.or([due, eb.and([eb('i.batch_id', 'is', null), eb('i.channel_id', 'in', immediate)])]);
+    })
+    .groupBy(['i.channel_id', 'i.seller_id', 'i.currency'])
+    .orderBy('i.channel_id')
+    .orderBy('i.seller_id')
+    .orderBy('i.currency')
     .limit(PAGE);
   if (from.channel !== '')
     q = q.where((eb) =>
       eb.or([
-        eb('channel_id', '>', from.channel),
-        eb.and([eb('channel_id', '=', from.channel), eb('seller_id', '>', from.seller)]),
+        eb('i.channel_id', '>', from.channel),
+        eb.and([eb('i.channel_id', '=', from.channel), eb('i.seller_id', '>', from.seller)]),
         eb.and([
-          eb('channel_id', '=', from.channel),
-          eb('seller_id', '=', from.seller),
-          eb('currency', '>', from.currency),
+          eb('i.channel_id', '=', from.channel),
+          eb('i.seller_id', '=', from.seller),
+          eb('i.currency', '>', from.currency),
         ]),
       ]),
     );
