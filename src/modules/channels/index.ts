@@ -50,5 +50,10 @@ export {
 export { createOauthService, type OauthService, type OauthSettings } from './oauth.js';
 export { oauthRoutes } from './oauth-routes.js';
 export { channelAdminRoutes, channelRoutes } from './routes.js';
-export { type CallbackProfile, type ChannelService, createChannelService } from './service.js';
+export {
+  type CallbackProfile,
+  type ChannelService,
+  createChannelService,
+  DEFAULT_SETTLEMENT,
+} from './service.js';
 export { PRUNE_NONCES, pruneNoncesHandler } from './worker.js';

@@ -60,7 +60,8 @@ export interface CreatedChannel {
 
 export type ChannelService = ReturnType<typeof createChannelService>;
 
-const DEFAULT_SETTLEMENT: SettlementSettings = {
+/** What a channel settles with unless it says otherwise. */
+export const DEFAULT_SETTLEMENT: SettlementSettings = {
   cycle: 'T0',
   cutoff: '00:00',
   time_zone: 'Asia/Shanghai',

@@ -1,19 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { storageTargets, type TestLocation } from '../../../test/harness/storage.js';
 import type { Storage } from '../../storage/database.js';
-import type { SettlementSettings } from '../channels/index.js';
+import { DEFAULT_SETTLEMENT, type SettlementSettings } from '../channels/index.js';
 import { payDue, type SweepDeps } from './batches.js';
 
 const NOW = Date.UTC(2026, 10, 20, 6);
-const policy = (cycle: SettlementSettings['cycle']): SettlementSettings => ({
-  cycle,
-  cutoff: '00:00',
-  time_zone: 'Asia/Shanghai',
-  escrow: false,
-  min_payout: 0,
-  payout_fee: 0,
-  seller_daily_payout_cap: null,
-});
+const policy = (cycle: SettlementSettings['cycle']): SettlementSettings => ({ ...DEFAULT_SETTLEMENT, cycle });
 
 /**
  * The sweep's cost follows what is due, not who is owed: a seller owed on a T+1 channel with no
