@@ -304,6 +304,11 @@ export const SETTINGS = {
     Type.Integer({ minimum: 2, maximum: 100000, default: 50 }),
     'A device, IP or destination shared by more sellers than this links nobody (a carrier NAT address would join strangers into one ring).',
   ),
+  riskLinksRetainDays: setting(
+    'RECARD_RISK_LINKS_RETAIN_DAYS',
+    Type.Integer({ minimum: 1, maximum: 3650, default: 180 }),
+    "A seller's link to a device, IP or destination not seen for this many days is forgotten (pruned once a day): rings are made of what sellers share now.",
+  ),
   quoteTtlS: setting(
     'RECARD_QUOTE_TTL_S',
     Type.Integer({ minimum: 10, maximum: 86400, default: 600 }),

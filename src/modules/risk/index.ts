@@ -16,7 +16,12 @@ export {
 } from './links.js';
 export { AssessmentView, type Decision, RULE_IDS, type RuleId } from './model.js';
 export { countOutcome, RISK_OUTCOMES, riskOutcomesSubscriber } from './outcomes-subscriber.js';
-export { PRUNE_RISK_COUNTERS, pruneRiskCountersHandler } from './prune-job.js';
+export {
+  PRUNE_RISK_COUNTERS,
+  PRUNE_RISK_LINKS,
+  pruneRiskCountersHandler,
+  pruneRiskLinksHandler,
+} from './prune-job.js';
 export {
   computeRings,
   DEFAULT_MAX_SHARERS,

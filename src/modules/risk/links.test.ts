@@ -3,7 +3,7 @@ import { storageTargets, type TestLocation } from '../../../test/harness/storage
 import { cryptoSuite } from '../../shared/suite.js';
 import type { Storage } from '../../storage/database.js';
 import { type Committer, createCommitter } from '../../storage/group-commit.js';
-import { createLinkHasher, ipLabel, KNOWN_CAP, type LinkSubject, recordLinks } from './links.js';
+import { createLinkHasher, ipLabel, KNOWN_CAP, type LinkSubject, pruneLinks, recordLinks } from './links.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const hasher = createLinkHasher(Buffer.alloc(32, 7), cryptoSuite('standard').keyedHash);
@@ -90,6 +90,30 @@ describe.each(storageTargets())('recordLinks on $name', (target) => {
       orders: 3,
     });
     expect(await record('s1', [], T0)).toEqual([]);
+  });
+
+  it('forgets links not seen since the cut-off, a page at a time, and keeps the ones seen since', async () => {
+    const DAY = 86_400_000;
+    for (let i = 0; i < 5; i++) await record('old-seller', device(`old-${i}`), T0 - 200 * DAY);
+    await record('old-seller', device('fresh'), T0 - DAY);
+    // Seen long ago, and again lately: kept.
+    await record('kept-seller', ip('203.0.113.9'), T0 - 300 * DAY);
+    await record('kept-seller', ip('203.0.113.9'), T0 - 2 * DAY);
+    const cutoff = T0 - 180 * DAY;
+    expect(await pruneLinks(storage.db, cutoff, 2)).toBe(2);
+    expect(await pruneLinks(storage.db, cutoff, 2)).toBe(2);
+    expect(await pruneLinks(storage.db, cutoff, 2)).toBe(1);
+    expect(await pruneLinks(storage.db, cutoff, 2)).toBe(0);
+    const left = await storage.db
+      .selectFrom('risk_seller_links')
+      .select(['seller_id', 'label'])
+      .where('seller_id', 'in', ['old-seller', 'kept-seller'])
+      .orderBy('seller_id')
+      .execute();
+    expect(left).toEqual([
+      { seller_id: 'kept-seller', label: 'ip 203.0.113.0/24' },
+      { seller_id: 'old-seller', label: 'device …resh' },
+    ]);
   });
 
   it('counts concurrent intakes of one seller exactly, and caps what it counts of a kind', async () => {

@@ -208,3 +208,30 @@ export function createLinkHasher(key: Buffer, hash: KeyedHash) {
 }
 
 export type LinkHasher = ReturnType<typeof createLinkHasher>;
+
+/**
+ * Forgets links not seen since `before` (ms): at most `limit` rows per call, oldest first, so that
+ * one call holds the writer briefly; returns how many went. The daily prune calls it until done.
+ */
+export async function pruneLinks(db: Db, before: number, limit = 1_000): Promise<number> {
+  const old = await db
+    .selectFrom('risk_seller_links')
+    .select(['channel_id', 'seller_id', 'kind', 'value_hash'])
+    .where('last_seen_at', '<', before)
+    .limit(limit)
+    .execute();
+  if (old.length === 0) return 0;
+  const gone = await db
+    .deleteFrom('risk_seller_links')
+    .where((eb) =>
+      eb(
+        eb.refTuple('channel_id', 'seller_id', 'kind', 'value_hash'),
+        'in',
+        old.map((r) => eb.tuple(r.channel_id, r.seller_id, r.kind, r.value_hash)),
+      ),
+    )
+    // A link seen again between the read and the delete stays.
+    .where('last_seen_at', '<', before)
+    .executeTakeFirst();
+  return Number(gone.numDeletedRows);
+}
