@@ -40,6 +40,12 @@ export async function expectRefusal<A extends Answer>(
     before.request_nonces = 0;
     after.request_nonces = 0;
   }
-  expect(after).toEqual(before);
+  const changed = Object.keys(after).filter(
+    (k) => (after as Record<string, number>)[k] !== (before as Record<string, number>)[k],
+  );
+  expect(
+    after,
+    `rows changed by a refusal: ${changed.map((k) => `${k} ${before[k]} → ${after[k]}`).join(', ')}`,
+  ).toEqual(before);
   return res;
 }
