@@ -15,6 +15,7 @@ import {
   checkWindow,
   type Moments,
   mergeMoments,
+  olderRangesToRead,
   type RiskCounters,
   rangesToRead,
   sumBuckets,
@@ -170,20 +171,17 @@ const bucketOf = (r: BucketRow): BucketValue => ({
   amount: Number(r.amount),
 });
 
-/** Reads the buckets of `ranges` (older ones only when `olderOnly`: the current ones are known). */
-async function readRanges(db: Db, ranges: BucketRange[], olderOnly: boolean): Promise<BucketValue[]> {
-  const wanted = olderOnly
-    ? ranges.filter((r) => r.first < r.last).map((r) => ({ ...r, last: r.last - r.bucketMs }))
-    : ranges;
-  if (wanted.length === 0) return [];
+/** Reads the buckets of `ranges`, one statement. */
+async function readRanges(db: Db, ranges: BucketRange[]): Promise<BucketValue[]> {
+  if (ranges.length === 0) return [];
   const p: Record<string, unknown> = {};
-  wanted.forEach((r, i) => {
+  ranges.forEach((r, i) => {
     p[`k${i}`] = r.key;
     p[`w${i}`] = r.bucketMs;
     p[`f${i}`] = r.first;
     p[`l${i}`] = r.last;
   });
-  const { rows } = await rangeStatement(wanted.length).run<BucketRow>(db, p);
+  const { rows } = await rangeStatement(ranges.length).run<BucketRow>(db, p);
   return rows.map(bucketOf);
 }
 
@@ -218,14 +216,14 @@ export class DbRiskCounters implements RiskCounters {
     });
     const { rows } = await addStatement(writes.length).run<BucketRow>(trx, p);
     // The current buckets come back from the upsert; a sliding window's older ones are read.
-    const older = await readRanges(trx, rangesToRead(specs, nowMs), true);
+    const older = await readRanges(trx, olderRangesToRead(specs, nowMs));
     return sumBuckets(specs, [...rows.map(bucketOf), ...older], nowMs);
   }
 
   async peek(db: Db, specs: CounterSpec[], nowMs: number): Promise<CounterValue[]> {
     checkSpecs(specs, nowMs);
     if (specs.length === 0) return [];
-    return sumBuckets(specs, await readRanges(db, rangesToRead(specs, nowMs), false), nowMs);
+    return sumBuckets(specs, await readRanges(db, rangesToRead(specs, nowMs)), nowMs);
   }
 
   async observe(

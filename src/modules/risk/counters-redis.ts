@@ -16,6 +16,7 @@ import {
   checkWindow,
   type Moments,
   mergeMoments,
+  olderRangesToRead,
   type RiskCounters,
   rangesToRead,
   sumBuckets,
@@ -168,7 +169,7 @@ export class RedisRiskCounters implements RiskCounters {
     checkAmount(amount);
     if (specs.length === 0) return [];
     const writes = bucketsToAdd(specs, nowMs);
-    const older = rangesToRead(specs, nowMs).flatMap((r) => bucketsIn({ ...r, last: r.last - r.bucketMs }));
+    const older = olderRangesToRead(specs, nowMs).flatMap(bucketsIn);
     return sumBuckets(specs, await this.buckets(writes, older, amount, nowMs), nowMs);
   }
 

@@ -88,6 +88,13 @@ export function rangesToRead(specs: readonly CounterSpec[], nowMs: number): Buck
   return [...seen.values()];
 }
 
+/** The buckets before the current one that sliding specs read (an add knows the current ones). */
+export function olderRangesToRead(specs: readonly CounterSpec[], nowMs: number): BucketRange[] {
+  return rangesToRead(specs, nowMs)
+    .filter((r) => r.first < r.last)
+    .map((r) => ({ ...r, last: r.last - r.bucketMs }));
+}
+
 /** One stored bucket, as the implementations read it back. */
 export interface BucketValue {
   key: string;

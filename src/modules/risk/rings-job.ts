@@ -296,9 +296,12 @@ export interface FlaggedMember {
   badMembers: number;
 }
 
+/** How `flaggedMembers` keys a seller. */
+export const memberKey = (channelId: string, sellerId: string) => `${channelId}\u0000${sellerId}`;
+
 /**
- * Every member of a flagged ring of the last computation, keyed `channel\u0000seller`: one statement,
- * which intake caches (flagged rings are few, and change only when the job runs).
+ * Every member of a flagged ring of the last computation, by `memberKey`: one statement, which
+ * intake caches (flagged rings are few, and change only when the job runs).
  */
 export async function flaggedMembers(db: Db): Promise<Map<string, FlaggedMember>> {
   const rows = await db
@@ -309,7 +312,7 @@ export async function flaggedMembers(db: Db): Promise<Map<string, FlaggedMember>
     .execute();
   return new Map(
     rows.map((r) => [
-      `${r.channel_id}\u0000${r.seller_id}`,
+      memberKey(r.channel_id, r.seller_id),
       { ringId: r.id, size: Number(r.size), badMembers: Number(r.bad_members) },
     ]),
   );

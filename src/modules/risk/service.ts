@@ -27,7 +27,7 @@ import {
   type RuleMode,
   type RuleSetting,
 } from './model.js';
-import { type FlaggedMember, flaggedMembers } from './rings-job.js';
+import { type FlaggedMember, flaggedMembers, memberKey } from './rings-job.js';
 import {
   type AssessmentRow,
   assessmentsOf,
@@ -135,7 +135,7 @@ export function createRiskService(deps: RiskServiceDeps) {
     ...deps,
     hash: deps.keyedHash,
     blacklistInUse: () => blacklist === undefined || blacklist.size > 0,
-    flaggedRingOf: (channelId, sellerId) => rings?.members.get(`${channelId}\u0000${sellerId}`),
+    flaggedRingOf: (channelId, sellerId) => rings?.members.get(memberKey(channelId, sellerId)),
   };
 
   /** Records what fired and files the reports the enforced rules ask for, in the order's transaction. */

@@ -137,9 +137,9 @@ export async function payDue(deps: SweepDeps, onError?: (err: Error, key: string
     .where('payout_id', 'is', null)
     .where('paid_at', 'is', null)
     .execute();
-  const immediate: string[] = [];
-  for (const { channel_id } of owed)
-    if ((await deps.policyOf(channel_id, deps.db))?.cycle === 'T0') immediate.push(channel_id);
+  const policies = new Map<string, SettlementSettings | undefined>();
+  for (const { channel_id } of owed) policies.set(channel_id, await deps.policyOf(channel_id, deps.db));
+  const immediate = [...policies].filter(([, p]) => p?.cycle === 'T0').map(([channel]) => channel);
   let q = deps.db
     .selectFrom('settlement_items as i')
     .leftJoin('settlement_batches as b', 'b.id', 'i.batch_id')
@@ -176,7 +176,7 @@ export async function payDue(deps: SweepDeps, onError?: (err: Error, key: string
   let made = 0;
   for (const d of due) {
     try {
-      const policy = await deps.policyOf(d.channel_id, deps.db);
+      const policy = policies.get(d.channel_id);
       if (!policy) continue;
       const out = await deps.db.transaction().execute((trx) =>
         makePayout(trx, deps, policy, {
