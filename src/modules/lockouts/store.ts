@@ -82,18 +82,28 @@ export async function hit(db: Db, h: Hit): Promise<number> {
   return Number(rows[0]?.count ?? 0);
 }
 
+const currentCount = prepared<{ kind: string; key: string; metric: string; windowMs: number; since: number }>(
+  (db, p) =>
+    db
+      .selectFrom('lockout_counters')
+      .select('count')
+      .where('subject_kind', '=', p.kind)
+      .where('subject_key', '=', p.key)
+      .where('metric', '=', p.metric)
+      .where('window_ms', '=', p.windowMs)
+      .where('window_start', '>', p.since),
+);
+
 /** The count of a counter's current window (0 if none): what a reader sharing the counter sees. */
 export async function countOf(db: Db, c: Omit<Hit, 'nowMs'>, nowMs: number): Promise<number> {
-  const row = await db
-    .selectFrom('lockout_counters')
-    .select('count')
-    .where('subject_kind', '=', c.kind)
-    .where('subject_key', '=', c.key)
-    .where('metric', '=', c.metric)
-    .where('window_ms', '=', c.windowMs)
-    .where('window_start', '>', nowMs - c.windowMs)
-    .executeTakeFirst();
-  return Number(row?.count ?? 0);
+  const { rows } = await currentCount.run<{ count: number | string }>(db, {
+    kind: c.kind,
+    key: c.key,
+    metric: c.metric,
+    windowMs: c.windowMs,
+    since: nowMs - c.windowMs,
+  });
+  return Number(rows[0]?.count ?? 0);
 }
 
 /**

@@ -197,12 +197,19 @@ export async function intakeFacts(
       label: `destination ${maskTail(i.destination)}`,
     });
   if (linked.length > 0) {
+    const mismatch = setting(settings, 'device_mismatch') !== undefined;
     const seen = await deps.links.record(
       trx,
-      { channelId: i.channelId, sellerId: i.sellerId, subjects: linked },
+      {
+        channelId: i.channelId,
+        sellerId: i.sellerId,
+        subjects: linked,
+        // Only the device rule reads how many the seller had before: an IP's count is not spent.
+        ...(mismatch ? { countKinds: ['device' as const] } : {}),
+      },
       nowMs,
     );
-    if (setting(settings, 'device_mismatch')) {
+    if (mismatch) {
       const d = seen.find((s) => s.kind === 'device');
       facts.device = d ? { isNew: d.isNew, knownBefore: d.sellerKnownOfKind } : null;
     }

@@ -3,7 +3,16 @@ import { storageTargets, type TestLocation } from '../../../test/harness/storage
 import { cryptoSuite } from '../../shared/suite.js';
 import type { Storage } from '../../storage/database.js';
 import { type Committer, createCommitter } from '../../storage/group-commit.js';
-import { createLinkHasher, ipLabel, KNOWN_CAP, type LinkSubject, pruneLinks, recordLinks } from './links.js';
+import {
+  createLinkHasher,
+  ipLabel,
+  KNOWN_CAP,
+  LINK_KINDS,
+  type LinkKind,
+  type LinkSubject,
+  pruneLinks,
+  recordLinks,
+} from './links.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const hasher = createLinkHasher(Buffer.alloc(32, 7), cryptoSuite('standard').keyedHash);
@@ -42,8 +51,12 @@ describe.each(storageTargets())('recordLinks on $name', (target) => {
     await storage.close();
     await loc.destroy();
   });
-  const record = (sellerId: string, subjects: LinkSubject[], nowMs: number) =>
-    committer.run((trx) => recordLinks(trx, { channelId: 'ch_1', sellerId, subjects }, nowMs));
+  const record = (
+    sellerId: string,
+    subjects: LinkSubject[],
+    nowMs: number,
+    countKinds: readonly LinkKind[] = LINK_KINDS,
+  ) => committer.run((trx) => recordLinks(trx, { channelId: 'ch_1', sellerId, subjects, countKinds }, nowMs));
 
   it('says which values are new to the seller and how many of the kind it had before', async () => {
     const first = await record('s1', [...device('d1'), ...ip('198.51.100.1')], T0);
@@ -69,6 +82,11 @@ describe.each(storageTargets())('recordLinks on $name', (target) => {
     ]);
     // Another seller seen with the same device starts from nothing.
     expect(await record('s2', device('d1'), T0 + 4)).toMatchObject([{ isNew: true, sellerKnownOfKind: 0 }]);
+    // A kind not asked for is not counted, new or not.
+    expect(await record('s1', [...device('d5'), ...ip('198.51.100.2')], T0 + 5, ['device'])).toEqual([
+      expect.objectContaining({ kind: 'device', isNew: true, sellerKnownOfKind: 4 }),
+      expect.objectContaining({ kind: 'ip', isNew: true, sellerKnownOfKind: null }),
+    ]);
     const row = await storage.db
       .selectFrom('risk_seller_links')
       .selectAll()

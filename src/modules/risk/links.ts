@@ -25,6 +25,8 @@ export interface RecordLinks {
   channelId: string;
   sellerId: string;
   subjects: readonly LinkSubject[];
+  /** The kinds whose `sellerKnownOfKind` the caller reads (a statement each when new); none if absent. */
+  countKinds?: readonly LinkKind[];
 }
 
 export interface RecordedLink {
@@ -35,8 +37,8 @@ export interface RecordedLink {
   /**
    * Values of this kind the seller had before this call (the new ones of this call not counted),
    * at most `KNOWN_CAP`: "a new device, and not the seller's first" is `isNew && sellerKnownOfKind > 0`.
-   * Counted only for the kinds this call brought a new value of; null for the others (nothing new
-   * of the kind, nothing to judge, no statement spent).
+   * Counted only for the kinds asked for (`countKinds`) that this call brought a new value of; null
+   * for the others (nothing new of the kind or not asked: nothing to judge, no statement spent).
    */
   sellerKnownOfKind: number | null;
 }
@@ -101,9 +103,9 @@ const upserts = new Map<number, ReturnType<typeof upsertFor>>();
 
 /**
  * Records that the seller was seen with these subjects now, in the caller's transaction (intake's),
- * and says for each whether it is new to the seller and, for a kind with a new value, how many of
- * the kind it had before. One statement, and one more per kind with a new value (a seller's usual
- * device and address cost one). Repeated subjects are recorded once.
+ * and says for each whether it is new to the seller and, for an asked kind with a new value, how
+ * many of the kind it had before. One statement, and one more per asked kind with a new value (a
+ * seller's usual device and address cost one). Repeated subjects are recorded once.
  */
 export async function recordLinks(trx: Db, input: RecordLinks, nowMs: number): Promise<RecordedLink[]> {
   // One row per value, in one order: two intakes of a seller lock its rows in the same sequence.
@@ -135,7 +137,8 @@ export async function recordLinks(trx: Db, input: RecordLinks, nowMs: number): P
   });
   // Before this call the seller had every value of the kind now stored but this call's new ones.
   const before = new Map<LinkKind, number>();
-  for (const kind of new Set(recorded.filter((r) => r.isNew).map((r) => r.kind))) {
+  const wanted = new Set(input.countKinds ?? []);
+  for (const kind of new Set(recorded.filter((r) => r.isNew && wanted.has(r.kind)).map((r) => r.kind))) {
     const fresh = recorded.filter((r) => r.kind === kind && r.isNew).length;
     const { rows: counted } = await countOfKind.run<{ n: number | string }>(trx, {
       channel: input.channelId,

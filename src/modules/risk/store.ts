@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { Db } from '../../storage/database.js';
-import { preparedInsert } from '../../storage/prepared.js';
+import { prepared, preparedInsert } from '../../storage/prepared.js';
 import type {
   RiskAssessmentsTable,
   RiskBlacklistTable,
@@ -52,17 +52,38 @@ export const insertReport = preparedInsert('risk_reports');
 export const assessmentsOf = (db: Db, orderId: string): Promise<AssessmentRow[]> =>
   db.selectFrom('risk_assessments').selectAll().where('order_id', '=', orderId).orderBy('id').execute();
 
+/** One look-up statement per number of hashes, compiled once. */
+const blacklistedStatements = new Map<number, ReturnType<typeof prepared<Record<string, unknown>>>>();
+function blacklistedStatement(n: number) {
+  let s = blacklistedStatements.get(n);
+  if (!s) {
+    s = prepared<Record<string, unknown>>((db, p) =>
+      db
+        .selectFrom('risk_blacklist')
+        .select(['kind', 'value_hash'])
+        .where(
+          'value_hash',
+          'in',
+          Array.from({ length: n }, (_, i) => p[`h${i}`] as string),
+        ),
+    );
+    blacklistedStatements.set(n, s);
+  }
+  return s;
+}
+
 /** Which of these keyed hashes are blacklisted. */
 export async function blacklistedOf(
   db: Db,
   hashes: string[],
 ): Promise<{ kind: string; value_hash: string }[]> {
   if (hashes.length === 0) return [];
-  return db
-    .selectFrom('risk_blacklist')
-    .select(['kind', 'value_hash'])
-    .where('value_hash', 'in', hashes)
-    .execute();
+  const p: Record<string, unknown> = {};
+  hashes.forEach((h, i) => {
+    p[`h${i}`] = h;
+  });
+  const { rows } = await blacklistedStatement(hashes.length).run<{ kind: string; value_hash: string }>(db, p);
+  return rows;
 }
 
 export const blacklistCount = async (db: Db): Promise<number> =>
@@ -74,6 +95,58 @@ export const blacklistCount = async (db: Db): Promise<number> =>
         .executeTakeFirst()
     )?.n ?? 0,
   );
+
+type ProfileParams = {
+  channel: string;
+  seller: string;
+  now: number;
+  lat: number | null;
+  lon: number | null;
+  city: string | null;
+  locatedAt: number | null;
+};
+
+/** The profile upsert, located (the place moves to last, last to prev) or not (prev says so). */
+function profileStatement(located: boolean) {
+  return prepared<ProfileParams>((db, p) =>
+    db
+      .insertInto('risk_seller_profiles')
+      .values({
+        channel_id: p.channel,
+        seller_id: p.seller,
+        first_seen_at: p.now,
+        last_lat: p.lat,
+        last_lon: p.lon,
+        last_city: p.city,
+        last_located_at: p.locatedAt,
+        prev_lat: null,
+        prev_lon: null,
+        prev_city: null,
+        prev_located_at: null,
+      })
+      .onConflict((oc) =>
+        oc.columns(['channel_id', 'seller_id']).doUpdateSet((eb) => ({
+          prev_lat: eb.ref('risk_seller_profiles.last_lat'),
+          prev_lon: eb.ref('risk_seller_profiles.last_lon'),
+          prev_city: eb.ref('risk_seller_profiles.last_city'),
+          prev_located_at: eb.ref('risk_seller_profiles.last_located_at'),
+          ...(located
+            ? {
+                last_lat: eb.ref('excluded.last_lat'),
+                last_lon: eb.ref('excluded.last_lon'),
+                last_city: eb.ref('excluded.last_city'),
+                last_located_at: eb.ref('excluded.last_located_at'),
+              }
+            : // Not located: the last place stays the one to compare with, and prev says so.
+              {}),
+        })),
+      )
+      .returningAll(),
+  );
+}
+
+const touchLocated = profileStatement(true);
+const touchUnlocated = profileStatement(false);
 
 /**
  * Where the seller's IP is now, remembered in one statement: the row keeps its last and the one
@@ -90,45 +163,17 @@ export async function touchProfile(
   },
 ): Promise<ProfileRow> {
   const place = p.place;
-  const row = await db
-    .insertInto('risk_seller_profiles')
-    .values({
-      channel_id: p.channelId,
-      seller_id: p.sellerId,
-      first_seen_at: p.nowMs,
-      last_lat: place?.lat ?? null,
-      last_lon: place?.lon ?? null,
-      last_city: place?.city ?? null,
-      last_located_at: place ? p.nowMs : null,
-      prev_lat: null,
-      prev_lon: null,
-      prev_city: null,
-      prev_located_at: null,
-    })
-    .onConflict((oc) =>
-      oc.columns(['channel_id', 'seller_id']).doUpdateSet((eb) =>
-        place
-          ? {
-              prev_lat: eb.ref('risk_seller_profiles.last_lat'),
-              prev_lon: eb.ref('risk_seller_profiles.last_lon'),
-              prev_city: eb.ref('risk_seller_profiles.last_city'),
-              prev_located_at: eb.ref('risk_seller_profiles.last_located_at'),
-              last_lat: place.lat,
-              last_lon: place.lon,
-              last_city: place.city,
-              last_located_at: p.nowMs,
-            }
-          : // Not located: the last place stays the one to compare with, and prev says so.
-            {
-              prev_lat: eb.ref('risk_seller_profiles.last_lat'),
-              prev_lon: eb.ref('risk_seller_profiles.last_lon'),
-              prev_city: eb.ref('risk_seller_profiles.last_city'),
-              prev_located_at: eb.ref('risk_seller_profiles.last_located_at'),
-            },
-      ),
-    )
-    .returningAll()
-    .executeTakeFirstOrThrow();
+  const { rows } = await (place ? touchLocated : touchUnlocated).run<ProfileRow>(db, {
+    channel: p.channelId,
+    seller: p.sellerId,
+    now: p.nowMs,
+    lat: place?.lat ?? null,
+    lon: place?.lon ?? null,
+    city: place?.city ?? null,
+    locatedAt: place ? p.nowMs : null,
+  });
+  const row = rows[0];
+  if (!row) throw new Error('touchProfile: the upsert returned no row');
   return row;
 }
 
