@@ -106,6 +106,7 @@ describe('module boundaries', () => {
       'cards',
       'channels',
       'events',
+      'filedrop',
       'idempotency',
       'ledger',
       'lockouts',
