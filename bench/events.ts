@@ -64,6 +64,7 @@ function order(id: string, now: number): OrdersTable {
     store_terminal_id: null,
     blockchain_address: null,
     approved_at: null,
+    batch_id: null,
   };
 }
 

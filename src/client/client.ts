@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { SIGNING_HEADERS, signedHeaders, stringToSign } from './signing.js';
 
 /** Signing with a private key instead of the HMAC secret (docs/signing.md#schemes). */
@@ -68,6 +68,47 @@ export class RecardClient {
       // not JSON: hand back the text
     }
     return { status: res.status, headers: res.headers, body: parsed as T };
+  }
+
+  /**
+   * Uploads a batch card file (docs/batches.md): multipart with one `file` part; the parameters in
+   * the query; the signature over the file's SHA-256, sent in X-Recard-Content-SHA256.
+   */
+  async uploadBatch<T = unknown>(
+    params: Record<string, string | number>,
+    file: Buffer,
+    fileName: string,
+  ): Promise<ClientResponse<T>> {
+    const pathWithQuery = `/v1/batches?${new URLSearchParams(
+      Object.entries(params).map(([k, v]): [string, string] => [k, String(v)]),
+    ).toString()}`;
+    const digest = createHash('sha256').update(file).digest('hex');
+    const headers = this.headersFor('POST', pathWithQuery, digest);
+    headers['x-recard-content-sha256'] = digest;
+    if (this.options.accessToken) headers.authorization = `Bearer ${await this.options.accessToken()}`;
+    const form = new FormData();
+    form.append('file', new Blob([file]), fileName);
+    const res = await fetch(new URL(pathWithQuery, this.options.baseUrl), {
+      method: 'POST',
+      headers,
+      body: form,
+    });
+    const raw = await res.text();
+    let parsed: unknown = raw;
+    try {
+      parsed = raw.length > 0 ? JSON.parse(raw) : null;
+    } catch {
+      // not JSON: hand back the text
+    }
+    return { status: res.status, headers: res.headers, body: parsed as T };
+  }
+
+  /** A signed GET whose answer is a file (a batch report): the bytes as sent. */
+  async download(pathWithQuery: string): Promise<{ status: number; headers: Headers; body: Buffer }> {
+    const headers = this.headersFor('GET', pathWithQuery);
+    if (this.options.accessToken) headers.authorization = `Bearer ${await this.options.accessToken()}`;
+    const res = await fetch(new URL(pathWithQuery, this.options.baseUrl), { headers });
+    return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
   }
 
   get<T = unknown>(path: string) {

@@ -309,6 +309,21 @@ export const SETTINGS = {
     Type.Integer({ minimum: 1, maximum: 3650, default: 180 }),
     "A seller's link to a device, IP or destination not seen for this many days is forgotten (pruned once a day): rings are made of what sellers share now.",
   ),
+  batchMaxLines: setting(
+    'RECARD_BATCH_MAX_LINES',
+    Type.Integer({ minimum: 1, maximum: 1000000, default: 100000 }),
+    'Most card lines one batch file may hold (docs/batches.md); a longer file is refused with 413 before any order is written.',
+  ),
+  batchMaxBytes: setting(
+    'RECARD_BATCH_MAX_BYTES',
+    Type.Integer({ minimum: 1024, maximum: 1073741824, default: 33554432 }),
+    'Largest batch file accepted, in bytes (default 32 MiB); a larger upload is refused with 413.',
+  ),
+  fileDropPort: setting(
+    'RECARD_FILE_DROP_PORT',
+    Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+    'Port of the SFTP file drop (docs/batches.md#file-drop); unset: no file drop. `recard serve --file-drop-port` sets it too.',
+  ),
   quoteTtlS: setting(
     'RECARD_QUOTE_TTL_S',
     Type.Integer({ minimum: 10, maximum: 86400, default: 600 }),

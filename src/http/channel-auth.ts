@@ -68,7 +68,7 @@ export function channelApi(
           headers: request.headers,
           method: request.method,
           url: request.url,
-          rawBody: request.rawBody,
+          rawBody: request.signedBody ?? request.rawBody,
           clientCertSha256: clientCertificateSha256(request),
           ip: request.ip,
         }),

@@ -33,7 +33,7 @@ export function installIdempotency(
         field: IDEMPOTENCY_HEADER,
       });
     const bodyHash = createHash('sha256')
-      .update(request.rawBody ?? Buffer.alloc(0))
+      .update(request.signedBody ?? request.rawBody ?? Buffer.alloc(0))
       .digest('hex');
     const begun = await idempotency.begin(scopeOf(request), key, {
       method: request.method,

@@ -6,6 +6,11 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The body bytes exactly as received; what request signatures cover. */
     rawBody?: Buffer;
+    /**
+     * What the signature covers in place of a body that is streamed, not buffered (a batch upload:
+     * its declared SHA-256, docs/signing.md#batches); never decoded as JSON.
+     */
+    signedBody?: Buffer;
   }
 }
 

@@ -8,6 +8,7 @@ import type { ReadinessCheck } from '../http/ops-routes.js';
 import { h5Api } from '../http/seller-auth.js';
 import type { JobRuntime } from '../jobs/runtime.js';
 import { adminSessionRoutes, adminUserRoutes } from '../modules/admins/index.js';
+import { batchRoutes } from '../modules/batches/index.js';
 import { cardTypeAdminRoutes, cardTypeRoutes } from '../modules/cards/index.js';
 import {
   channelAdminRoutes,
@@ -119,6 +120,7 @@ export async function buildApi(ctx: Context, runtime: JobRuntime | null): Promis
           channelWebhookRoutes(ctx.webhooks),
           sellerRoutes(ctx.sellers),
           settlementRoutes(ctx.settlement),
+          batchRoutes(ctx.batches, { maxBytes: ctx.config.batchMaxBytes }),
         ],
         ctx.idempotency,
       ),

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { RecardClient } from '../client/client.js';
@@ -9,6 +9,7 @@ import { dropRetiredFileCardKeys, rotateFileCardMasterKey } from '../config/keys
 import { ConfigError, loadConfig } from '../config/load.js';
 import { SETTINGS } from '../config/schema.js';
 import { ADMIN_ROLES, type AdminRole, generatePassword, NewAdminUser } from '../modules/admins/index.js';
+import type { BatchView } from '../modules/batches/index.js';
 import {
   CHANNEL_KINDS,
   type ChannelKind,
@@ -40,6 +41,7 @@ import {
   startDemoIssuers,
   startDemoPayouts,
 } from './demo.js';
+import { startContextFileDrop } from './file-drop.js';
 import { checkLedger } from './ledger-check.js';
 import { startWorker } from './worker.js';
 
@@ -105,6 +107,10 @@ export function buildCli(): Command {
       '--client-ca <file>',
       'ask for client certificates signed by this CA: mutual TLS (RECARD_TLS_CLIENT_CA)',
     )
+    .option(
+      '--file-drop-port <port>',
+      'run the SFTP file drop on this port (RECARD_FILE_DROP_PORT; with --demo, 2222 unless set)',
+    )
     .action(
       async (opts: {
         worker: boolean;
@@ -112,17 +118,21 @@ export function buildCli(): Command {
         tlsCert?: string;
         tlsKey?: string;
         clientCa?: string;
+        fileDropPort?: string;
       }) => {
         // Flags win over the environment; the settings loader reads both the same way.
         if (opts.tlsCert) process.env.RECARD_TLS_CERT = opts.tlsCert;
         if (opts.tlsKey) process.env.RECARD_TLS_KEY = opts.tlsKey;
         if (opts.clientCa) process.env.RECARD_TLS_CLIENT_CA = opts.clientCa;
+        if (opts.fileDropPort) process.env.RECARD_FILE_DROP_PORT = opts.fileDropPort;
         await withContext(
           async (ctx) => {
             const sims = opts.demo ? await startDemoIssuers(ctx) : undefined;
             const fxFeed = opts.demo ? await startDemoFxFeed(ctx) : undefined;
             const payoutSims = opts.demo ? await startDemoPayouts(ctx) : undefined;
             const server = await startServer(ctx, { worker: opts.worker });
+            const dropPort = ctx.config.fileDropPort ?? (opts.demo ? 2222 : undefined);
+            const fileDrop = dropPort === undefined ? undefined : await startContextFileDrop(ctx, dropPort);
             if (opts.demo) {
               const demo = await ensureDemoChannel(ctx);
               const usdt = await ensureDemoChannel(ctx, DEMO_USDT_CHANNEL_ID, DEMO_USDT_CHANNEL);
@@ -153,15 +163,25 @@ export function buildCli(): Command {
                     seller: { id: 'seller-1' },
                   })}'`,
                   '  Sellers s1 and seller-1 are verified with a simulated Alipay account: the card goes redeemed → settled → paid.',
+                  ...(fileDrop
+                    ? [
+                        `  SFTP file drop:  sftp -P ${fileDrop.port} ${demo.channel.id}@127.0.0.1   (password: the channel secret)`,
+                        '      put cmcc_national.10000.stock.txt in/   →   get out/cmcc_national.10000.stock.txt.report.csv',
+                        '  Batch files over the API (docs/batches.md):',
+                        '      node bin/recard.js batch submit cards.csv --id my-first-batch',
+                      ]
+                    : []),
                   '      node bin/recard.js call GET /v1/balance      node bin/recard.js call GET /v1/payouts',
                   '',
                 ].join('\n'),
               );
             } else {
               out(`Recard ${VERSION} is running at ${server.url} (${ctx.storage.describe})`);
+              if (fileDrop) out(`SFTP file drop on port ${fileDrop.port}`);
             }
             const signal = await untilSignal();
             ctx.logger.info({ signal }, 'shutting down');
+            await fileDrop?.close();
             await server.stop();
             await sims?.close();
             await fxFeed?.close();
@@ -519,31 +539,135 @@ export function buildCli(): Command {
     .description('Make a signed API call (RECARD_URL, RECARD_CHANNEL_ID, RECARD_CHANNEL_SECRET)')
     .option('--data <json>', 'JSON request body')
     .action(async (method: string, path: string, opts: { data?: string }) => {
-      const {
-        RECARD_URL: baseUrl = 'http://127.0.0.1:3000',
-        RECARD_CHANNEL_ID: channelId,
-        RECARD_CHANNEL_SECRET: secret,
-      } = process.env;
-      if (!channelId || !secret) throw new CliError('set RECARD_CHANNEL_ID and RECARD_CHANNEL_SECRET');
+      const client = channelClient();
       let body: unknown;
       try {
         body = opts.data === undefined ? undefined : JSON.parse(opts.data);
       } catch {
         throw new CliError('--data is not valid JSON');
       }
-      const res = await new RecardClient({ baseUrl, channelId, secret }).request(
-        method.toUpperCase(),
-        path,
-        body,
-      );
+      const res = await client.request(method.toUpperCase(), path, body);
       out(`HTTP ${res.status}\n${JSON.stringify(res.body, null, 2)}`);
       if (res.status >= 400) process.exitCode = 1;
+    });
+
+  const batch = program
+    .command('batch')
+    .description('Batch card files (docs/batches.md); RECARD_URL, RECARD_CHANNEL_ID, RECARD_CHANNEL_SECRET');
+  batch
+    .command('submit <file>')
+    .description('Upload a card file and show its progress until every line has an outcome')
+    .requiredOption(
+      '--id <merchant_batch_id>',
+      "your own id for the file (repeat it to get the first batch's answer)",
+    )
+    .option('--format <format>', 'csv, text or xlsx (default: from the file name)')
+    .option('--card-type <code>', 'text files: the card type of every line')
+    .option('--face-value <minor units>', 'text files: the declared face value of every line, in fen')
+    .option('--encoding <encoding>', 'utf-8 or gb18030 (default: detected)')
+    .option('--no-wait', 'print the batch and return at once')
+    .action(
+      async (
+        file: string,
+        opts: {
+          id: string;
+          format?: string;
+          cardType?: string;
+          faceValue?: string;
+          encoding?: string;
+          wait: boolean;
+        },
+      ) => {
+        const client = channelClient();
+        const format = opts.format ?? formatOfFile(file);
+        const params: Record<string, string | number> = { merchant_batch_id: opts.id, format };
+        if (opts.cardType) params.card_type = opts.cardType;
+        if (opts.faceValue) params.declared_face_value = opts.faceValue;
+        if (opts.encoding) params.encoding = opts.encoding;
+        const res = await client.uploadBatch<BatchView & { message?: string }>(
+          params,
+          readFileSync(file),
+          basename(file),
+        );
+        if (res.status >= 400) throw new CliError(`HTTP ${res.status}: ${JSON.stringify(res.body)}`);
+        let view = res.body;
+        if (!opts.wait) {
+          out(JSON.stringify(view, null, 2));
+          return;
+        }
+        const bar = new ProgressLine(process.stderr);
+        for (;;) {
+          bar.show(view);
+          if (view.completed_at) break;
+          await new Promise((r) => setTimeout(r, 1_000));
+          const next = await client.get<BatchView>(`/v1/batches/${view.id}`);
+          if (next.status !== 200) throw new CliError(`HTTP ${next.status}: ${JSON.stringify(next.body)}`);
+          view = next.body;
+        }
+        bar.done();
+        out(JSON.stringify(view, null, 2));
+      },
+    );
+  batch
+    .command('report <id>')
+    .description("Download a batch's per-line report and check its SHA-256")
+    .option('--format <format>', 'csv or xlsx', 'csv')
+    .option('--out <file>', 'write it here (default: <id>.report.<format>)')
+    .action(async (id: string, opts: { format: string; out?: string }) => {
+      const res = await channelClient().download(`/v1/batches/${id}/report?format=${opts.format}`);
+      if (res.status !== 200) throw new CliError(`HTTP ${res.status}: ${res.body.toString('utf8')}`);
+      const digest = createHash('sha256').update(res.body).digest('hex');
+      if (digest !== res.headers.get('x-recard-content-sha256'))
+        throw new CliError('the report does not match the SHA-256 Recard sent with it');
+      const target = opts.out ?? `${id}.report.${opts.format}`;
+      writeFileSync(target, res.body);
+      out(`${target}  sha256 ${digest}`);
     });
 
   return program;
 }
 
 class CliError extends Error {}
+
+/** The channel client of `recard call` and `recard batch`, from the environment. */
+function channelClient(): RecardClient {
+  const {
+    RECARD_URL: baseUrl = 'http://127.0.0.1:3000',
+    RECARD_CHANNEL_ID: channelId,
+    RECARD_CHANNEL_SECRET: secret,
+  } = process.env;
+  if (!channelId || !secret) throw new CliError('set RECARD_CHANNEL_ID and RECARD_CHANNEL_SECRET');
+  return new RecardClient({ baseUrl, channelId, secret });
+}
+
+function formatOfFile(file: string): string {
+  const ext = extname(file).toLowerCase();
+  if (ext === '.csv') return 'csv';
+  if (ext === '.xlsx') return 'xlsx';
+  if (ext === '.txt' || ext === '') return 'text';
+  throw new CliError(`cannot tell the format of ${file}: give --format csv, text or xlsx`);
+}
+
+/** One line on the terminal, redrawn: a bar of the lines that have an outcome, and the counts. */
+class ProgressLine {
+  constructor(private readonly stream: NodeJS.WriteStream) {}
+
+  show(b: BatchView): void {
+    const c = b.counts;
+    const finished = c.read - c.pending - c.verifying;
+    const share = c.read === 0 ? 1 : finished / c.read;
+    const width = 30;
+    const filled = Math.round(share * width);
+    const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
+    const text = `${bar} ${finished}/${c.read}  redeemed ${c.redeemed}  invalid ${c.invalid}  refused ${c.refused}  review ${c.review}  verifying ${c.verifying}`;
+    if (this.stream.isTTY) this.stream.write(`\r${text}\x1b[K`);
+    else this.stream.write(`${text}\n`);
+  }
+
+  done(): void {
+    if (this.stream.isTTY) this.stream.write('\n');
+  }
+}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];

@@ -24,6 +24,12 @@ import {
   PRUNE_SESSIONS,
   pruneSessionsHandler,
 } from '../modules/admins/index.js';
+import {
+  BATCH_EVENT_TYPES,
+  type BatchService,
+  createBatchService,
+  PRUNE_UPLOADS,
+} from '../modules/batches/index.js';
 import { type CardTypeService, createCardTypeService } from '../modules/cards/index.js';
 import {
   type Authenticator,
@@ -68,6 +74,7 @@ import {
   ORDER_EVENT_TYPES,
   type OrderService,
   SHRED_CARDS,
+  VERIFY_BATCH_ORDER,
   VERIFY_ORDER,
 } from '../modules/orders/index.js';
 import {
@@ -227,6 +234,8 @@ export interface Context {
   stepUps: StepUps;
   /** The manual review queue (docs/reviews.md). */
   reviews: ReviewService;
+  /** Batch card files: uploads, their lines as orders, progress and reports (docs/batches.md). */
+  batches: BatchService;
   /** `Idempotency-Key` on POST, for both APIs (docs/idempotency.md). */
   idempotency: Idempotency;
   /** Payout providers by name (RECARD_PAYOUT_PROVIDERS_FILE; `serve --demo` and tests set the simulators'). */
@@ -252,7 +261,12 @@ export interface ContextOptions {
 }
 
 /** Every event type of this build. */
-const EVENT_TYPES = [...ORDER_EVENT_TYPES, ...WEBHOOK_EVENT_TYPES, ...PAYOUT_EVENT_TYPES];
+const EVENT_TYPES = [
+  ...ORDER_EVENT_TYPES,
+  ...WEBHOOK_EVENT_TYPES,
+  ...PAYOUT_EVENT_TYPES,
+  ...BATCH_EVENT_TYPES,
+];
 const CHANNEL_EVENT_TYPES = EVENT_TYPES.filter((t) => t.visibility === 'channel').map((t) => t.type);
 
 export async function createContext(config: Config, options: ContextOptions = {}): Promise<Context> {
@@ -476,7 +490,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
     cardTypes,
     transitions,
     checkCallbackUrl: (channel, url) => checkOrderCallbackUrl(outbound, channel.callbacks.allowed_hosts, url),
-    onJobQueued: () => ctx.wakeWorker([VERIFY_ORDER.kind]),
+    onJobQueued: () => ctx.wakeWorker([VERIFY_ORDER.kind, VERIFY_BATCH_ORDER.kind]),
     guard: lockouts.guard,
     ...(riskOn ? { risk } : {}),
   });
@@ -494,7 +508,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       const stepUp = await stepUps.of(from, orderId);
       return stepUp ? [...fired, { step_up: stepUp }] : fired;
     },
-    onJobQueued: () => ctx.wakeWorker([VERIFY_ORDER.kind]),
+    onJobQueued: () => ctx.wakeWorker([VERIFY_ORDER.kind, VERIFY_BATCH_ORDER.kind]),
   });
   const endpoints = createEndpointService({
     db,
@@ -529,7 +543,38 @@ export async function createContext(config: Config, options: ContextOptions = {}
     ip: { rate: config.ipRate, burst: config.ipBurst },
     logger,
   });
+  const batches = createBatchService({
+    db,
+    committer,
+    clock,
+    cardKeys: secrets.cardKeys,
+    cardTypes,
+    orders,
+    channel: async (id) => (await channels.credentials(id))?.channel,
+    events,
+    maxLines: config.batchMaxLines,
+    maxBytes: config.batchMaxBytes,
+    onJobQueued: (kinds) => ctx.wakeWorker(kinds),
+  });
+  const verifyHandler = verifyOrderHandler({
+    db,
+    committer,
+    clock,
+    router,
+    codes,
+    orders,
+    pricing,
+    ...(riskOn ? { risk } : {}),
+    faceValuePolicy: async (channelId) =>
+      (await channels.credentials(channelId))?.channel.face_value_policy ?? 'review',
+    observe: {
+      unknownCode: (issuer, raw_code) =>
+        metrics.issuerUnknownCodes.inc({ issuer, raw_code: raw_code.slice(0, 32) }),
+      outcome: (issuer, outcome) => metrics.issuerOutcomes.inc({ issuer, outcome }),
+    },
+  });
   const ctx: Context = {
+    batches,
     idempotency,
     rateLimits,
     ledger,
@@ -627,23 +672,9 @@ export async function createContext(config: Config, options: ContextOptions = {}
           });
         },
       }),
-      verifyOrderHandler({
-        db,
-        committer,
-        clock,
-        router,
-        codes,
-        orders,
-        pricing,
-        ...(riskOn ? { risk } : {}),
-        faceValuePolicy: async (channelId) =>
-          (await channels.credentials(channelId))?.channel.face_value_policy ?? 'review',
-        observe: {
-          unknownCode: (issuer, raw_code) =>
-            metrics.issuerUnknownCodes.inc({ issuer, raw_code: raw_code.slice(0, 32) }),
-          outcome: (issuer, outcome) => metrics.issuerOutcomes.inc({ issuer, outcome }),
-        },
-      }),
+      verifyHandler,
+      // Orders of a batch file are verified by the same handler, in slots of their own.
+      { ...verifyHandler, spec: VERIFY_BATCH_ORDER },
       ...events.handlers(),
       sendPayoutHandler({ ...payoutDeps, db, provider: (name) => payoutProviders.get(name) }),
       sweepSettlementHandler({ ...payoutDeps, db, policyOf }, () => ctx.wakeWorker([SEND_PAYOUT.kind])),
@@ -681,6 +712,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       ringsJobHandler(db, storage.dialect, clock),
       pruneSessionsHandler(admins),
       pruneJobsHandler(db, clock),
+      ...batches.handlers(),
     ],
     schedules: [
       { spec: PRUNE_NONCES, everyMs: TEN_MINUTES, payload: {} },
@@ -697,6 +729,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
         }),
       },
       { spec: PRUNE_SESSIONS, everyMs: TEN_MINUTES, payload: {} },
+      { spec: PRUNE_UPLOADS, everyMs: TEN_MINUTES, payload: { older_than_ms: 3_600_000 } },
       { spec: SWEEP_VERIFYING, everyMs: 60_000, payload: { stuck_after_ms: config.verifyStuckAfterMs } },
       { spec: PRUNE_JOBS, everyMs: TEN_MINUTES, payload: { keep_ms: KEEP_SUCCEEDED_JOBS_MS } },
       { spec: REFRESH_FX, everyMs: config.fxPollMs, payload: {} },

@@ -25,6 +25,13 @@ export const ERROR_STATUS = {
   seller_name_required: 400,
   public_key_invalid: 400,
   unsupported_grant_type: 400,
+  unknown_column: 400,
+  missing_column: 400,
+  duplicate_column: 400,
+  unreadable_xlsx: 400,
+  undetectable_encoding: 400,
+  empty_file: 400,
+  content_digest_mismatch: 400,
   // 401 — who is calling could not be established
   auth_header_invalid: 401,
   timestamp_out_of_window: 401,
@@ -74,6 +81,8 @@ export const ERROR_STATUS = {
   conflict: 409,
   idempotency_request_in_flight: 409,
   seller_phone_taken: 409,
+  batch_in_progress: 409,
+  batch_not_cancellable: 409,
   // 422 — the card is refused
   no_offer: 422,
   idempotency_key_reused: 422,
@@ -97,6 +106,8 @@ export const ERROR_STATUS = {
   seller_login_locked: 429,
   // 413 / 415
   payload_too_large: 413,
+  file_too_large: 413,
+  too_many_lines: 413,
   unsupported_media_type: 415,
   // 5xx — our side or upstream
   internal_error: 500,

@@ -2,6 +2,7 @@ import { randomBytesPooled } from './random.js';
 
 /** Every id prefix the system hands out; ids are `<prefix>_<26 chars>`. */
 export type IdPrefix =
+  | 'bat'
   | 'ch'
   | 'ck'
   | 'job'

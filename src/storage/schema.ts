@@ -210,6 +210,8 @@ export interface OrdersTable {
   blockchain_address: string | null;
   /** When a reviewer approved the order (docs/reviews.md): verification redeems what it held for review. */
   approved_at: number | null;
+  /** The batch (bat_…) the order came in, if any. */
+  batch_id: string | null;
 }
 
 /** A manual review case (docs/reviews.md), owned by the reviews module. */
@@ -231,6 +233,52 @@ export interface ReviewsTable {
   currency: string;
   created_at: number;
   updated_at: number;
+}
+
+/** One uploaded card file (docs/batches.md). */
+export interface BatchesTable {
+  id: string;
+  channel_id: string;
+  merchant_batch_id: string;
+  /** How it came: `api` (POST /v1/batches) or `file_drop` (SFTP). */
+  source: 'api' | 'file_drop';
+  file_name: string | null;
+  /** SHA-256 (hex) of the file's bytes as uploaded. */
+  file_sha256: string;
+  file_bytes: number;
+  format: 'csv' | 'text' | 'xlsx';
+  encoding: string | null;
+  /** For text files: the card type and face value of every line. */
+  card_type: string | null;
+  declared_face_value: number | null;
+  seller_id: string;
+  status: 'receiving' | 'processing' | 'completed' | 'cancelled';
+  line_count: number;
+  /** The report made when the batch completed (masked numbers only), and its SHA-256. */
+  report_sha256: string | null;
+  report_csv: string | null;
+  created_at: number;
+  updated_at: number;
+  completed_at: number | null;
+}
+
+/** A card line of a batch: sealed until its order is written, then the order's id. */
+export interface BatchLinesTable {
+  batch_id: string;
+  line: number;
+  status: 'pending' | 'ordered' | 'refused' | 'cancelled';
+  card_type: string | null;
+  card_masked: string | null;
+  declared_face_value: number | null;
+  merchant_order_id: string | null;
+  sealed_key_id: string | null;
+  /** The card number and secret sealed under the card master key; null once processed. */
+  sealed_card: string | null;
+  order_id: string | null;
+  /** Why the line was refused: the same stable codes as a single order's refusal. */
+  code: string | null;
+  message: string | null;
+  field: string | null;
 }
 
 export interface ChannelGroupsTable {
@@ -557,6 +605,8 @@ export interface Database {
   risk_counters: RiskCountersTable;
   risk_moments: RiskMomentsTable;
   reviews: ReviewsTable;
+  batches: BatchesTable;
+  batch_lines: BatchLinesTable;
 }
 
 export interface LedgerAccountsTable {

@@ -60,6 +60,8 @@ const OWNER: Record<string, string> = {
   risk_counters: 'risk',
   risk_moments: 'risk',
   reviews: 'reviews',
+  batches: 'batches',
+  batch_lines: 'batches',
   // Infrastructure, not a module: the job runtime's own table.
   jobs: 'jobs',
 };
@@ -103,6 +105,7 @@ describe('module boundaries', () => {
     const modules = new Set(files.filter((f) => relative(SRC, f).startsWith('modules/')).map(areaOf));
     expect([...modules].sort()).toEqual([
       'admins',
+      'batches',
       'cards',
       'channels',
       'events',

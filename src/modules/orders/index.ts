@@ -9,7 +9,14 @@ export type {
   IntakeSubjects,
 } from './intake-guard.js';
 export { ORDER_EVENTS, ORDER_STATUSES, type OrderEvent, type OrderStatus } from './lifecycle.js';
-export { type OrderList, OrderView, SHRED_CARDS, type SubmitOrder, VERIFY_ORDER } from './model.js';
+export {
+  type OrderList,
+  OrderView,
+  SHRED_CARDS,
+  SubmitOrder,
+  VERIFY_BATCH_ORDER,
+  VERIFY_ORDER,
+} from './model.js';
 export { orderRoutes } from './routes.js';
 export { sellerOrderRoutes } from './seller-routes.js';
 export { createOrderService, type OrderService } from './service.js';

@@ -154,6 +154,17 @@ export const VERIFY_ORDER = defineJobKind<{ order_id: string }>({
   backoff: { baseMs: 1_000, capMs: 60_000 },
 });
 
+/**
+ * The same work for an order that came in a batch file, in slots of its own (decision 0018): a
+ * 100,000-card file waits behind itself, never in front of single orders (docs/batches.md).
+ */
+export const VERIFY_BATCH_ORDER = defineJobKind<{ order_id: string }>({
+  kind: 'orders.verify_batch',
+  maxAttempts: VERIFY_ORDER.maxAttempts,
+  timeoutMs: VERIFY_ORDER.timeoutMs,
+  backoff: VERIFY_ORDER.backoff,
+});
+
 /** Deletes the data keys of cards paid longer ago than the retention window (crypto-shredding). */
 export const SHRED_CARDS = defineJobKind<{ retention_days: number }>({
   kind: 'orders.shred_cards',

@@ -24,6 +24,8 @@ import { INITIAL_STATUS } from './lifecycle.js';
 import type { OrderList, OrderListQuery, OrderView, SubmitOrder } from './model.js';
 import { amountInLimitCurrency, checkOrderAmount, checkOrderFields } from './policy.js';
 import {
+  batchCounts,
+  batchOrderRows,
   countToRewrap,
   findByMerchantOrderId,
   findOrder,
@@ -66,7 +68,8 @@ export interface OrderServiceDeps {
   risk?: IntakeRisk;
 }
 
-type Submitted = Result<{ order: OrderView; created: boolean }, OrderError['code']>;
+/** `batchId`: the batch the order came in (null for a single order), so a batch knows its own repeats. */
+type Submitted = Result<{ order: OrderView; created: boolean; batchId: string | null }, OrderError['code']>;
 
 /** A request's keyed hash, and whether a stored one is of the same request under either suite. */
 interface RequestHash {
@@ -126,7 +129,7 @@ export function createOrderService(deps: OrderServiceDeps) {
         { field: 'merchant_order_id' },
       );
     }
-    return ok({ order: orderView(row, await priceOf(row)), created: false });
+    return ok({ order: orderView(row, await priceOf(row)), created: false, batchId: row.batch_id });
   }
 
   async function place(
@@ -181,6 +184,7 @@ export function createOrderService(deps: OrderServiceDeps) {
     input: SubmitOrder,
     requestHash: RequestHash,
     attempt: Attempt,
+    batchId: string | null,
   ): Promise<Submitted> {
     const missing = checkOrderFields(channel, input);
     if (missing) return missing;
@@ -311,6 +315,7 @@ export function createOrderService(deps: OrderServiceDeps) {
       store_terminal_id: input.store_terminal_id ?? null,
       blockchain_address: input.blockchain_address ?? null,
       approved_at: null,
+      batch_id: batchId,
     };
     const riskInput: IntakeRiskInput = {
       orderId: id,
@@ -334,7 +339,7 @@ export function createOrderService(deps: OrderServiceDeps) {
     if (placed.kind === 'existing') return replay(placed.row, requestHash);
     filter.add(cardHash);
     deps.onJobQueued?.();
-    return ok({ order: placed.view, created: true });
+    return ok({ order: placed.view, created: true, batchId });
   }
 
   return {
@@ -353,10 +358,10 @@ export function createOrderService(deps: OrderServiceDeps) {
      * is not looked up first: the unique index finds a repeat that got this far, and a refusal looks
      * for an earlier order before it is answered, so a repeat never sees today's rules.
      */
-    async submit(channel: ChannelView, input: SubmitOrder): Promise<Submitted> {
+    async submit(channel: ChannelView, input: SubmitOrder, from?: { batchId: string }): Promise<Submitted> {
       const requestHash = requestHashOf(canonicalJson(input));
       const attempt: Attempt = { counted: false };
-      const taken = await take(channel, input, requestHash, attempt);
+      const taken = await take(channel, input, requestHash, attempt, from?.batchId ?? null);
       if (taken.ok) return taken;
       const earlier = await findByMerchantOrderId(db, channel.id, input.merchant_order_id);
       if (earlier) return replay(earlier, requestHash);
@@ -446,6 +451,19 @@ export function createOrderService(deps: OrderServiceDeps) {
     outcomeCounts: (from: Db, sinceMs: number) => outcomeCounts(from, sinceMs),
     /** Which quotes orders settled at (pricing keeps those when it prunes). */
     quotesInUse: (from: Db, ids: readonly string[]) => quotesInUse(from, ids),
+
+    /** A batch's orders by status: counts and face-value sums (batches' progress). */
+    batchCounts: (from: Db, batchId: string) => batchCounts(from, batchId),
+
+    /** A batch's orders as shown, with their prices, in id order a page at a time (batches' report). */
+    async batchOrders(from: Db, batchId: string, afterId: string, limit: number): Promise<OrderView[]> {
+      const rows = await batchOrderRows(from, batchId, afterId, limit);
+      const prices = await deps.pricing.findMany(
+        from,
+        rows.flatMap((r) => (r.price_id ? [r.price_id] : [])),
+      );
+      return rows.map((r) => orderView(r, r.price_id ? prices.get(r.price_id) : undefined));
+    },
 
     /** Orders with their prices, by id, for `recard ledger check` (every order, a page at a time). */
     async forAudit(from: Db, afterId: string, limit: number) {

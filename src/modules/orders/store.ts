@@ -250,3 +250,40 @@ export async function sellerHistory(db: Db, channelId: string, sellerId: string,
     latest,
   };
 }
+
+/** A batch's orders by status, reason and currency: how many, and their declared and actual face values. */
+export async function batchCounts(db: Db, batchId: string) {
+  const rows = await db
+    .selectFrom('orders')
+    .select((eb) => [
+      'status',
+      'reason',
+      'currency',
+      eb.fn.countAll<number | string>().as('n'),
+      eb.fn.sum<number | string>('declared_face_value').as('declared'),
+      eb.fn.sum<number | string | null>('actual_face_value').as('actual'),
+    ])
+    .where('batch_id', '=', batchId)
+    .groupBy(['status', 'reason', 'currency'])
+    .execute();
+  return rows.map((r) => ({
+    status: r.status,
+    reason: r.reason,
+    currency: r.currency,
+    count: Number(r.n),
+    declared: Number(r.declared ?? 0),
+    actual: Number(r.actual ?? 0),
+  }));
+}
+
+/** A batch's orders in id order, a page at a time. */
+export function batchOrderRows(db: Db, batchId: string, afterId: string, limit: number) {
+  return db
+    .selectFrom('orders')
+    .selectAll()
+    .where('batch_id', '=', batchId)
+    .where('id', '>', afterId)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+}

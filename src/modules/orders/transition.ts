@@ -9,7 +9,7 @@ import type { PriceRow } from '../pricing/index.js';
 import type { RedeemState } from '../verification/index.js';
 import { eventTypeFor } from './events.js';
 import { type OrderEvent, type OrderStatus, transition as step } from './lifecycle.js';
-import { type OrderView, VERIFY_ORDER } from './model.js';
+import { type OrderView, VERIFY_BATCH_ORDER, VERIFY_ORDER } from './model.js';
 import type { OrderRow } from './store.js';
 import { orderView } from './view.js';
 
@@ -120,7 +120,7 @@ export function createOrderTransitions(deps: TransitionDeps) {
         if (!held.ok) throw new Error(`a new order could not be held: ${held.detail}`);
         return orderView(held.order, price);
       }
-      await enqueueJob(trx, VERIFY_ORDER, { order_id: order.id }, now);
+      await enqueueJob(trx, order.batch_id ? VERIFY_BATCH_ORDER : VERIFY_ORDER, { order_id: order.id }, now);
       return view ?? orderView(order, price);
     },
 

@@ -2,7 +2,7 @@ import type { JobHandler } from '../../jobs/model.js';
 import { enqueueJob, hasLiveJob } from '../../jobs/store.js';
 import type { Clock } from '../../shared/clock.js';
 import type { Db } from '../../storage/database.js';
-import { type OrderService, VERIFY_ORDER } from '../orders/index.js';
+import { type OrderService, VERIFY_BATCH_ORDER, VERIFY_ORDER } from '../orders/index.js';
 import { SWEEP_VERIFYING } from './model.js';
 
 const BATCH = 200;
@@ -25,7 +25,9 @@ export function sweepVerifyingHandler(
       const stale = await orders.staleVerifications(now - payload.stuck_after_ms, BATCH);
       let requeued = 0;
       for (const order of stale) {
-        if (await hasLiveJob(db, VERIFY_ORDER, { order_id: order.id })) continue;
+        const job = { order_id: order.id };
+        if ((await hasLiveJob(db, VERIFY_ORDER, job)) || (await hasLiveJob(db, VERIFY_BATCH_ORDER, job)))
+          continue;
         await enqueueJob(db, VERIFY_ORDER, { order_id: order.id }, now);
         requeued++;
       }

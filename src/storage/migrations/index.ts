@@ -17,6 +17,7 @@ import * as m0015 from './0015_risk.js';
 import * as m0016 from './0016_risk_counters.js';
 import * as m0017 from './0017_risk_rings.js';
 import * as m0018 from './0018_reviews.js';
+import * as m0019 from './0019_batches.js';
 
 /** Every migration, in order. Names sort in application order; never rename or edit a shipped one. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -38,4 +39,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0016_risk_counters': m0016,
   '0017_risk_rings': m0017,
   '0018_reviews': m0018,
+  '0019_batches': m0019,
 };

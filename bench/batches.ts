@@ -1,0 +1,103 @@
+/**
+ * Batch intake (docs/batches.md, docs/benchmarks.md#batches): a file of RECARD_BENCH_BATCH_LINES
+ * (100,000) cards uploaded to `recard serve --demo` with its worker, on SQLite and then PostgreSQL.
+ * Measures: the upload's answer (staged), every line written as an order with its job (no line
+ * pending), the server's peak RSS meanwhile, and the report of every line. Run after `npm run build`.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RecardClient } from '../src/client/client.js';
+import type { BatchView } from '../src/modules/batches/index.js';
+import { openStorage } from '../src/storage/database.js';
+import { children, createBenchChannel, startProcess } from './processes.js';
+
+const print = (line: string) => process.stdout.write(`${line}\n`);
+const LINES = Number(process.env.RECARD_BENCH_BATCH_LINES ?? 100_000);
+const PG_URL = process.env.RECARD_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+/** The peak resident set of a process so far (VmHWM), in MB. */
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+/** A text file of `n` cards in the format of the demo's China Mobile cards (not in the simulators' base). */
+function cardFile(n: number): Buffer {
+  const run = randomBytes(3).readUIntBE(0, 3) % 1000;
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++)
+    lines.push(
+      `${String(run).padStart(3, '0')}${String(i).padStart(14, '0')} ${String(100_000_000_000 + i).padStart(18, '1')}`,
+    );
+  return Buffer.from(`${lines.join('\n')}\n`);
+}
+
+async function run(name: string, env: Record<string, string>) {
+  const { channelId, secret } = createBenchChannel(env);
+  const url = await startProcess(
+    ['--max-semi-space-size=64', 'bin/recard.js', 'serve', '--demo'],
+    { ...env, RECARD_LOG_LEVEL: 'warn', RECARD_PORT: '0', RECARD_FILE_DROP_PORT: '0' },
+    /running at (\S+)/,
+  );
+  const child = children.at(-1);
+  const pid = child?.pid ?? 0;
+  const client = new RecardClient({ baseUrl: url, channelId, secret });
+  const file = cardFile(LINES);
+  const t0 = performance.now();
+  const res = await client.uploadBatch<BatchView>(
+    {
+      merchant_batch_id: `bench-${Date.now()}`,
+      format: 'text',
+      card_type: 'cmcc_national',
+      declared_face_value: 10000,
+    },
+    file,
+    'bench.txt',
+  );
+  if (res.status !== 202) throw new Error(`upload: HTTP ${res.status} ${JSON.stringify(res.body)}`);
+  const staged = performance.now() - t0;
+  let rss = peakRssMb(pid);
+  let view = res.body;
+  while (view.counts.pending > 0) {
+    await new Promise((r) => setTimeout(r, 200));
+    view = (await client.get<BatchView>(`/v1/batches/${view.id}`)).body;
+    rss = Math.max(rss, peakRssMb(pid));
+  }
+  const ordered = performance.now() - t0;
+  const r0 = performance.now();
+  const report = await client.download(`/v1/batches/${view.id}/report`);
+  const reportMs = performance.now() - r0;
+  rss = Math.max(rss, peakRssMb(pid));
+  const exited = new Promise((r) => child?.once('exit', r));
+  child?.kill('SIGTERM');
+  await exited;
+  print(
+    `| ${name} | ${LINES.toLocaleString('en')} | ${(staged / 1000).toFixed(1)} s | ${(ordered / 1000).toFixed(1)} s | ${view.counts.accepted.toLocaleString('en')} accepted, ${view.counts.refused} refused | ${Math.round(rss)} MB | ${(reportMs / 1000).toFixed(1)} s (${(report.body.length / 1e6).toFixed(1)} MB) |`,
+  );
+}
+
+print(
+  '| store | lines | upload answered (staged) | every line an order with its job | lines | server peak RSS | report (CSV) |',
+);
+print('|---|---|---|---|---|---|---|');
+const dataDir = mkdtempSync(join(tmpdir(), 'recard-bench-batch-'));
+try {
+  await run('SQLite FULL', { RECARD_DATA_DIR: dataDir });
+} finally {
+  rmSync(dataDir, { recursive: true, force: true });
+}
+if (!process.env.RECARD_BENCH_SKIP_PG) {
+  const schema = `bench_${randomBytes(4).toString('hex')}`;
+  const pgDir = mkdtempSync(join(tmpdir(), 'recard-bench-batch-'));
+  try {
+    await run('PostgreSQL', { RECARD_DATA_DIR: pgDir, DATABASE_URL: PG_URL, RECARD_DATABASE_SCHEMA: schema });
+  } finally {
+    rmSync(pgDir, { recursive: true, force: true });
+    const storage = await openStorage({ url: PG_URL, schema, poolSize: 1 }).catch(() => null);
+    await storage?.db.schema.dropSchema(schema).ifExists().cascade().execute();
+    await storage?.close();
+  }
+}
+for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
