@@ -37,8 +37,26 @@ function cardFile(n: number): Buffer {
 async function run(name: string, env: Record<string, string>) {
   const { channelId, secret } = createBenchChannel(env);
   const url = await startProcess(
-    ['--max-semi-space-size=64', 'bin/recard.js', 'serve', '--demo'],
-    { ...env, RECARD_LOG_LEVEL: 'warn', RECARD_PORT: '0', RECARD_FILE_DROP_PORT: '0' },
+    [
+      ...(process.env.RECARD_BENCH_PROFILE
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.RECARD_BENCH_PROFILE}`]
+        : []),
+      '--max-semi-space-size=64',
+      'bin/recard.js',
+      'serve',
+      '--demo',
+    ],
+    {
+      ...env,
+      RECARD_LOG_LEVEL: 'warn',
+      RECARD_PORT: '0',
+      RECARD_FILE_DROP_PORT: '0',
+      // The bench's cards are not in the simulated issuers' base: every one is a "wrong secret", which
+      // would block the seller after ten (docs/security.md). The bench measures intake, not that rule.
+      RECARD_LOCKOUT_SELLER_WRONG_SECRETS: '100000',
+      RECARD_LOCKOUT_IP_WRONG_SECRETS: '100000',
+      RECARD_LOCKOUT_DEVICE_WRONG_SECRETS: '100000',
+    },
     /running at (\S+)/,
   );
   const child = children.at(-1);
@@ -70,6 +88,14 @@ async function run(name: string, env: Record<string, string>) {
   const report = await client.download(`/v1/batches/${view.id}/report`);
   const reportMs = performance.now() - r0;
   rss = Math.max(rss, peakRssMb(pid));
+  if (view.counts.refused > 0) {
+    const reasons = new Map<string, number>();
+    for (const row of report.body.toString('utf8').split('\r\n').slice(1)) {
+      const cells = row.split(',');
+      if (cells[5] === 'refused') reasons.set(cells[6] ?? '', (reasons.get(cells[6] ?? '') ?? 0) + 1);
+    }
+    print(`refused lines by reason: ${JSON.stringify(Object.fromEntries(reasons))}`);
+  }
   const exited = new Promise((r) => child?.once('exit', r));
   child?.kill('SIGTERM');
   await exited;

@@ -60,14 +60,7 @@ export class RecardClient {
       headers,
       ...(body === undefined ? {} : { body: text }),
     });
-    const raw = await res.text();
-    let parsed: unknown = raw;
-    try {
-      parsed = raw.length > 0 ? JSON.parse(raw) : null;
-    } catch {
-      // not JSON: hand back the text
-    }
-    return { status: res.status, headers: res.headers, body: parsed as T };
+    return answerOf<T>(res);
   }
 
   /**
@@ -93,14 +86,7 @@ export class RecardClient {
       headers,
       body: form,
     });
-    const raw = await res.text();
-    let parsed: unknown = raw;
-    try {
-      parsed = raw.length > 0 ? JSON.parse(raw) : null;
-    } catch {
-      // not JSON: hand back the text
-    }
-    return { status: res.status, headers: res.headers, body: parsed as T };
+    return answerOf<T>(res);
   }
 
   /** A signed GET whose answer is a file (a batch report): the bytes as sent. */
@@ -130,4 +116,16 @@ export class RecardClient {
   delete<T = unknown>(path: string) {
     return this.request<T>('DELETE', path);
   }
+}
+
+/** The answer as JSON when it is JSON, else its text. */
+async function answerOf<T>(res: Response): Promise<ClientResponse<T>> {
+  const raw = await res.text();
+  let parsed: unknown = raw;
+  try {
+    parsed = raw.length > 0 ? JSON.parse(raw) : null;
+  } catch {
+    // not JSON: hand back the text
+  }
+  return { status: res.status, headers: res.headers, body: parsed as T };
 }

@@ -130,6 +130,13 @@ describe.each(storageTargets())('route walk on $name', (target) => {
     });
     expect(key.status).toBe(201);
     ids.key = key.body.id as string;
+    const batch = await a.client.uploadBatch<{ id: string }>(
+      { merchant_batch_id: 'walk-1', format: 'text', card_type: 'cmcc_national', declared_face_value: 10000 },
+      Buffer.from('12345678901234567 123456789012345678\n'),
+      'walk.txt',
+    );
+    expect(batch.status).toBe(202);
+    ids.batch = batch.body.id;
     // Read from the table: on PostgreSQL the listing waits for the sequencer, which runs with a worker.
     const event = await t.ctx.storage.db
       .selectFrom('events')
@@ -210,6 +217,8 @@ describe.each(storageTargets())('route walk on $name', (target) => {
       '/v1/webhook-deliveries/:id/resend': ids.delivery as string,
       '/v1/events/:id/resend': ids.event as string,
       '/v1/channel/keys/:key_id': ids.key as string,
+      '/v1/batches/:id': ids.batch as string,
+      '/v1/batches/:id/report': ids.batch as string,
     };
     return r.url.replace(/:([a-z_]+)/g, (_, name: string) => {
       if (name === 'seller_id') return 'seller-a';

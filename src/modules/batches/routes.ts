@@ -3,8 +3,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { authenticatedChannel } from '../../http/channel-auth.js';
 import { answer, errorResponses } from '../../http/operation.js';
-import { unwrap } from '../../http/result.js';
-import { ApiError } from '../../shared/errors.js';
+import { toApiError, unwrap } from '../../http/result.js';
+import { fail } from '../../shared/result.js';
 import { BatchParams, BatchView, ReportQuery, UploadQuery } from './model.js';
 import type { BatchService } from './service.js';
 
@@ -28,10 +28,12 @@ export function batchRoutes(service: BatchService, limits: { maxBytes: number })
       if (!request.headers['content-type']?.toLowerCase().startsWith('multipart/form-data')) return;
       const declared = request.headers[CONTENT_SHA256_HEADER];
       if (typeof declared !== 'string' || !SHA256_HEX.test(declared))
-        throw new ApiError(
-          'invalid_request',
-          'A batch upload needs X-Recard-Content-SHA256: the lower-case hex SHA-256 of the file, signed in place of the body.',
-          { field: 'X-Recard-Content-SHA256' },
+        throw toApiError(
+          fail(
+            'invalid_request',
+            'A batch upload needs X-Recard-Content-SHA256: the lower-case hex SHA-256 of the file, signed in place of the body.',
+            { field: 'X-Recard-Content-SHA256' },
+          ),
         );
       request.signedBody = Buffer.from(declared, 'utf8');
     });
@@ -68,14 +70,18 @@ export function batchRoutes(service: BatchService, limits: { maxBytes: number })
       async (request, reply) => {
         const channel = authenticatedChannel(request);
         if (!request.isMultipart())
-          throw new ApiError('unsupported_media_type', 'Upload the file as multipart/form-data.', {
-            field: 'content-type',
-          });
+          throw toApiError(
+            fail('unsupported_media_type', 'Upload the file as multipart/form-data.', {
+              field: 'content-type',
+            }),
+          );
         const part = await request.file();
         if (part?.fieldname !== 'file')
-          throw new ApiError('invalid_request', 'The multipart body needs one file part named "file".', {
-            field: 'file',
-          });
+          throw toApiError(
+            fail('invalid_request', 'The multipart body needs one file part named "file".', {
+              field: 'file',
+            }),
+          );
         const q = request.query;
         const batch = unwrap(
           await service.upload(
