@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { FileFormat } from '../modules/batches/index.js';
+import { secretMatches } from '../modules/channels/index.js';
 import {
   type FileDrop,
   type FileDropEntry,
   type FileDropPort,
   startFileDrop,
 } from '../modules/filedrop/index.js';
-import { safeEqual } from '../shared/crypto.js';
 import type { Context } from './context.js';
 
 /**
@@ -48,11 +48,7 @@ export function fileDropPort(ctx: Context): FileDropPort {
     async login(username, password) {
       const creds = await ctx.channels.credentials(username);
       if (creds?.channel.status !== 'active') return null;
-      const matches =
-        safeEqual(creds.secret, password) ||
-        (creds.previous !== undefined &&
-          creds.previous.until > Date.now() &&
-          safeEqual(creds.previous.secret, password));
+      const matches = secretMatches(creds, password, ctx.clock.now());
       return matches ? { channelId: creds.channel.id } : null;
     },
 

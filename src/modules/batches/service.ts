@@ -76,7 +76,7 @@ const STAGE_LINES = 1_000;
 const SUBMIT_AT_ONCE = 250;
 const REPORT_PAGE = 2_000;
 
-type BatchError = Exclude<ErrorCode, never>;
+type BatchError = ErrorCode;
 
 const OUTCOME_OF_STATUS: Record<string, LineOutcome> = {
   submitted: 'verifying',
@@ -93,6 +93,12 @@ const OUTCOME_OF_STATUS: Record<string, LineOutcome> = {
 
 /** The reason an order of a cancelled batch is rejected with, before verification. */
 export const CANCELLED_REASON = 'batch_cancelled';
+
+/** A line's outcome from its order's status (a rejection for the batch's cancel is `cancelled`). */
+const outcomeOf = (status: string, reason: string | null): LineOutcome =>
+  status === 'rejected' && reason === CANCELLED_REASON
+    ? 'cancelled'
+    : (OUTCOME_OF_STATUS[status] ?? 'verifying');
 
 const emptyCounts = (): BatchCounts => ({
   read: 0,
@@ -123,10 +129,7 @@ export function createBatchService(deps: BatchServiceDeps) {
     counts.cancelled = lines.cancelled;
     const amounts = new Map<string, { currency: string; declared: number; redeemed: number }>();
     for (const o of await deps.orders.batchCounts(from, row.id)) {
-      const outcome: LineOutcome =
-        o.status === 'rejected' && o.reason === CANCELLED_REASON
-          ? 'cancelled'
-          : (OUTCOME_OF_STATUS[o.status] ?? 'verifying');
+      const outcome = outcomeOf(o.status, o.reason);
       counts[outcome as keyof BatchCounts] += o.count;
       const a = amounts.get(o.currency) ?? { currency: o.currency, declared: 0, redeemed: 0 };
       a.declared += o.declared;
@@ -177,6 +180,12 @@ export function createBatchService(deps: BatchServiceDeps) {
     const tap = tapUpload(body, maxBytes);
     for await (const _ of tap.stream);
     return tap.digest();
+  }
+
+  /** A repeat's file, read through: the digest it was signed with, else the one of its bytes. */
+  async function repeatDigest(meta: UploadMeta, body: AsyncIterable<Buffer>): Promise<string> {
+    const read = await drain(body, meta.declaredSha256 ? Number.POSITIVE_INFINITY : deps.maxBytes);
+    return meta.declaredSha256 ?? read.sha256;
   }
 
   function checkMeta(meta: UploadMeta) {
@@ -244,11 +253,7 @@ export function createBatchService(deps: BatchServiceDeps) {
     }
     const earlier = await byMerchantBatchId(db, channel.id, meta.merchantBatchId);
     if (earlier) {
-      const { sha256 } = meta.declaredSha256
-        ? { sha256: meta.declaredSha256 }
-        : await drain(body, deps.maxBytes);
-      if (meta.declaredSha256) await drain(body, Number.POSITIVE_INFINITY);
-      return repeatOf(earlier, sha256);
+      return repeatOf(earlier, await repeatDigest(meta, body));
     }
     const now = clock.now();
     const id = newId('bat', now);
@@ -278,11 +283,7 @@ export function createBatchService(deps: BatchServiceDeps) {
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
       const raced = await byMerchantBatchId(db, channel.id, meta.merchantBatchId);
-      const { sha256 } = meta.declaredSha256
-        ? { sha256: meta.declaredSha256 }
-        : await drain(body, deps.maxBytes);
-      if (meta.declaredSha256) await drain(body, Number.POSITIVE_INFINITY);
-      if (raced) return repeatOf(raced, sha256);
+      if (raced) return repeatOf(raced, await repeatDigest(meta, body));
       throw err;
     }
     const tap = tapUpload(body, deps.maxBytes);
@@ -341,8 +342,7 @@ export function createBatchService(deps: BatchServiceDeps) {
   /** One chunk of a batch's lines becomes orders (or refusals); a run again finds its own orders. */
   async function runChunk(payload: { batch_id: string; from_line: number; to_line: number }) {
     const batch = await batchById(db, payload.batch_id);
-    if (!batch || batch.status === 'receiving') return;
-    if (batch.status === 'cancelled') return;
+    if (!batch || batch.status === 'receiving' || batch.status === 'cancelled') return;
     const lines = await pendingLines(db, batch.id, payload.from_line, payload.to_line);
     if (lines.length === 0) return;
     const channel = await deps.channel(batch.channel_id);
@@ -431,10 +431,7 @@ export function createBatchService(deps: BatchServiceDeps) {
       for (const o of page)
         orders.set(o.id, {
           order_id: o.id,
-          status:
-            o.status === 'rejected' && o.reason === CANCELLED_REASON
-              ? 'cancelled'
-              : (OUTCOME_OF_STATUS[o.status] ?? 'verifying'),
+          status: outcomeOf(o.status, o.reason),
           reason: o.reason ?? '',
           actual_face_value: o.actual_face_value,
           price: o.price?.seller_amount ?? null,
@@ -531,11 +528,6 @@ export function createBatchService(deps: BatchServiceDeps) {
       return ok(await view(db, row));
     },
 
-    async list(channel: ChannelView, limit: number): Promise<BatchView[]> {
-      const rows = await channelBatches(db, channel.id, limit);
-      return Promise.all(rows.map((r) => view(db, r)));
-    },
-
     /**
      * Cancels what is not yet verified: lines not yet ordered, and orders still waiting for their
      * first verification (rejected with `batch_cancelled`; one a worker took already goes on).
@@ -578,12 +570,6 @@ export function createBatchService(deps: BatchServiceDeps) {
       const rows = await reportRows(db, row);
       const body = format === 'csv' ? Buffer.from(reportCsv(rows), 'utf8') : await reportXlsx(rows);
       return ok({ body, sha256: sha256Hex(body), fileName: `${row.id}.report.${format}` });
-    },
-
-    /** The report kept when the batch completed (the file drop's out/ file). */
-    async storedReport(channelId: string, id: string) {
-      const row = await channelBatch(db, channelId, id);
-      return row?.report_csv ? { csv: row.report_csv, sha256: row.report_sha256 ?? '', row } : undefined;
     },
 
     /** A channel's batches (the file drop's in/ and out/). */

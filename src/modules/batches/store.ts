@@ -188,21 +188,6 @@ export async function setStatus(
   return Number(r.numUpdatedRows) === 1;
 }
 
-/** Keeps the report of a cancelled batch once every line has its outcome (its status stays). */
-export async function keepReport(
-  db: Db,
-  id: string,
-  csv: string,
-  sha256: string,
-  nowMs: number,
-): Promise<void> {
-  await db
-    .updateTable('batches')
-    .set({ report_csv: csv, report_sha256: sha256, completed_at: nowMs, updated_at: nowMs })
-    .where('id', '=', id)
-    .execute();
-}
-
 /** Uploads still `receiving` since before `beforeMs`: their process died mid-upload. */
 export const staleUploads = (db: Db, beforeMs: number) =>
   db

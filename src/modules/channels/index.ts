@@ -46,6 +46,7 @@ export {
   type SettlementSettings,
   SIGNATURE_SCHEMES,
   type SignatureScheme,
+  secretMatches,
 } from './model.js';
 export { createOauthService, type OauthService, type OauthSettings } from './oauth.js';
 export { oauthRoutes } from './oauth-routes.js';

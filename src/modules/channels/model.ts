@@ -1,4 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { safeEqual } from '../../shared/crypto.js';
 import { CURRENCY_CODES } from '../../shared/money.js';
 import { ChannelLimits, ChannelLimitsPatch } from './limits.js';
 
@@ -231,6 +232,14 @@ export interface ChannelCredentials {
   secret: string;
   /** The secret before a rotation, while its overlap lasts. */
   previous?: { secret: string; until: number };
+}
+
+/** Whether `secret` is the channel's API secret, or the one a rotation replaced while its overlap lasts. */
+export function secretMatches(creds: ChannelCredentials, secret: string, nowMs: number): boolean {
+  return (
+    safeEqual(creds.secret, secret) ||
+    (creds.previous !== undefined && creds.previous.until > nowMs && safeEqual(creds.previous.secret, secret))
+  );
 }
 
 export const SECRET_KINDS = ['api', 'webhook'] as const;

@@ -9,10 +9,11 @@ import {
   SignJWT,
 } from 'jose';
 import type { Clock } from '../../shared/clock.js';
-import { type Keyring, open, randomToken, safeEqual, seal } from '../../shared/crypto.js';
+import { type Keyring, open, randomToken, seal } from '../../shared/crypto.js';
 import { fail, ok, type Result } from '../../shared/result.js';
 import type { Db } from '../../storage/database.js';
 import type { OauthKeysTable } from '../../storage/schema.js';
+import { secretMatches } from './model.js';
 import type { ChannelService } from './service.js';
 
 export interface OauthSettings {
@@ -114,12 +115,7 @@ export function createOauthService(deps: {
     async issue(clientId: string, clientSecret: string): Promise<Result<IssuedToken, 'invalid_client'>> {
       const creds = /^ch_[0-9a-z]{26}$/.test(clientId) ? await channels.credentials(clientId) : undefined;
       const now = clock.now();
-      const matches =
-        creds !== undefined &&
-        (safeEqual(creds.secret, clientSecret) ||
-          (creds.previous !== undefined &&
-            creds.previous.until > now &&
-            safeEqual(creds.previous.secret, clientSecret)));
+      const matches = creds !== undefined && secretMatches(creds, clientSecret, now);
       // Only channels whose calls need a token get one: for the others it would be a credential
       // with no use but to be stolen.
       if (!creds || !matches || creds.channel.status !== 'active' || !creds.channel.auth.require_token)
