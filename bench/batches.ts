@@ -3,6 +3,8 @@
  * (100,000) cards uploaded to `recard serve --demo` with its worker, on SQLite and then PostgreSQL.
  * Measures: the upload's answer (staged), every line written as an order with its job (no line
  * pending), the server's peak RSS meanwhile, and the report of every line. Run after `npm run build`.
+ * RECARD_BENCH_TRACE=1 prints the counts as they move; RECARD_BENCH_OLD_SPACE / RECARD_BENCH_SEMI_SPACE
+ * (MB) pass V8 heap limits to the server (none by default: Node's own).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -41,7 +43,12 @@ async function run(name: string, env: Record<string, string>) {
       ...(process.env.RECARD_BENCH_PROFILE
         ? ['--cpu-prof', `--cpu-prof-dir=${process.env.RECARD_BENCH_PROFILE}`]
         : []),
-      '--max-semi-space-size=64',
+      ...(process.env.RECARD_BENCH_OLD_SPACE
+        ? [`--max-old-space-size=${process.env.RECARD_BENCH_OLD_SPACE}`]
+        : []),
+      ...(process.env.RECARD_BENCH_SEMI_SPACE
+        ? [`--max-semi-space-size=${process.env.RECARD_BENCH_SEMI_SPACE}`]
+        : []),
       'bin/recard.js',
       'serve',
       '--demo',
@@ -82,6 +89,11 @@ async function run(name: string, env: Record<string, string>) {
     await new Promise((r) => setTimeout(r, 200));
     view = (await client.get<BatchView>(`/v1/batches/${view.id}`)).body;
     rss = Math.max(rss, peakRssMb(pid));
+    // RECARD_BENCH_TRACE=1: how intake and verification progress meanwhile.
+    if (process.env.RECARD_BENCH_TRACE)
+      print(
+        `  ${((performance.now() - t0) / 1000).toFixed(1)} s: ${JSON.stringify(view.counts)} rss ${Math.round(peakRssMb(pid))} MB`,
+      );
   }
   const ordered = performance.now() - t0;
   const r0 = performance.now();

@@ -1,8 +1,9 @@
-import { type ExpressionBuilder, sql } from 'kysely';
+import { type ExpressionBuilder, type Insertable, sql } from 'kysely';
 import { newId } from '../shared/ids.js';
+import { insertRows } from '../storage/bulk.js';
 import type { Db, Dialect } from '../storage/database.js';
 import { prepared } from '../storage/prepared.js';
-import type { Database } from '../storage/schema.js';
+import type { Database, JobsTable } from '../storage/schema.js';
 import type { JobFailureInfo, JobKind, JobRow, JobState } from './model.js';
 
 export interface EnqueueOptions {
@@ -41,6 +42,41 @@ export async function enqueueJob<P>(
     ordering_seq: options.ordering?.seq ?? null,
   });
   return changed === 1 ? id : null;
+}
+
+/** One job of `enqueueJobs`: what `enqueueJob` takes, without a unique key (every one is written). */
+export interface NewJob<P> {
+  spec: JobKind<P>;
+  payload: P;
+  nowMs: number;
+  runAt?: number;
+  ordering?: { key: string; seq: number };
+}
+
+/** Writes many jobs in few statements (a batch file's chunk); returns their ids in order. */
+export async function enqueueJobs(db: Db, jobs: readonly NewJob<unknown>[]): Promise<string[]> {
+  const rows = jobs.map(
+    (j): Insertable<JobsTable> => ({
+      id: newId('job', j.nowMs),
+      kind: j.spec.kind,
+      payload: JSON.stringify(j.payload),
+      max_attempts: j.spec.maxAttempts,
+      run_at: j.runAt ?? j.nowMs,
+      unique_key: null,
+      created_at: j.nowMs,
+      state: 'available',
+      locked_by: null,
+      lease_until: null,
+      last_error: null,
+      updated_at: j.nowMs,
+      finished_at: null,
+      ordering_key: j.ordering?.key ?? null,
+      ordering_seq: j.ordering?.seq ?? null,
+      last_error_code: null,
+    }),
+  );
+  await insertRows(db, 'jobs', rows);
+  return rows.map((r) => r.id);
 }
 
 const newJob = prepared<{

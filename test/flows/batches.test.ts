@@ -298,6 +298,70 @@ describe.each(storageTargets())('batch intake on $name', (target) => {
     expect(await written()).toEqual(before);
   });
 
+  it("takes a file's lines one after another: the daily cap stops at its count, and every order has its event and job", async () => {
+    const capped = await t.createChannel({ name: 'Capped stock', limits: { daily_order_cap: 3 } });
+    const some = cards('cmcc_national', 'valid', 5);
+    const face = some[0]?.faceValue as number;
+    const res = await capped.client.uploadBatch<BatchView>(
+      {
+        merchant_batch_id: `b-${++serial}`,
+        format: 'text',
+        card_type: 'cmcc_national',
+        declared_face_value: face,
+      },
+      Buffer.from(some.map((c) => `${c.number} ${c.secret}`).join('\n')),
+      'cards.txt',
+    );
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
+    const done = await waitFor(
+      async () => {
+        const b = (await capped.client.get<BatchView>(`/v1/batches/${res.body.id}`)).body;
+        return b.completed_at ? b : undefined;
+      },
+      30_000,
+      'capped batch to complete',
+    );
+    expect(done.counts).toMatchObject({ read: 5, accepted: 3, refused: 2, redeemed: 3 });
+    const report = (await capped.client.download(`/v1/batches/${res.body.id}/report`)).body
+      .toString('utf8')
+      .replace(/^\uFEFF/, '')
+      .trim()
+      .split('\r\n')
+      .slice(1)
+      .map((l) => l.split(','));
+    // In line order: the first three are taken, the two after the cap are refused.
+    expect(report.map((r) => [r[0], r[5], r[6]])).toEqual([
+      ['1', 'redeemed', ''],
+      ['2', 'redeemed', ''],
+      ['3', 'redeemed', ''],
+      ['4', 'refused', 'daily_limit_reached'],
+      ['5', 'refused', 'daily_limit_reached'],
+    ]);
+    // Written together, each order still has its first history row, its event and its verify job.
+    const ids = report.slice(0, 3).map((r) => r[4] as string);
+    const db = t.ctx.storage.db;
+    const submittedEvents = await db
+      .selectFrom('events')
+      .select('subject_id')
+      .where('type', '=', 'order.submitted')
+      .where('subject_id', 'in', ids)
+      .execute();
+    expect(submittedEvents.map((e) => e.subject_id).sort()).toEqual([...ids].sort());
+    const history = await db
+      .selectFrom('order_events')
+      .select('order_id')
+      .where('event', '=', 'submit')
+      .where('order_id', 'in', ids)
+      .execute();
+    expect(history).toHaveLength(3);
+    const jobs = await db
+      .selectFrom('jobs')
+      .select('payload')
+      .where('kind', '=', 'orders.verify_batch')
+      .execute();
+    for (const id of ids) expect(jobs.filter((j) => j.payload.includes(id))).toHaveLength(1);
+  });
+
   it('cancels the lines not yet verified', async () => {
     const some = cards('cmcc_national', 'valid', 12);
     const face = some[0]?.faceValue as number;

@@ -60,7 +60,7 @@ describe.each(storageTargets())('risk engine on $name', (target) => {
   let sms: SmsSimulator;
 
   beforeAll(async () => {
-    sims = await startSimulators({ seed: `risk-${target.name}`, perLabel: { valid: 30 } });
+    sims = await startSimulators({ seed: `risk-${target.name}`, perLabel: { valid: 40 } });
     sms = await startSmsSimulator();
     t = await startTestServer(target, {
       config: {
@@ -149,6 +149,45 @@ describe.each(storageTargets())('risk engine on $name', (target) => {
         data: { before: { mode: string } | null; after: { mode: string } | null }[];
       };
       expect(log.data.some((e) => e.before?.mode === 'enforce' && e.after?.mode === 'shadow')).toBe(true);
+    } finally {
+      await setRule('velocity', { mode: 'enforce', params: DEFAULT_PARAMS.velocity });
+    }
+  });
+
+  it("velocity neither counts nor judges a batch file's lines; the seller's single orders still meet it", async () => {
+    await setRule('velocity', {
+      params: { ...DEFAULT_PARAMS.velocity, hour: { orders: 2, amount: 100_000_000 } },
+    });
+    try {
+      const seller = 'file-seller';
+      const file = [1, 2, 3, 4].map(() => take('cmcc_national', 'valid'));
+      const csv = [
+        'card_type,card_number,card_secret,declared_face_value',
+        ...file.map((c) => `${c.cardType},${c.number},${c.secret},${c.declaredFaceValue}`),
+      ];
+      const up = await ch.client.uploadBatch<{ id: string }>(
+        { merchant_batch_id: `risk-file-${++serial}`, format: 'csv', seller_id: seller },
+        Buffer.from(csv.join('\n')),
+        'cards.csv',
+      );
+      expect(up.status, JSON.stringify(up.body)).toBe(202);
+      const done = await waitFor(async () => {
+        const b = (
+          await ch.client.get<{ completed_at: string | null; counts: Record<string, number> }>(
+            `/v1/batches/${up.body.id}`,
+          )
+        ).body;
+        return b.completed_at ? b : undefined;
+      }, 20_000);
+      // More lines than the hour's limit of two, none held.
+      expect(done.counts).toMatchObject({ accepted: file.length, redeemed: file.length, review: 0 });
+      // The file was not counted: the seller's first two single orders pass, the third is held.
+      for (let i = 0; i < 2; i++)
+        expect((await submit(take('cmcc_national', 'valid'), { seller: { id: seller } })).body.status).toBe(
+          'submitted',
+        );
+      const held = await submit(take('cmcc_national', 'valid'), { seller: { id: seller } });
+      expect(held.body).toMatchObject({ status: 'review', reason: 'risk_review' });
     } finally {
       await setRule('velocity', { mode: 'enforce', params: DEFAULT_PARAMS.velocity });
     }

@@ -59,7 +59,7 @@ export interface BatchServiceDeps {
   clock: Clock;
   cardKeys: KeyringSource;
   cardTypes: Pick<CardTypeService, 'find'>;
-  orders: Pick<OrderService, 'submit' | 'batchCounts' | 'batchOrders' | 'change'>;
+  orders: Pick<OrderService, 'submitMany' | 'batchCounts' | 'batchOrders' | 'change'>;
   /** The channel as it is now (a suspended channel's lines are refused). */
   channel(id: string): Promise<ChannelView | undefined>;
   events: Pick<EventLog, 'append'>;
@@ -349,7 +349,7 @@ export function createBatchService(deps: BatchServiceDeps) {
     const updates: LineOutcomeUpdate[] = [];
     for (let i = 0; i < lines.length; i += SUBMIT_AT_ONCE) {
       const slice = lines.slice(i, i + SUBMIT_AT_ONCE);
-      updates.push(...(await Promise.all(slice.map((line) => submitLine(batch, channel, line)))));
+      updates.push(...(await submitLines(batch, channel, slice)));
       // A cancel while the chunk runs stops it between slices.
       const now = await batchById(db, batch.id);
       if (now?.status === 'cancelled') break;
@@ -372,17 +372,16 @@ export function createBatchService(deps: BatchServiceDeps) {
       nowMs,
     });
 
-  async function submitLine(
+  type PendingLine = Awaited<ReturnType<typeof pendingLines>>[number];
+
+  /** A staged line as the body of an order (the same checks as POST /v1/orders's), or its refusal. */
+  function lineInput(
     batch: BatchRow,
     channel: ChannelView | undefined,
-    line: Awaited<ReturnType<typeof pendingLines>>[number],
-  ): Promise<LineOutcomeUpdate> {
-    const refused = (code: string, message: string, field: string | null = null): LineOutcomeUpdate => ({
-      line: line.line,
-      status: 'refused',
-      code,
-      message,
-      field,
+    line: PendingLine,
+  ): { input: SubmitOrder } | { refusal: LineOutcomeUpdate } {
+    const refused = (code: string, message: string, field: string | null = null) => ({
+      refusal: { line: line.line, status: 'refused' as const, code, message, field },
     });
     if (channel?.status !== 'active')
       return refused('channel_disabled', 'The channel was disabled before this line was taken.');
@@ -407,16 +406,57 @@ export function createBatchService(deps: BatchServiceDeps) {
       const field = error.path.replace(/^\//, '').replace(/\//g, '.') || null;
       return refused('invalid_request', `${field ?? 'The line'}: ${error.message}.`, field);
     }
-    const result = await deps.orders.submit(channel, input, { batchId: batch.id });
-    if (!result.ok) return refused(result.code, result.message, result.field ?? null);
-    // A repeat of an order of another batch or of a single order holds the card elsewhere.
-    if (!result.value.created && result.value.batchId !== batch.id)
-      return refused(
-        'card_already_submitted',
-        `This line repeats order ${result.value.order.id}, submitted before this batch.`,
-        'merchant_order_id',
+    return { input };
+  }
+
+  /** A slice of lines through orders' intake together; each line's outcome in line order. */
+  async function submitLines(
+    batch: BatchRow,
+    channel: ChannelView | undefined,
+    lines: PendingLine[],
+  ): Promise<LineOutcomeUpdate[]> {
+    const out: (LineOutcomeUpdate | undefined)[] = [];
+    const taken: { at: number; line: number; input: SubmitOrder }[] = [];
+    for (const line of lines) {
+      const made = lineInput(batch, channel, line);
+      if ('refusal' in made) out.push(made.refusal);
+      else {
+        taken.push({ at: out.length, line: line.line, input: made.input });
+        out.push(undefined);
+      }
+    }
+    if (taken.length > 0 && channel) {
+      const results = await deps.orders.submitMany(
+        channel,
+        taken.map((t) => t.input),
+        { batchId: batch.id },
       );
-    return { line: line.line, status: 'ordered', orderId: result.value.order.id };
+      for (const [i, t] of taken.entries()) {
+        const result = results[i];
+        const refused = (code: string, message: string, field: string | null): LineOutcomeUpdate => ({
+          line: t.line,
+          status: 'refused',
+          code,
+          message,
+          field,
+        });
+        if (!result) throw new Error(`no answer for line ${t.line}`);
+        out[t.at] = !result.ok
+          ? refused(result.code, result.message, result.field ?? null)
+          : // A repeat of an order of another batch or of a single order holds the card elsewhere.
+            !result.value.created && result.value.batchId !== batch.id
+            ? refused(
+                'card_already_submitted',
+                `This line repeats order ${result.value.order.id}, submitted before this batch.`,
+                'merchant_order_id',
+              )
+            : { line: t.line, status: 'ordered', orderId: result.value.order.id };
+      }
+    }
+    return out.map((u, i) => {
+      if (!u) throw new Error(`no outcome for line ${lines[i]?.line}`);
+      return u;
+    });
   }
 
   /** The report's rows, in line order: each line joined with its order as it is now. */

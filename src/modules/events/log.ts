@@ -1,7 +1,7 @@
 import type { Static, TSchema } from '@sinclair/typebox';
 import type { Transaction } from 'kysely';
 import type { JobHandler } from '../../jobs/model.js';
-import { enqueueJob } from '../../jobs/store.js';
+import { enqueueJob, enqueueJobs, type NewJob } from '../../jobs/store.js';
 import { rfc3339 } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
 import type { Dialect } from '../../storage/database.js';
@@ -13,7 +13,7 @@ import {
   type SubscriberPayload,
   subscriberJobKind,
 } from './model.js';
-import { type EventRow, findEventByPosition, insertEvent, type NewEventRow } from './store.js';
+import { type EventRow, findEventByPosition, insertEvent, insertEvents, type NewEventRow } from './store.js';
 
 export interface NewEvent<S extends TSchema> {
   spec: EventTypeSpec<S>;
@@ -109,6 +109,56 @@ export function createEventLog(
         created_at: row.created_at,
         data: e.data,
       };
+    },
+
+    /**
+     * As `append` for many events in one transaction (a batch file's orders), in few statements:
+     * the events in order, then every subscriber's delivery jobs.
+     */
+    async appendMany(
+      trx: Transaction<Database>,
+      events: readonly NewEvent<TSchema>[],
+    ): Promise<StoredEvent[]> {
+      for (const e of events)
+        if (known.get(e.spec.type) !== e.spec)
+          throw new Error(`event type ${e.spec.type} is not in the catalogue`);
+      const rows: NewEventRow[] = events.map((e) => ({
+        id: newId('evt', e.nowMs),
+        type: e.spec.type,
+        version: e.spec.version,
+        channel_id: e.channelId,
+        subject_id: e.subjectId,
+        payload: JSON.stringify(e.data),
+        created_at: e.nowMs,
+      }));
+      const positions = await insertEvents(trx, dialect, rows);
+      const jobs: NewJob<SubscriberPayload>[] = [];
+      const kinds = new Set<string>();
+      for (const [i, e] of events.entries()) {
+        const position = positions[i] as number;
+        for (const { subscriber, kind } of byType.get(e.spec.type) ?? []) {
+          jobs.push({
+            spec: kind,
+            payload: { event_position: position },
+            nowMs: e.nowMs,
+            ordering: { key: `${subscriber.name}:${e.subjectId}`, seq: position },
+          });
+          kinds.add(kind.kind);
+        }
+      }
+      await enqueueJobs(trx, jobs as NewJob<unknown>[]);
+      if (kinds.size > 0) onAppended?.([...kinds]);
+      return rows.map((row, i) => ({
+        id: row.id,
+        type: row.type,
+        version: row.version,
+        sequence: dialect === 'sqlite' ? (positions[i] as number) : null,
+        position: positions[i] as number,
+        channel_id: row.channel_id,
+        subject_id: row.subject_id,
+        created_at: row.created_at,
+        data: events[i]?.data,
+      }));
     },
 
     /** The job handlers that hand events to subscribers, one kind per subscriber. */

@@ -1,4 +1,5 @@
 import { type Selectable, sql } from 'kysely';
+import { insertRows } from '../../storage/bulk.js';
 import type { Db, Dialect } from '../../storage/database.js';
 import { prepared } from '../../storage/prepared.js';
 import type { EventsTable } from '../../storage/schema.js';
@@ -51,6 +52,41 @@ export async function insertEvent(
   );
   const position = Number(rows[0]?.position);
   return { position, seq: sqlite ? position : null };
+}
+
+/**
+ * Writes many events in the caller's transaction; returns their positions in order (and, on SQLite,
+ * sequences equal to them, numbered as `insertEvent` numbers one: after the highest so far).
+ */
+export async function insertEvents(
+  trx: Db,
+  dialect: Dialect,
+  rows: readonly NewEventRow[],
+): Promise<number[]> {
+  if (rows.length === 0) return [];
+  if (dialect === 'sqlite') {
+    const top = await trx
+      .selectFrom('events')
+      .select(sql<number>`coalesce(max(position), 0)`.as('top'))
+      .executeTakeFirstOrThrow();
+    const base = Number(top.top);
+    await insertRows(
+      trx,
+      'events',
+      rows.map((r, i) => ({ position: base + i + 1, seq: base + i + 1, ...bound(r) })),
+    );
+    return rows.map((_, i) => base + i + 1);
+  }
+  const positions = new Map<string, number>();
+  for (let i = 0; i < rows.length; i += 2_000) {
+    const made = await trx
+      .insertInto('events')
+      .values(rows.slice(i, i + 2_000).map(bound))
+      .returning(['id', 'position'])
+      .execute();
+    for (const m of made) positions.set(m.id, Number(m.position));
+  }
+  return rows.map((r) => positions.get(r.id) ?? Number.NaN);
 }
 
 const byPosition = prepared<{ position: number }>((db, p) =>

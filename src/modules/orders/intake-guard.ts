@@ -45,6 +45,8 @@ export interface IntakeRiskInput {
   destination: string | null;
   /** When the channel says the seller's account was opened. */
   userRegisteredAt: number | null;
+  /** The batch file the order came in (null for a single order): velocity does not judge a file's lines. */
+  batchId: string | null;
   /** The seller's phone for a step-up code, when the channel gives it; never stored in the clear. */
   sellerPhone: string | null;
 }

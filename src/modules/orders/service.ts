@@ -1,3 +1,4 @@
+import type { Transaction } from 'kysely';
 import type { KeyringSource } from '../../config/keys.js';
 import { canonicalJson } from '../../shared/canonical-json.js';
 import type { Clock } from '../../shared/clock.js';
@@ -7,6 +8,7 @@ import { type CryptoSuite, cryptoSuite } from '../../shared/suite.js';
 import type { Db } from '../../storage/database.js';
 import { isUniqueViolation } from '../../storage/errors.js';
 import type { Committer } from '../../storage/group-commit.js';
+import type { Database } from '../../storage/schema.js';
 import { type CardTypeService, checkCard, maskFromLast4, normaliseCardField } from '../cards/index.js';
 import { type ChannelView, claimDailyUsage } from '../channels/index.js';
 import type { PriceRow, PricingService } from '../pricing/index.js';
@@ -31,6 +33,7 @@ import {
   findOrder,
   forVerification,
   heldCardHashes,
+  heldMerchantOrderIds,
   historyOf,
   intakeSubjectsOf,
   isCardHeld,
@@ -84,6 +87,23 @@ type Placed =
   | { kind: 'duplicate' }
   | { kind: 'refused'; refusal: IntakeRefusal };
 
+type Hold = { event: (typeof HOLD_EVENTS)[keyof typeof HOLD_EVENTS]; reason: string };
+type Admitted =
+  | Extract<Placed, { kind: 'refused' | 'limited' }>
+  | { kind: 'admitted'; hold: Hold | undefined };
+
+/** A card checked and priced, its order row built: what the intake unit writes. */
+interface Prepared {
+  input: SubmitOrder;
+  requestHash: RequestHash;
+  attempt: Attempt;
+  row: OrderRow;
+  price: { row: PriceRow; save: boolean };
+  /** The amount the daily caps count (in the caps' currency). */
+  amount: number;
+  riskInput: IntakeRiskInput;
+}
+
 /**
  * What one submission got to: whom it is about once its card number is readable, and whether the
  * guard has counted it yet (the intake unit counts it; a refusal before that unit is counted apart).
@@ -92,6 +112,11 @@ interface Attempt {
   subjects?: IntakeSubjects;
   counted: boolean;
 }
+
+const alreadySubmitted = () =>
+  fail('card_already_submitted', 'This card was already submitted and is being processed or was redeemed.', {
+    field: 'card_number',
+  });
 
 /** The lifecycle step of each risk hold at intake. */
 const HOLD_EVENTS = { review: 'hold_for_review', freeze: 'freeze', reject: 'reject' } as const;
@@ -132,60 +157,123 @@ export function createOrderService(deps: OrderServiceDeps) {
     return ok({ order: orderView(row, await priceOf(row)), created: false, batchId: row.batch_id });
   }
 
-  async function place(
-    channel: ChannelView,
-    row: OrderRow,
-    price: { row: PriceRow; save: boolean },
-    amount: number,
-    attempt: Attempt,
-    riskInput: IntakeRiskInput,
-  ): Promise<Placed> {
+  /**
+   * The intake unit's checks for one prepared card, in order: the guard counts the try, the daily
+   * caps, risk last (what it counts and records commits with the order, docs/risk.md). No look-ups:
+   * the unique indexes are the truth about repeats and duplicates.
+   */
+  async function admitIn(trx: Transaction<Database>, channel: ChannelView, p: Prepared): Promise<Admitted> {
     const { guard, risk } = deps;
+    const { row, attempt } = p;
     const subjects = attempt.subjects;
-    const run = () =>
-      // No look-ups here: the unique indexes are the truth about repeats and duplicates, and a unit
-      // that breaks one is rolled back alone and answered below, after the winner committed.
-      committer.run<Placed>(async (trx) => {
-        // The try is counted first, in this unit: a rolled-back unit has not counted it.
-        if (guard && subjects) {
-          const refusal = await guard.admit(trx, subjects, row.created_at);
-          if (refusal) return { kind: 'refused', refusal };
-        }
-        // Then the daily caps, before the order is written; a unit rolled back later (a duplicate)
-        // takes its count back with it.
-        const limited = await claimDailyUsage(trx, channel, amount, row.created_at);
-        if (limited) return { kind: 'limited', failure: limited };
-        if (price.save) await deps.pricing.save(trx, price.row);
-        // Risk last: what it counts and records commits with the order (docs/risk.md).
-        const verdict = risk ? await risk.assessIntake(trx, riskInput, row.created_at) : undefined;
-        const hold =
-          verdict && verdict.action !== 'allow'
-            ? { event: HOLD_EVENTS[verdict.action], reason: verdict.reason }
-            : undefined;
-        return { kind: 'created', view: await deps.transitions.place(trx, row, price.row, hold) };
-      });
+    // The try is counted first, in this unit: a rolled-back unit has not counted it.
+    if (guard && subjects) {
+      const refusal = await guard.admit(trx, subjects, row.created_at);
+      if (refusal) return { kind: 'refused', refusal };
+    }
+    // Then the daily caps, before the order is written; a unit rolled back later (a duplicate)
+    // takes its count back with it.
+    const limited = await claimDailyUsage(trx, channel, p.amount, row.created_at);
+    if (limited) return { kind: 'limited', failure: limited };
+    const verdict = risk ? await risk.assessIntake(trx, p.riskInput, row.created_at) : undefined;
+    const hold =
+      verdict && verdict.action !== 'allow'
+        ? { event: HOLD_EVENTS[verdict.action], reason: verdict.reason }
+        : undefined;
+    return { kind: 'admitted', hold };
+  }
+
+  /** The intake unit of one card: its checks, then its price and the order. */
+  async function placeIn(trx: Transaction<Database>, channel: ChannelView, p: Prepared): Promise<Placed> {
+    const admitted = await admitIn(trx, channel, p);
+    if (admitted.kind !== 'admitted') return admitted;
+    if (p.price.save) await deps.pricing.save(trx, p.price.row);
+    return { kind: 'created', view: await deps.transitions.place(trx, p.row, p.price.row, admitted.hold) };
+  }
+
+  /**
+   * The intake unit of many cards (a batch file's slice): each card's checks one after the other
+   * (a later card sees what earlier ones counted), then the prices and orders of those admitted
+   * in few statements.
+   */
+  async function placeManyIn(
+    trx: Transaction<Database>,
+    channel: ChannelView,
+    cards: readonly Prepared[],
+  ): Promise<Placed[]> {
+    const placed: Placed[] = [];
+    const go: { k: number; p: Prepared; hold: Hold | undefined }[] = [];
+    for (const [k, p] of cards.entries()) {
+      const admitted = await admitIn(trx, channel, p);
+      if (admitted.kind === 'admitted') go.push({ k, p, hold: admitted.hold });
+      placed.push(admitted.kind === 'admitted' ? { kind: 'duplicate' } : admitted);
+    }
+    await deps.pricing.saveMany(
+      trx,
+      go.flatMap((g) => (g.p.price.save ? [g.p.price.row] : [])),
+    );
+    const views = await deps.transitions.placeMany(
+      trx,
+      go.map((g) => ({ order: g.p.row, price: g.p.price.row, hold: g.hold })),
+    );
+    for (const [i, g] of go.entries()) placed[g.k] = { kind: 'created', view: views[i] as OrderView };
+    return placed;
+  }
+
+  /** One card in its own unit; a unique index broken by another process's commit is answered from it. */
+  async function place(channel: ChannelView, p: Prepared): Promise<Placed> {
     try {
-      const placed = await run();
-      if (guard && subjects) attempt.counted = true;
+      const placed = await committer.run((trx) => placeIn(trx, channel, p));
+      if (deps.guard && p.attempt.subjects) p.attempt.counted = true;
       return placed;
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
       // Another process committed the same merchant_order_id or card first: answer from what it wrote.
-      const existing = await findByMerchantOrderId(db, row.channel_id, row.merchant_order_id);
+      const existing = await findByMerchantOrderId(db, p.row.channel_id, p.row.merchant_order_id);
       if (existing) return { kind: 'existing', row: existing };
-      if (await isCardHeld(db, row.card_hash)) return { kind: 'duplicate' };
+      if (await isCardHeld(db, p.row.card_hash)) return { kind: 'duplicate' };
       throw err;
     }
   }
 
-  /** Checks, prices and places a new card; every refusal is a value (submit looks for a repeat then). */
-  async function take(
+  /** The answer to a placed card (a refusal of the unit, a repeat, or the new order). */
+  async function answer(channel: ChannelView, p: Prepared, placed: Placed): Promise<Submitted> {
+    if (placed.kind === 'refused') return placed.refusal;
+    if (placed.kind === 'limited') return placed.failure;
+    if (placed.kind === 'duplicate') return duplicateOf(channel, p.input, p.requestHash);
+    if (placed.kind === 'existing') return replay(placed.row, p.requestHash);
+    filter.add(p.row.card_hash);
+    return ok({ order: placed.view, created: true, batchId: p.row.batch_id });
+  }
+
+  /** A held card: this very request's twin (committed since the first look) is replayed, else refused. */
+  async function duplicateOf(
+    channel: ChannelView,
+    input: SubmitOrder,
+    requestHash: RequestHash,
+  ): Promise<Submitted> {
+    const twin = await findByMerchantOrderId(db, channel.id, input.merchant_order_id);
+    if (twin) return replay(twin, requestHash);
+    return fail(
+      'card_already_submitted',
+      'This card was already submitted and is being processed or was redeemed.',
+      {
+        field: 'card_number',
+      },
+    );
+  }
+
+  /**
+   * Checks and prices a new card and builds its order row: everything intake does before its unit.
+   * Every refusal is a value (submit looks for a repeat then).
+   */
+  async function prepare(
     channel: ChannelView,
     input: SubmitOrder,
     requestHash: RequestHash,
     attempt: Attempt,
     batchId: string | null,
-  ): Promise<Submitted> {
+  ): Promise<Result<Prepared, OrderError['code']>> {
     const missing = checkOrderFields(channel, input);
     if (missing) return missing;
     const type = await deps.cardTypes.find(input.card_type);
@@ -245,19 +333,9 @@ export function createOrderService(deps: OrderServiceDeps) {
       if (refused) return refused;
     }
     const cardHash = cardHashes[0] ?? '';
-    // The card may be held by this very request's twin, committed since the first look: replay it then.
-    const duplicate = async (): Promise<Submitted> => {
-      const twin = await findByMerchantOrderId(db, channel.id, input.merchant_order_id);
-      if (twin) return replay(twin, requestHash);
-      return fail(
-        'card_already_submitted',
-        'This card was already submitted and is being processed or was redeemed.',
-        {
-          field: 'card_number',
-        },
-      );
-    };
-    for (const h of cardHashes) if (filter.mightContain(h) && (await isCardHeld(db, h))) return duplicate();
+    // A repeat of this very request is answered by the refusal's look for its merchant_order_id.
+    for (const h of cardHashes)
+      if (filter.mightContain(h) && (await isCardHeld(db, h))) return alreadySubmitted();
 
     const now = clock.now();
     const id = newId('ord', now);
@@ -331,15 +409,51 @@ export function createOrderService(deps: OrderServiceDeps) {
       destination: input.blockchain_address ?? null,
       userRegisteredAt: row.user_registered_at,
       sellerPhone: input.seller.phone ?? null,
+      batchId,
     };
-    const placed = await place(channel, row, price, amount ?? input.declared_face_value, attempt, riskInput);
-    if (placed.kind === 'refused') return placed.refusal;
-    if (placed.kind === 'limited') return placed.failure;
-    if (placed.kind === 'duplicate') return duplicate();
-    if (placed.kind === 'existing') return replay(placed.row, requestHash);
-    filter.add(cardHash);
-    deps.onJobQueued?.();
-    return ok({ order: placed.view, created: true, batchId });
+    return ok({
+      input,
+      requestHash,
+      attempt,
+      row,
+      price,
+      amount: amount ?? input.declared_face_value,
+      riskInput,
+    });
+  }
+
+  /** A refusal before (or instead of) the intake unit: a repeat's first answer, else the refusal counted as a try. */
+  async function refused(
+    channel: ChannelView,
+    p: { input: SubmitOrder; requestHash: RequestHash; attempt: Attempt },
+    taken: Submitted,
+  ): Promise<Submitted> {
+    const earlier = await findByMerchantOrderId(db, channel.id, p.input.merchant_order_id);
+    if (earlier) return replay(earlier, p.requestHash);
+    // A lock outranks the refusal.
+    const { guard } = deps;
+    const subjects = p.attempt.subjects;
+    if (!guard || !subjects || p.attempt.counted) return taken;
+    const refusal = await committer.run((trx) => guard.admit(trx, subjects, clock.now()));
+    return refusal ?? taken;
+  }
+
+  async function submitOne(
+    channel: ChannelView,
+    input: SubmitOrder,
+    batchId: string | null,
+  ): Promise<Submitted> {
+    const requestHash = requestHashOf(canonicalJson(input));
+    const attempt: Attempt = { counted: false };
+    const prepared = await prepare(channel, input, requestHash, attempt, batchId);
+    const taken = prepared.ok
+      ? await answer(channel, prepared.value, await place(channel, prepared.value))
+      : prepared;
+    if (taken.ok) {
+      if (taken.value.created) deps.onJobQueued?.();
+      return taken;
+    }
+    return refused(channel, { input, requestHash, attempt }, taken);
   }
 
   return {
@@ -358,19 +472,71 @@ export function createOrderService(deps: OrderServiceDeps) {
      * is not looked up first: the unique index finds a repeat that got this far, and a refusal looks
      * for an earlier order before it is answered, so a repeat never sees today's rules.
      */
-    async submit(channel: ChannelView, input: SubmitOrder, from?: { batchId: string }): Promise<Submitted> {
-      const requestHash = requestHashOf(canonicalJson(input));
-      const attempt: Attempt = { counted: false };
-      const taken = await take(channel, input, requestHash, attempt, from?.batchId ?? null);
-      if (taken.ok) return taken;
-      const earlier = await findByMerchantOrderId(db, channel.id, input.merchant_order_id);
-      if (earlier) return replay(earlier, requestHash);
-      // A refusal before (or instead of) the intake unit is a try too; a lock outranks the refusal.
-      const { guard } = deps;
-      const subjects = attempt.subjects;
-      if (!guard || !subjects || attempt.counted) return taken;
-      const refusal = await committer.run((trx) => guard.admit(trx, subjects, clock.now()));
-      return refusal ?? taken;
+    submit: (channel: ChannelView, input: SubmitOrder, from?: { batchId: string }): Promise<Submitted> =>
+      submitOne(channel, input, from?.batchId ?? null),
+
+    /**
+     * Many cards of one channel (a batch file's slice), each answered as `submit` would, in the order
+     * given. The cards that pass the checks are placed in one unit, one after the other, so a slice
+     * costs one transaction and later cards see what earlier ones counted. A repeat, a card twice in
+     * the slice, or a unit broken by another process's commit falls back to `submit`, card by card.
+     */
+    async submitMany(
+      channel: ChannelView,
+      inputs: readonly SubmitOrder[],
+      from?: { batchId: string },
+    ): Promise<Submitted[]> {
+      const batchId = from?.batchId ?? null;
+      const answers: (Submitted | undefined)[] = new Array(inputs.length);
+      const ready: { k: number; p: Prepared }[] = [];
+      for (const [k, input] of inputs.entries()) {
+        const requestHash = requestHashOf(canonicalJson(input));
+        const attempt: Attempt = { counted: false };
+        const prepared = await prepare(channel, input, requestHash, attempt, batchId);
+        if (prepared.ok) ready.push({ k, p: prepared.value });
+        else answers[k] = await refused(channel, { input, requestHash, attempt }, prepared);
+      }
+      const known = await heldMerchantOrderIds(
+        db,
+        channel.id,
+        ready.map((r) => r.p.input.merchant_order_id),
+      );
+      const cards = new Set<string>();
+      const together: typeof ready = [];
+      const alone: number[] = [];
+      for (const r of ready) {
+        if (known.has(r.p.input.merchant_order_id) || cards.has(r.p.row.card_hash)) alone.push(r.k);
+        else {
+          cards.add(r.p.row.card_hash);
+          together.push(r);
+        }
+      }
+      let placed: Placed[] | undefined;
+      if (together.length > 0)
+        try {
+          placed = await committer.run((trx) =>
+            placeManyIn(
+              trx,
+              channel,
+              together.map((r) => r.p),
+            ),
+          );
+        } catch (err) {
+          if (!isUniqueViolation(err)) throw err;
+          alone.push(...together.map((r) => r.k));
+        }
+      if (placed) {
+        for (const [i, r] of together.entries()) {
+          const p = placed[i] as Placed;
+          if (deps.guard && r.p.attempt.subjects) r.p.attempt.counted = true;
+          const taken = await answer(channel, r.p, p);
+          answers[r.k] = taken.ok ? taken : await refused(channel, r.p, taken);
+        }
+        deps.onJobQueued?.();
+      }
+      alone.sort((a, b) => a - b);
+      for (const k of alone) answers[k] = await submitOne(channel, inputs[k] as SubmitOrder, batchId);
+      return answers as Submitted[];
     },
 
     /** Whom an order is about (lockouts count the issuer's "wrong secret" against these). */

@@ -24,6 +24,25 @@ export async function findByMerchantOrderId(
   return (await byMerchantOrderId.run<OrderRow>(db, { channelId, merchantOrderId })).rows[0];
 }
 
+/** Which of these merchant_order_ids the channel has used already (a batch chunk run again). */
+export async function heldMerchantOrderIds(
+  db: Db,
+  channelId: string,
+  merchantOrderIds: readonly string[],
+): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (let i = 0; i < merchantOrderIds.length; i += 500) {
+    const rows = await db
+      .selectFrom('orders')
+      .select('merchant_order_id')
+      .where('channel_id', '=', channelId)
+      .where('merchant_order_id', 'in', merchantOrderIds.slice(i, i + 500))
+      .execute();
+    for (const r of rows) found.add(r.merchant_order_id);
+  }
+  return found;
+}
+
 /** Is the card held by an order anywhere (any channel)? Mirrors the partial unique index. */
 export async function isCardHeld(db: Db, cardHash: string): Promise<boolean> {
   const row = await db

@@ -1,6 +1,7 @@
 import type { Transaction } from 'kysely';
-import { enqueueJob } from '../../jobs/store.js';
+import { enqueueJob, enqueueJobs } from '../../jobs/store.js';
 import { newId } from '../../shared/ids.js';
+import { insertRows } from '../../storage/bulk.js';
 import type { Db } from '../../storage/database.js';
 import { preparedInsert } from '../../storage/prepared.js';
 import type { Database, OrdersTable } from '../../storage/schema.js';
@@ -122,6 +123,68 @@ export function createOrderTransitions(deps: TransitionDeps) {
       }
       await enqueueJob(trx, order.batch_id ? VERIFY_BATCH_ORDER : VERIFY_ORDER, { order_id: order.id }, now);
       return view ?? orderView(order, price);
+    },
+
+    /**
+     * As `place` for many new orders in one transaction (a batch file's chunk), in few statements:
+     * the orders, their first order_events rows, their events and their verify jobs. A held order is
+     * placed alone (it changes status at once). Returns each order as shown, in order.
+     */
+    async placeMany(
+      trx: Transaction<Database>,
+      items: readonly {
+        order: OrderRow;
+        price: PriceRow;
+        hold?: { event: 'hold_for_review' | 'freeze' | 'reject'; reason: string } | undefined;
+      }[],
+    ): Promise<OrderView[]> {
+      const shown: (OrderView | undefined)[] = new Array(items.length);
+      const free = items.flatMap((it, k) => (it.hold ? [] : [{ ...it, k }]));
+      for (const it of free)
+        if (it.order.status !== 'submitted')
+          throw new Error(`a new order starts submitted, not ${it.order.status}`);
+      await insertRows(
+        trx,
+        'orders',
+        free.map((it) => it.order),
+      );
+      await insertRows(
+        trx,
+        'order_events',
+        free.map((it) => ({
+          id: newId('oev', it.order.created_at),
+          order_id: it.order.id,
+          event: 'submit',
+          from_status: null,
+          to_status: it.order.status,
+          reason: null,
+          created_at: it.order.created_at,
+        })),
+      );
+      const spec = eventTypeFor('submitted');
+      for (const it of free) shown[it.k] = orderView(it.order, it.price);
+      if (spec)
+        await deps.events.appendMany(
+          trx,
+          free.map((it) => ({
+            spec,
+            channelId: it.order.channel_id,
+            subjectId: it.order.id,
+            data: { order: shown[it.k], previous_status: null },
+            nowMs: it.order.created_at,
+          })),
+        );
+      await enqueueJobs(
+        trx,
+        free.map((it) => ({
+          spec: it.order.batch_id ? VERIFY_BATCH_ORDER : VERIFY_ORDER,
+          payload: { order_id: it.order.id },
+          nowMs: it.order.created_at,
+        })),
+      );
+      for (const [k, it] of items.entries())
+        if (it.hold) shown[k] = await this.place(trx, it.order, it.price, it.hold);
+      return shown as OrderView[];
     },
 
     async change(trx: Transaction<Database>, orderId: string, c: OrderChange): Promise<ChangeResult> {

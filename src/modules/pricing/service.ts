@@ -20,7 +20,7 @@ import { chooseFx } from './fx.js';
 import type { FxApplied, OrderPrice, QuoteQuery, QuoteView } from './model.js';
 import { adjustedRate, splitFace } from './price.js';
 import { resolveRate } from './rates.js';
-import { findPrice, insertPrice, type PriceRow, pricesByIds } from './store.js';
+import { findPrice, insertPrice, insertPrices, type PriceRow, pricesByIds } from './store.js';
 
 /** What pricing needs of a channel. */
 export interface PricedChannel {
@@ -304,6 +304,8 @@ export function createPricingService(deps: PricingDeps) {
 
     /** A price computed by forIntake (`save: true`), written with its order. */
     save: (trx: Db, row: PriceRow) => insertPrice(trx, row),
+    /** As save for many prices in one transaction (a batch file's chunk). */
+    saveMany: (trx: Db, rows: readonly PriceRow[]) => insertPrices(trx, rows),
     find: (from: Db, id: string) => findPrice(from, id),
     findMany: (from: Db, ids: string[]) => pricesByIds(from, ids),
   };

@@ -1,4 +1,5 @@
 import type { Insertable, Selectable } from 'kysely';
+import { insertRows } from '../../storage/bulk.js';
 import type { Db } from '../../storage/database.js';
 import { preparedInsert } from '../../storage/prepared.js';
 import type {
@@ -176,6 +177,14 @@ export async function insertPrice(db: Db, row: PriceRow): Promise<void> {
       .where('id', '=', row.fx_rate_id)
       .where('used', '=', 0)
       .execute();
+}
+
+/** As insertPrice for many prices (a batch file's chunk): few statements. */
+export async function insertPrices(db: Db, rows: readonly PriceRow[]): Promise<void> {
+  await insertRows(db, 'prices', rows);
+  const fx = [...new Set(rows.flatMap((r) => (r.fx_rate_id ? [r.fx_rate_id] : [])))];
+  if (fx.length > 0)
+    await db.updateTable('fx_rates').set({ used: 1 }).where('id', 'in', fx).where('used', '=', 0).execute();
 }
 
 /** Deletes up to `limit` feed rates older than `beforeMs` that no price used; returns how many. */

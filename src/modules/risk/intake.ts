@@ -110,8 +110,10 @@ export async function intakeFacts(
     facts.ring = ring ? { id: ring.ringId, size: ring.size, badMembers: ring.badMembers } : null;
   }
 
-  // Velocity and structuring share one counting statement.
-  const vel = setting(settings, 'velocity');
+  // Velocity and structuring share one counting statement. A batch file's lines are neither counted
+  // nor judged by velocity: its thresholds are of a person handing cards in, and a file is a
+  // partner's declared volume, bounded by its line limit and the channel's daily caps (decision 0041).
+  const vel = i.batchId === null ? setting(settings, 'velocity') : undefined;
   const struct = setting(settings, 'structuring');
   const specs: CounterSpec[] = [];
   const named: { subject: VelocitySubject; window: 'hour' | 'day' }[] = [];
