@@ -54,6 +54,9 @@ export const ReviewList = Type.Object({
 });
 export type ReviewList = Static<typeof ReviewList>;
 
+/** Ten years: older than any case can be. */
+const MAX_AGE_S = 10 * 365 * 86_400;
+
 export const ReviewListQuery = Type.Object(
   {
     reason: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
@@ -63,10 +66,21 @@ export const ReviewListQuery = Type.Object(
         { description: 'Default `waiting`: open, claimed and info_requested.' },
       ),
     ),
-    min_age_s: Type.Optional(Type.Integer({ minimum: 0, description: 'Cases waiting at least this long.' })),
-    max_age_s: Type.Optional(Type.Integer({ minimum: 0, description: 'Cases waiting at most this long.' })),
-    min_amount: Type.Optional(Type.Integer({ minimum: 0, description: 'Declared face value, minor units.' })),
-    max_amount: Type.Optional(Type.Integer({ minimum: 0 })),
+    // Bounded, so that a filter always fits the stores' 64-bit columns (a 1e30 was a 500 on PostgreSQL).
+    min_age_s: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: MAX_AGE_S, description: 'Cases waiting at least this long.' }),
+    ),
+    max_age_s: Type.Optional(
+      Type.Integer({ minimum: 0, maximum: MAX_AGE_S, description: 'Cases waiting at most this long.' }),
+    ),
+    min_amount: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: Number.MAX_SAFE_INTEGER,
+        description: 'Declared face value, minor units.',
+      }),
+    ),
+    max_amount: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })),
     limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
     cursor: Type.Optional(
       Type.String({ pattern: '^rev_[0-9a-z]{26}$', description: 'next_cursor of the previous page.' }),
