@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RecardClient } from '../src/client/client.js';
 import type { BatchView } from '../src/modules/batches/index.js';
-import { openStorage } from '../src/storage/database.js';
+import { dropBenchSchema, unknownCardFile } from './batch-files.js';
 import { children, createBenchChannel, startProcess } from './processes.js';
 
 const print = (line: string) => process.stdout.write(`${line}\n`);
@@ -23,17 +23,6 @@ const PG_URL = process.env.RECARD_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1
 function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
-}
-
-/** A text file of `n` cards in the format of the demo's China Mobile cards (not in the simulators' base). */
-function cardFile(n: number): Buffer {
-  const run = randomBytes(3).readUIntBE(0, 3) % 1000;
-  const lines: string[] = [];
-  for (let i = 0; i < n; i++)
-    lines.push(
-      `${String(run).padStart(3, '0')}${String(i).padStart(14, '0')} ${String(100_000_000_000 + i).padStart(18, '1')}`,
-    );
-  return Buffer.from(`${lines.join('\n')}\n`);
 }
 
 async function run(name: string, env: Record<string, string>) {
@@ -69,7 +58,7 @@ async function run(name: string, env: Record<string, string>) {
   const child = children.at(-1);
   const pid = child?.pid ?? 0;
   const client = new RecardClient({ baseUrl: url, channelId, secret });
-  const file = cardFile(LINES);
+  const file = unknownCardFile(LINES);
   const t0 = performance.now();
   const res = await client.uploadBatch<BatchView>(
     {
@@ -133,9 +122,7 @@ if (!process.env.RECARD_BENCH_SKIP_PG) {
     await run('PostgreSQL', { RECARD_DATA_DIR: pgDir, DATABASE_URL: PG_URL, RECARD_DATABASE_SCHEMA: schema });
   } finally {
     rmSync(pgDir, { recursive: true, force: true });
-    const storage = await openStorage({ url: PG_URL, schema, poolSize: 1 }).catch(() => null);
-    await storage?.db.schema.dropSchema(schema).ifExists().cascade().execute();
-    await storage?.close();
+    await dropBenchSchema(PG_URL, schema);
   }
 }
 for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');

@@ -5,8 +5,9 @@
  * RECARD_BENCH_E2E_RATE (default 500 orders/s), RECARD_BENCH_E2E_DURATION_S (default 60).
  * RECARD_BENCH_E2E_CALLBACKS=1: the channel also has a webhook endpoint at a receiver in its own
  * process, and the run reports redeemed → callback received (the event's time to the receiver's).
- * RECARD_BENCH_E2E_PAYOUTS=1: a T+0 channel with 500 verified sellers paid through the simulated
- * payout providers (50 ms a call, in this process), and the run measures submit → paid instead.
+ * RECARD_BENCH_E2E_PAYOUTS=1: a T+0 channel whose sellers (about ten orders each) are verified and
+ * paid through the simulated payout providers (50 ms a call, in this process), and the run measures
+ * submit → paid instead.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,11 +15,10 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { Pool } from 'undici';
-import type { IssuerProtocol } from '../src/adapters/issuers/port.js';
 import { signedHeaders } from '../src/client/signing.js';
-import { generateCardBase, SIM_FORMATS } from '../src/simulators/card-base.js';
-import { SIM_APP_ID, SIM_ISSUERS, simAppSecret, simEndpoint } from '../src/simulators/index.js';
+import { generateCardBase } from '../src/simulators/card-base.js';
 import { startPayoutSimulators } from '../src/simulators/payouts.js';
+import { routeToSimulators, startSimulatorProcess } from './issuers.js';
 import { children, createBenchChannel, startProcess } from './processes.js';
 
 const RATE = Number(process.env.RECARD_BENCH_E2E_RATE ?? 500);
@@ -29,7 +29,11 @@ const SEED = 'bench-e2e';
 const SIM_PORT = 4300 + Math.floor(Math.random() * 500);
 const CALLBACKS = process.env.RECARD_BENCH_E2E_CALLBACKS === '1';
 const PAYOUTS = process.env.RECARD_BENCH_E2E_PAYOUTS === '1';
-const SELLERS = 500;
+/**
+ * Sellers the orders come from, each with about ten orders in the run: under the risk rules' velocity
+ * (20 an hour per seller), as honest traffic is. One seller at 500/s sends all but 20 to review.
+ */
+const SELLERS = Math.ceil((RATE * (DURATION_S + WARMUP_S)) / 10);
 const PAYOUT_LATENCY_MS = 50;
 const RECEIVER_PORT = 4850 + Math.floor(Math.random() * 100);
 /** Instant issuers only: the batch-file issuer confirms at its next file, by design not in seconds. */
@@ -70,23 +74,13 @@ const env = {
 let payoutSims: Awaited<ReturnType<typeof startPayoutSimulators>> | undefined;
 try {
   process.stderr.write(`simulators: ${perType} valid cards per type, ${LATENCY_MS} ms latency\n`);
-  await startProcess(
-    [
-      ...NODE_FLAGS,
-      'bin/recard.js',
-      'simulate',
-      '--port',
-      String(SIM_PORT),
-      '--seed',
-      SEED,
-      '--latency-ms',
-      String(LATENCY_MS),
-      '--valid-per-type',
-      String(perType),
-    ],
-    {},
-    /(\d+) cards \(seed/,
-  );
+  await startSimulatorProcess({
+    port: SIM_PORT,
+    seed: SEED,
+    latencyMs: LATENCY_MS,
+    validPerType: perType,
+    nodeFlags: NODE_FLAGS,
+  });
   payoutSims = PAYOUTS
     ? await startPayoutSimulators({ faults: { latencyMs: PAYOUT_LATENCY_MS, operations: ['pay', 'lookup'] } })
     : undefined;
@@ -162,31 +156,7 @@ try {
     }
   }
 
-  // Route the card types to the simulators' process, as an operator would (admin API).
-  const issuers = Object.keys(SIM_ISSUERS);
-  for (const cardType of CARD_TYPES) {
-    const issuer = SIM_FORMATS[cardType]?.issuer as string;
-    const protocol = SIM_ISSUERS[issuer] as IssuerProtocol;
-    const endpoint = simEndpoint(protocol, `http://127.0.0.1:${SIM_PORT + issuers.indexOf(issuer)}`);
-    const res = await fetch(`${url}/admin/v1/issuer-routes/bench_${cardType}`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({
-        card_type: cardType,
-        issuer,
-        protocol,
-        endpoint,
-        priority: 1,
-        capacity_per_minute: 1_000_000,
-        timeout_ms: 3000,
-        max_concurrency: 128,
-        poll_ms: 1000,
-        enabled: true,
-        ...(protocol === 'rest' ? { app_id: SIM_APP_ID, app_secret: simAppSecret(SEED, issuer) } : {}),
-      }),
-    });
-    if (res.status !== 200) throw new Error(`route ${cardType}: ${res.status} ${await res.text()}`);
-  }
+  await routeToSimulators({ url, adminToken, cardTypes: CARD_TYPES, port: SIM_PORT, seed: SEED });
 
   // Open-loop, evenly paced load: a batch every 10 ms (autocannon's overallRate sends in bursts,
   // which would measure queueing behind the burst rather than the pipeline).
@@ -206,7 +176,7 @@ try {
       card_number: card.number,
       card_secret: card.secret,
       declared_face_value: card.faceValue,
-      seller: { id: PAYOUTS ? `seller-${next % SELLERS}` : 'seller-bench' },
+      seller: { id: `seller-${next % SELLERS}` },
     });
     const headers = signedHeaders(channelId, secret, {
       timestamp: Math.floor(Date.now() / 1000),

@@ -84,4 +84,42 @@ describe.each(storageTargets())('committer on $name', (target) => {
     expect(await count()).toBe(5);
     if (storage.dialect === 'sqlite') expect(committer.stats().commits).toBe(3);
   });
+
+  it('a bulk unit commits alone, after the units waiting with it, and is not starved by steady traffic', async () => {
+    const committer = createCommitter(storage.db, storage.dialect);
+    const order: string[] = [];
+    let id = 0;
+    const unit = (label: string) => async (trx: Parameters<Parameters<typeof committer.run>[0]>[0]) => {
+      order.push(label);
+      await sql`insert into items (id, label) values (${++id}, ${label})`.execute(trx);
+    };
+    // Queued in one turn: the bulk unit first, then three small ones.
+    await Promise.all([
+      committer.runBulk(unit('bulk')),
+      committer.run(unit('a')),
+      committer.run(unit('b')),
+      committer.run(unit('c')),
+    ]);
+    expect(await count()).toBe(4);
+    if (storage.dialect === 'sqlite') {
+      // The small ones went first, in one batch; the bulk unit in a transaction of its own.
+      expect(order).toEqual(['a', 'b', 'c', 'bulk']);
+      expect(committer.stats()).toMatchObject({ units: 4, commits: 2 });
+
+      // Steady traffic: a small unit queued at every turn. The bulk unit still runs after one batch.
+      order.length = 0;
+      let stop = false;
+      const traffic = (async () => {
+        for (let i = 0; !stop && i < 200; i++) {
+          void committer.run(unit(`t${i}`));
+          await new Promise((r) => setImmediate(r));
+        }
+      })();
+      await new Promise((r) => setImmediate(r));
+      await committer.runBulk(unit('bulk2'));
+      stop = true;
+      await traffic;
+      expect(order.indexOf('bulk2')).toBeLessThan(10);
+    }
+  });
 });

@@ -18,6 +18,12 @@ export type UnitOfWork<T> = (trx: Transaction<Database>) => Promise<T>;
  */
 export interface Committer {
   run<T>(work: UnitOfWork<T>): Promise<T>;
+  /**
+   * A large unit (a slice of a batch file): on SQLite it commits alone, and only when no other unit
+   * waits, so that a request's few statements never queue behind a thousand of a file's. On
+   * PostgreSQL it is `run`.
+   */
+  runBulk<T>(work: UnitOfWork<T>): Promise<T>;
   /** Units committed so far and transactions used for them (batching efficiency, for metrics). */
   stats(): { units: number; commits: number; retried: number };
 }
@@ -55,6 +61,10 @@ class TransactionPerUnit implements Committer {
     return result;
   }
 
+  runBulk<T>(work: UnitOfWork<T>): Promise<T> {
+    return this.run(work);
+  }
+
   stats() {
     return { units: this.units, commits: this.units, retried: 0 };
   }
@@ -76,6 +86,9 @@ interface Pending {
  */
 class BatchingCommitter implements Committer {
   private queue: Pending[] = [];
+  /** Bulk units, each committed alone when `queue` is empty. */
+  private bulk: Pending[] = [];
+  private bulkTurn = false;
   private scheduled = false;
   private units = 0;
   private commits = 0;
@@ -88,9 +101,17 @@ class BatchingCommitter implements Committer {
   ) {}
 
   run<T>(work: UnitOfWork<T>): Promise<T> {
+    return this.enqueue(this.queue, work);
+  }
+
+  runBulk<T>(work: UnitOfWork<T>): Promise<T> {
+    return this.enqueue(this.bulk, work);
+  }
+
+  private enqueue<T>(into: Pending[], work: UnitOfWork<T>): Promise<T> {
     refuseNested();
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({
+      into.push({
         work: work as UnitOfWork<unknown>,
         resolve: resolve as (v: unknown) => void,
         reject,
@@ -110,13 +131,17 @@ class BatchingCommitter implements Committer {
     setImmediate(() => {
       this.flush().finally(() => {
         this.scheduled = false;
-        if (this.queue.length > 0) this.schedule();
+        if (this.queue.length > 0 || this.bulk.length > 0) this.schedule();
       });
     });
   }
 
   private async flush(): Promise<void> {
-    const batch = this.queue.splice(0, this.maxBatch);
+    // A bulk unit runs alone, when nothing else waits or, under steady traffic, every other batch:
+    // a request waits for one bulk unit at most, and a file still moves.
+    const bulkNow = this.bulk.length > 0 && (this.queue.length === 0 || this.bulkTurn);
+    this.bulkTurn = !bulkNow;
+    const batch = bulkNow ? this.bulk.splice(0, 1) : this.queue.splice(0, this.maxBatch);
     if (batch.length === 0) return;
     // Optimistic first: the units one after the other without savepoints (two statements fewer per
     // unit). Units rarely fail; when one does, the whole batch is rolled back and, if others were in

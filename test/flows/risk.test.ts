@@ -193,6 +193,54 @@ describe.each(storageTargets())('risk engine on $name', (target) => {
     }
   });
 
+  it("a file's lines are judged against the amount statistics but do not move them", async () => {
+    await setRule('amount_anomaly', {
+      params: { ...DEFAULT_PARAMS.amount_anomaly, min_samples: 5, common_share: 0 },
+    });
+    // China Mobile's format, not in the simulators' base: the issuer's answer does not matter here.
+    const number = () => `${String(++serial).padStart(6, '0')}${target.name.length}${'0'.repeat(10)}`;
+    const single = (shop: Channel, faceValue: number) =>
+      shop.client.post<OrderView>('/v1/orders', {
+        merchant_order_id: `amount-${++serial}`,
+        card_type: 'cmcc_national',
+        card_number: number(),
+        card_secret: '123456789012345678',
+        declared_face_value: faceValue,
+        seller: { id: `amount-seller-${serial}` },
+      });
+    const file = async (shop: Channel, faceValues: number[]) => {
+      const csv = [
+        'card_type,card_number,card_secret,declared_face_value',
+        ...faceValues.map((v) => `cmcc_national,${number()},123456789012345678,${v}`),
+      ];
+      const up = await shop.client.uploadBatch<{ id: string }>(
+        { merchant_batch_id: `amount-file-${++serial}`, format: 'csv', seller_id: `file-seller-${serial}` },
+        Buffer.from(csv.join('\n')),
+        'cards.csv',
+      );
+      expect(up.status, JSON.stringify(up.body)).toBe(202);
+      return waitFor(async () => {
+        const b = (await shop.client.get<{ counts: Record<string, number> }>(`/v1/batches/${up.body.id}`))
+          .body;
+        return b.counts.pending === 0 ? b : undefined;
+      }, 20_000);
+    };
+    try {
+      // A file of one value first: had its lines been learned, every other value would be 3σ away.
+      const a = await t.createChannel({ name: 'File first shop' });
+      expect((await file(a, Array(8).fill(10_000))).counts).toMatchObject({ accepted: 8, review: 0 });
+      expect((await single(a, 5_000)).body.status).toBe('submitted');
+
+      // Single orders make the habit; a line of another value is held, as a single order would be.
+      const b = await t.createChannel({ name: 'Singles first shop' });
+      for (let i = 0; i < 6; i++) expect((await single(b, 10_000)).body.status).toBe('submitted');
+      expect((await file(b, [10_000, 5_000])).counts).toMatchObject({ accepted: 2, review: 1 });
+      expect((await single(b, 5_000)).body).toMatchObject({ status: 'review', reason: 'risk_review' });
+    } finally {
+      await setRule('amount_anomaly', { params: DEFAULT_PARAMS.amount_anomaly });
+    }
+  });
+
   it('a stale version or a threshold out of range is refused and changes nothing', async () => {
     const bad = await t.admin('PUT', '/admin/v1/risk/rules/geo_jump', {
       params: { km: 0, window_ms: 60_000 },

@@ -137,8 +137,8 @@ export const BATCH_CHUNK = defineJobKind<{ batch_id: string; from_line: number; 
   maxAttempts: 10,
   timeoutMs: 5 * 60_000,
   backoff: { baseMs: 1_000, capMs: 30_000 },
-  // Chunks of one batch and of others share two slots: a big file is written steadily, and single
-  // orders' units still get the committer between a chunk's units.
+  // Two slots, and a file's chunks one at a time in line order (an ordering key per batch): two files
+  // are written side by side, and single orders' units still get the committer between slices.
   concurrency: 2,
 });
 

@@ -216,6 +216,9 @@ export function createBatchService(deps: BatchServiceDeps) {
         now,
         {
           uniqueKey: `batch-chunk:${batchId}:${from}`,
+          // One chunk of a file at a time: every line is the same seller, and two chunks at once only
+          // queue on that seller's rows (on PostgreSQL, each waiting for the other's whole slice).
+          ordering: { key: `batch:${batchId}`, seq: from },
         },
       );
     await enqueueJob(trx, BATCH_PROGRESS, { batch_id: batchId }, now + progressEveryMs, {

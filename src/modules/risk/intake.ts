@@ -14,7 +14,7 @@ type Trx = Transaction<Database>;
 export type { IntakeRiskInput };
 
 /** The counters the engine reads (risk/counters.ts: in the database, or in Redis). */
-export type CounterPort = Pick<RiskCounters, 'add' | 'observe'>;
+export type CounterPort = Pick<RiskCounters, 'add' | 'observe' | 'peek' | 'peekMoments'>;
 
 /** A seller's devices, IPs and destinations, remembered (risk/links.ts); rings are made of them. */
 export interface LinkPort {
@@ -134,15 +134,20 @@ export async function intakeFacts(
   if (struct && banded)
     specs.push({ key: `s:${subjects.seller}:${struct.limit}`, windowMs: struct.window_ms });
   // How often this face value comes (the amount anomaly's usual values): the window and the one
-  // before, as the statistics are kept.
+  // before, as the statistics are kept. A file's lines are judged against the channel's statistics
+  // but not added to them: 100,000 cards of one value would make every other value of the channel's
+  // single orders an anomaly (decision 0041).
   const anomaly = setting(settings, 'amount_anomaly');
-  const faceAt = anomaly ? specs.length : -1;
-  if (anomaly)
-    specs.push({
-      key: `af:${i.channelId}:${i.cardType}:${i.faceValue}`,
-      windowMs: anomaly.window_ms,
-      bucketMs: anomaly.window_ms,
-    });
+  const learns = i.batchId === null;
+  const faceSpec: CounterSpec | undefined = anomaly
+    ? {
+        key: `af:${i.channelId}:${i.cardType}:${i.faceValue}`,
+        windowMs: anomaly.window_ms,
+        bucketMs: anomaly.window_ms,
+      }
+    : undefined;
+  const faceAt = faceSpec && learns ? specs.length : -1;
+  if (faceSpec && learns) specs.push(faceSpec);
   if (specs.length > 0) {
     const totals = await deps.counters.add(trx, specs, i.faceValue, nowMs);
     if (vel)
@@ -155,14 +160,13 @@ export async function intakeFacts(
     if (faceAt >= 0) facts.faceSeen = Math.max(0, (totals[faceAt]?.count ?? 1) - 1);
   }
 
-  if (anomaly)
-    facts.amountMoments = await deps.counters.observe(
-      trx,
-      `a:${i.channelId}:${i.cardType}`,
-      anomaly.window_ms,
-      i.faceValue,
-      nowMs,
-    );
+  if (faceSpec && !learns) facts.faceSeen = (await deps.counters.peek(trx, [faceSpec], nowMs))[0]?.count ?? 0;
+  if (anomaly) {
+    const key = `a:${i.channelId}:${i.cardType}`;
+    facts.amountMoments = learns
+      ? await deps.counters.observe(trx, key, anomaly.window_ms, i.faceValue, nowMs)
+      : await deps.counters.peekMoments(trx, key, anomaly.window_ms, nowMs);
+  }
 
   // The seller's place and age: one statement.
   const geo = setting(settings, 'geo_jump');
