@@ -109,9 +109,10 @@ describe.each(storageTargets())('committer on $name', (target) => {
       // Steady traffic: a small unit queued at every turn. The bulk unit still runs after one batch.
       order.length = 0;
       let stop = false;
+      const sent: Promise<void>[] = [];
       const traffic = (async () => {
         for (let i = 0; !stop && i < 200; i++) {
-          void committer.run(unit(`t${i}`));
+          sent.push(committer.run(unit(`t${i}`)));
           await new Promise((r) => setImmediate(r));
         }
       })();
@@ -119,6 +120,7 @@ describe.each(storageTargets())('committer on $name', (target) => {
       await committer.runBulk(unit('bulk2'));
       stop = true;
       await traffic;
+      await Promise.all(sent); // every unit committed before the database closes
       expect(order.indexOf('bulk2')).toBeLessThan(10);
     }
   });
