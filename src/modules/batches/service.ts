@@ -76,6 +76,19 @@ const STAGE_LINES = 1_000;
 const SUBMIT_AT_ONCE = 250;
 const REPORT_PAGE = 2_000;
 
+const lineRefusal = (
+  line: number,
+  code: string,
+  message: string,
+  field: string | null,
+): LineOutcomeUpdate => ({
+  line,
+  status: 'refused',
+  code,
+  message,
+  field,
+});
+
 type BatchError = ErrorCode;
 
 const OUTCOME_OF_STATUS: Record<string, LineOutcome> = {
@@ -384,7 +397,7 @@ export function createBatchService(deps: BatchServiceDeps) {
     line: PendingLine,
   ): { input: SubmitOrder } | { refusal: LineOutcomeUpdate } {
     const refused = (code: string, message: string, field: string | null = null) => ({
-      refusal: { line: line.line, status: 'refused' as const, code, message, field },
+      refusal: lineRefusal(line.line, code, message, field),
     });
     if (channel?.status !== 'active')
       return refused('channel_disabled', 'The channel was disabled before this line was taken.');
@@ -436,19 +449,13 @@ export function createBatchService(deps: BatchServiceDeps) {
       );
       for (const [i, t] of taken.entries()) {
         const result = results[i];
-        const refused = (code: string, message: string, field: string | null): LineOutcomeUpdate => ({
-          line: t.line,
-          status: 'refused',
-          code,
-          message,
-          field,
-        });
         if (!result) throw new Error(`no answer for line ${t.line}`);
         out[t.at] = !result.ok
-          ? refused(result.code, result.message, result.field ?? null)
+          ? lineRefusal(t.line, result.code, result.message, result.field ?? null)
           : // A repeat of an order of another batch or of a single order holds the card elsewhere.
             !result.value.created && result.value.batchId !== batch.id
-            ? refused(
+            ? lineRefusal(
+                t.line,
                 'card_already_submitted',
                 `This line repeats order ${result.value.order.id}, submitted before this batch.`,
                 'merchant_order_id',

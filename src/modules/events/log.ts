@@ -74,21 +74,26 @@ export function createEventLog(
     }
   }
 
+  /** The row of an event of the catalogue (any other type is a programming error). */
+  const rowOf = <S extends TSchema>(e: NewEvent<S>): NewEventRow => {
+    if (known.get(e.spec.type) !== e.spec)
+      throw new Error(`event type ${e.spec.type} is not in the catalogue`);
+    return {
+      id: newId('evt', e.nowMs),
+      type: e.spec.type,
+      version: e.spec.version,
+      channel_id: e.channelId,
+      subject_id: e.subjectId,
+      payload: JSON.stringify(e.data),
+      created_at: e.nowMs,
+    };
+  };
+
   return {
     catalogue,
 
     async append<S extends TSchema>(trx: Transaction<Database>, e: NewEvent<S>): Promise<StoredEvent> {
-      if (known.get(e.spec.type) !== e.spec)
-        throw new Error(`event type ${e.spec.type} is not in the catalogue`);
-      const row: NewEventRow = {
-        id: newId('evt', e.nowMs),
-        type: e.spec.type,
-        version: e.spec.version,
-        channel_id: e.channelId,
-        subject_id: e.subjectId,
-        payload: JSON.stringify(e.data),
-        created_at: e.nowMs,
-      };
+      const row = rowOf(e);
       const { position, seq } = await insertEvent(trx, dialect, row);
       const takers = byType.get(e.spec.type) ?? [];
       for (const { subscriber, kind } of takers) {
@@ -119,18 +124,7 @@ export function createEventLog(
       trx: Transaction<Database>,
       events: readonly NewEvent<TSchema>[],
     ): Promise<StoredEvent[]> {
-      for (const e of events)
-        if (known.get(e.spec.type) !== e.spec)
-          throw new Error(`event type ${e.spec.type} is not in the catalogue`);
-      const rows: NewEventRow[] = events.map((e) => ({
-        id: newId('evt', e.nowMs),
-        type: e.spec.type,
-        version: e.spec.version,
-        channel_id: e.channelId,
-        subject_id: e.subjectId,
-        payload: JSON.stringify(e.data),
-        created_at: e.nowMs,
-      }));
+      const rows = events.map(rowOf);
       const positions = await insertEvents(trx, dialect, rows);
       const jobs: NewJob<SubscriberPayload>[] = [];
       const kinds = new Set<string>();

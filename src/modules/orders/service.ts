@@ -263,13 +263,7 @@ export function createOrderService(deps: OrderServiceDeps) {
   ): Promise<Submitted> {
     const twin = await findByMerchantOrderId(db, channel.id, input.merchant_order_id);
     if (twin) return replay(twin, requestHash);
-    return fail(
-      'card_already_submitted',
-      'This card was already submitted and is being processed or was redeemed.',
-      {
-        field: 'card_number',
-      },
-    );
+    return alreadySubmitted();
   }
 
   /**
@@ -447,14 +441,21 @@ export function createOrderService(deps: OrderServiceDeps) {
     return refusal ?? taken;
   }
 
+  /** A submission's request hash and try, and its card prepared (or the refusal). */
+  async function begin(channel: ChannelView, input: SubmitOrder, batchId: string | null) {
+    const requestHash = requestHashOf(canonicalJson(input));
+    const attempt: Attempt = { counted: false };
+    const prepared = await prepare(channel, input, requestHash, attempt, batchId);
+    return { input, requestHash, attempt, prepared };
+  }
+
   async function submitOne(
     channel: ChannelView,
     input: SubmitOrder,
     batchId: string | null,
   ): Promise<Submitted> {
-    const requestHash = requestHashOf(canonicalJson(input));
-    const attempt: Attempt = { counted: false };
-    const prepared = await prepare(channel, input, requestHash, attempt, batchId);
+    const begun = await begin(channel, input, batchId);
+    const { prepared } = begun;
     const taken = prepared.ok
       ? await answer(channel, prepared.value, await place(channel, prepared.value))
       : prepared;
@@ -462,7 +463,7 @@ export function createOrderService(deps: OrderServiceDeps) {
       if (taken.value.created) deps.onJobQueued?.();
       return taken;
     }
-    return refused(channel, { input, requestHash, attempt }, taken);
+    return refused(channel, begun, taken);
   }
 
   return {
@@ -506,11 +507,9 @@ export function createOrderService(deps: OrderServiceDeps) {
           await nextTurn();
           turnAt = performance.now();
         }
-        const requestHash = requestHashOf(canonicalJson(input));
-        const attempt: Attempt = { counted: false };
-        const prepared = await prepare(channel, input, requestHash, attempt, batchId);
-        if (prepared.ok) ready.push({ k, p: prepared.value });
-        else answers[k] = await refused(channel, { input, requestHash, attempt }, prepared);
+        const begun = await begin(channel, input, batchId);
+        if (begun.prepared.ok) ready.push({ k, p: begun.prepared.value });
+        else answers[k] = await refused(channel, begun, begun.prepared);
       }
       const known = await heldMerchantOrderIds(
         db,

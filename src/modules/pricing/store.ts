@@ -170,21 +170,18 @@ const insertPriceRow = preparedInsert('prices');
 
 export async function insertPrice(db: Db, row: PriceRow): Promise<void> {
   await insertPriceRow(db, row);
-  if (row.fx_rate_id)
-    await db
-      .updateTable('fx_rates')
-      .set({ used: 1 })
-      .where('id', '=', row.fx_rate_id)
-      .where('used', '=', 0)
-      .execute();
+  if (row.fx_rate_id) await markFxUsed(db, [row.fx_rate_id]);
 }
 
 /** As insertPrice for many prices (a batch file's chunk): few statements. */
 export async function insertPrices(db: Db, rows: readonly PriceRow[]): Promise<void> {
   await insertRows(db, 'prices', rows);
   const fx = [...new Set(rows.flatMap((r) => (r.fx_rate_id ? [r.fx_rate_id] : [])))];
-  if (fx.length > 0)
-    await db.updateTable('fx_rates').set({ used: 1 }).where('id', 'in', fx).where('used', '=', 0).execute();
+  if (fx.length > 0) await markFxUsed(db, fx);
+}
+
+function markFxUsed(db: Db, ids: readonly string[]) {
+  return db.updateTable('fx_rates').set({ used: 1 }).where('id', 'in', ids).where('used', '=', 0).execute();
 }
 
 /** Deletes up to `limit` feed rates older than `beforeMs` that no price used; returns how many. */
