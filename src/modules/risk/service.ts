@@ -10,6 +10,7 @@ import type { Db } from '../../storage/database.js';
 import type { Database } from '../../storage/schema.js';
 import { normaliseCardField } from '../cards/index.js';
 import type { RedeemGateInput } from '../verification/index.js';
+import { CachedRead } from './cached-read.js';
 import { type Evaluation, evaluate } from './engine.js';
 import type { Facts } from './facts.js';
 import { type IntakeFactDeps, type IntakeRiskInput, intakeFacts } from './intake.js';
@@ -89,9 +90,9 @@ export type IssuerRiskInput = RedeemGateInput;
 export function createRiskService(deps: RiskServiceDeps) {
   const { db, clock } = deps;
   const cacheMs = deps.cacheMs ?? 1000;
-  let cached: { at: number; settings: RuleSetting[] } | undefined;
-  let blacklist: { at: number; size: number } | undefined;
-  let rings: { at: number; members: Map<string, FlaggedMember> } | undefined;
+  const ruleSettings = new CachedRead<RuleSetting[]>(cacheMs);
+  const blacklistSize = new CachedRead<number>(cacheMs);
+  const rings = new CachedRead<Map<string, FlaggedMember>>(cacheMs);
 
   function settingOf(
     id: RuleId,
@@ -109,33 +110,30 @@ export function createRiskService(deps: RiskServiceDeps) {
   }
 
   /** Read through `from`: inside a unit on SQLite only the unit's transaction may be used. */
-  async function settings(from: Db = db): Promise<RuleSetting[]> {
-    const now = Date.now();
-    if (cached && now - cached.at < cacheMs) return cached.settings;
-    const rows = await ruleRows(from);
-    const s = RULE_IDS.map((id) =>
-      settingOf(
-        id,
-        rows.find((r) => r.id === id),
-      ),
-    );
-    cached = { at: now, settings: s };
-    return s;
+  function settings(from: Db = db): Promise<RuleSetting[]> {
+    return ruleSettings.get(async () => {
+      const rows = await ruleRows(from);
+      return RULE_IDS.map((id) =>
+        settingOf(
+          id,
+          rows.find((r) => r.id === id),
+        ),
+      );
+    });
   }
 
-  async function refreshBlacklistSize(from: Db = db): Promise<void> {
-    blacklist = { at: Date.now(), size: await blacklistCount(from) };
-  }
-
-  async function refreshRings(from: Db = db): Promise<void> {
-    rings = { at: Date.now(), members: await flaggedMembers(from) };
+  /** After a blacklist change: reads in flight may predate it, so they are disowned first. */
+  async function refreshBlacklistSize(): Promise<void> {
+    blacklistSize.invalidate();
+    await blacklistSize.reload(() => blacklistCount(db));
   }
 
   const factDeps: IntakeFactDeps = {
     ...deps,
     hash: deps.keyedHash,
-    blacklistInUse: () => blacklist === undefined || blacklist.size > 0,
-    flaggedRingOf: (channelId, sellerId) => rings?.members.get(memberKey(channelId, sellerId)),
+    // Unknown (never read, or just changed) counts as in use: a blacklisted card is never let through.
+    blacklistInUse: () => (blacklistSize.peek() ?? 1) > 0,
+    flaggedRingOf: (channelId, sellerId) => rings.peek()?.get(memberKey(channelId, sellerId)),
   };
 
   /** Records what fired and files the reports the enforced rules ask for, in the order's transaction. */
@@ -226,10 +224,9 @@ export function createRiskService(deps: RiskServiceDeps) {
      * what fired is recorded on the order and the reports filed, all with the order or not at all.
      */
     async assessIntake(trx: Trx, input: IntakeRiskInput, nowMs: number): Promise<RiskVerdict> {
-      if (!blacklist || Date.now() - blacklist.at >= cacheMs) await refreshBlacklistSize(trx);
+      await blacklistSize.get(() => blacklistCount(trx));
       const s = await settings(trx);
-      if (s.some((r) => r.id === 'ring_member' && r.enabled) && (!rings || Date.now() - rings.at >= cacheMs))
-        await refreshRings(trx);
+      if (s.some((r) => r.id === 'ring_member' && r.enabled)) await rings.get(() => flaggedMembers(trx));
       const i = { ...input, clientIp: input.clientIp === null ? null : canonicalIp(input.clientIp) };
       const facts = await intakeFacts(factDeps, s, trx, i, nowMs);
       const e = evaluate(s, 'intake', facts);
@@ -321,7 +318,7 @@ export function createRiskService(deps: RiskServiceDeps) {
       };
       if (!(await saveRule(db, next, row ? current.version : null)))
         return fail('conflict', `Rule ${rule} was changed meanwhile; read it again.`, { field: 'params.id' });
-      cached = undefined;
+      ruleSettings.invalidate();
       return ok(ruleView(settingOf(rule, next), next));
     },
 
