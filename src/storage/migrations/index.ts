@@ -18,6 +18,7 @@ import * as m0016 from './0016_risk_counters.js';
 import * as m0017 from './0017_risk_rings.js';
 import * as m0018 from './0018_reviews.js';
 import * as m0019 from './0019_batches.js';
+import * as m0020 from './0020_batch_progress.js';
 
 /** Every migration, in order. Names sort in application order; never rename or edit a shipped one. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -40,4 +41,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0017_risk_rings': m0017,
   '0018_reviews': m0018,
   '0019_batches': m0019,
+  '0020_batch_progress': m0020,
 };
