@@ -431,6 +431,17 @@ describe.each(storageTargets())('job runtime on $name', (target) => {
     expect(seen).toEqual(['a1', 'a2', 'a3']);
   });
 
+  it('the next job of an ordering key starts when the one before it ends, not at the next poll', async () => {
+    const now = Date.now();
+    for (const n of [1, 2, 3, 4, 5])
+      await enqueueJob(storage.db, ECHO, { n }, now, { ordering: { key: 'chain', seq: n } });
+    const started: number[] = [];
+    // The poll is a minute: five jobs done within seconds can only be each one's end waking the next.
+    runtime([{ spec: ECHO, handle: async () => void started.push(performance.now()) }], { pollMs: 60_000 });
+    await waitFor(async () => (await countJobsByState(storage.db)).succeeded === 5, 5000, 'the chain');
+    expect(started).toHaveLength(5);
+  });
+
   it('a dead job no longer holds up the later jobs of its key', async () => {
     const seen: number[] = [];
     runtime([
@@ -505,6 +516,39 @@ describe.each(storageTargets())('job runtime on $name', (target) => {
     const rows = await sql<{ n: number }>`select n from effects`.execute(storage.db);
     expect(rows.rows).toEqual([]);
     expect((await getJob(storage.db, id))?.state).toBe('running');
+  });
+
+  it('a claim takes the due jobs by time then id, an expired lease among them, and no more than its limit', async () => {
+    const now = Date.now();
+    // Twelve jobs due at one time (as a batch slice writes them) and two earlier: ties by id.
+    const tied: string[] = [];
+    for (let n = 0; n < 12; n++) tied.push((await enqueueJob(storage.db, ECHO, { n }, now - 100)) as string);
+    tied.sort();
+    const early = await enqueueJob(storage.db, ECHO, { n: 100 }, now - 300);
+    const lost = await enqueueJob(storage.db, ECHO, { n: 101 }, now - 500);
+    // `lost` was claimed by a worker that vanished: its lease ran out at now - 200.
+    await claimJobs(storage.db, storage.dialect, {
+      workerId: 'gone',
+      kinds: [ECHO.kind],
+      limit: 1,
+      nowMs: now - 400,
+      leaseMs: 200,
+    });
+    const claim = (limit: number) =>
+      claimJobs(storage.db, storage.dialect, {
+        workerId: 'w',
+        kinds: [ECHO.kind],
+        limit,
+        nowMs: now,
+        leaseMs: 1000,
+      });
+    const first = await claim(5);
+    // Which jobs, not the order they come back in (RETURNING keeps none).
+    expect(first.map((j) => j.id).sort()).toEqual([early, lost, ...tied.slice(0, 3)].sort());
+    expect(first.find((j) => j.id === lost)?.attempt).toBe(2);
+    const rest = await claim(20);
+    expect(rest.map((j) => j.id).sort()).toEqual(tied.slice(3));
+    expect(await claim(5)).toEqual([]);
   });
 
   it('a claim passes over a job another transaction holds locked instead of waiting for it', async () => {

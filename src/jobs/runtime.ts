@@ -262,9 +262,11 @@ export class JobRuntime {
       .finally(() => {
         this.inFlight.delete(job.id);
         this.runningByKind.set(job.kind, (this.runningByKind.get(job.kind) ?? 1) - 1);
-        // A freed slot is worth a look only if the last claim of its kind left work behind; other
-        // work arrives with its own nudge (enqueued here) or at the next poll (enqueued elsewhere).
-        if (this.backlog.has(job.kind)) this.nudge([job.kind]);
+        // A freed slot is worth a look only if the last claim of its kind left work behind, or if
+        // the job held the next one of its ordering key (a batch file's chunks, one after another,
+        // each waited for the next poll: 100 chunks idled up to 25 s). Other work arrives with its
+        // own nudge (enqueued here) or at the next poll (enqueued elsewhere).
+        if (this.backlog.has(job.kind) || job.ordering_key !== null) this.nudge([job.kind]);
       });
   }
 

@@ -158,44 +158,53 @@ export async function claimJobs(db: Db, dialect: Dialect, claim: Claim): Promise
     .where('kind', 'in', claim.kinds)
     .where('state', '=', 'running')
     .where('lease_until', '<', claim.nowMs);
-  // PostgreSQL cannot lock rows of a UNION: there, one select with both conditions, locked.
-  const due =
-    dialect === 'postgres'
-      ? db
-          .selectFrom('jobs')
-          .select(['id', 'run_at as due_at'])
-          .where('kind', 'in', claim.kinds)
-          .where((eb) =>
-            eb.or([
-              eb.and([eb('state', '=', 'available'), eb('run_at', '<=', claim.nowMs)]),
-              eb.and([eb('state', '=', 'running'), eb('lease_until', '<', claim.nowMs)]),
-            ]),
+  const set = {
+    state: 'running' as JobState,
+    locked_by: claim.workerId,
+    lease_until: claim.nowMs + claim.leaseMs,
+    attempt: sql<number>`attempt + 1`,
+    updated_at: claim.nowMs,
+  };
+  if (dialect === 'postgres') {
+    // Each side walks its index in claim order and stops at the limit, locking what it takes
+    // (PostgreSQL cannot lock the rows of a UNION). One select with both states under an OR was
+    // sorted whole: with 100,000 jobs due, 400 ms per claim. A row one side locked but the final
+    // limit left out stays locked only until this statement's transaction ends.
+    const byDue = <Q extends typeof available>(q: Q, column: 'run_at' | 'lease_until') =>
+      q.orderBy(column).orderBy('id').limit(claim.limit).forUpdate().skipLocked();
+    const update = db
+      .with('due_available', () => byDue(available, 'run_at'))
+      .with('due_expired', () => byDue(expired, 'lease_until'))
+      .with('due', (w) =>
+        w
+          .selectFrom((eb) =>
+            eb
+              .selectFrom('due_available')
+              .selectAll()
+              .unionAll(eb.selectFrom('due_expired').selectAll())
+              .as('either'),
           )
-          .where(openOrderingKey)
-          .orderBy('run_at')
+          .selectAll()
+          .orderBy('due_at')
           .orderBy('id')
-          .limit(claim.limit)
-          .forUpdate()
-          .skipLocked()
-      : available.unionAll(expired).orderBy('due_at').orderBy('id').limit(claim.limit);
+          .limit(claim.limit),
+      )
+      .updateTable('jobs')
+      .from('due')
+      .set(set)
+      .whereRef('jobs.id', '=', 'due.id');
+    // PostgreSQL's `*` would add due.id.
+    return update.returningAll('jobs').execute();
+  }
+  // SQLite: one writer at a time; the union is merged in index order (jobs_kind_due_order).
   const update = db
-    .with('due', () => due)
+    .with('due', () => available.unionAll(expired).orderBy('due_at').orderBy('id').limit(claim.limit))
     .updateTable('jobs')
     .from('due')
-    .set({
-      state: 'running' satisfies JobState,
-      locked_by: claim.workerId,
-      lease_until: claim.nowMs + claim.leaseMs,
-      attempt: sql<number>`attempt + 1`,
-      updated_at: claim.nowMs,
-    })
+    .set(set)
     .whereRef('jobs.id', '=', 'due.id');
-  // SQLite's RETURNING takes no `table.*`; PostgreSQL's `*` would add due.id.
-  const rows =
-    dialect === 'postgres'
-      ? await update.returningAll('jobs').execute()
-      : await update.returningAll().execute();
-  return rows;
+  // SQLite's RETURNING takes no `table.*`.
+  return update.returningAll().execute();
 }
 
 /** The fence every update of a claimed job goes through: only its current holder may move it. */

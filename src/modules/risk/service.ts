@@ -5,6 +5,7 @@ import type { Clock } from '../../shared/clock.js';
 import { rfc3339 } from '../../shared/clock.js';
 import { newId } from '../../shared/ids.js';
 import { canonicalIp } from '../../shared/ip-address.js';
+import { memoByText } from '../../shared/memo.js';
 import { fail, ok, type Result } from '../../shared/result.js';
 import type { Db } from '../../storage/database.js';
 import type { Database } from '../../storage/schema.js';
@@ -130,7 +131,8 @@ export function createRiskService(deps: RiskServiceDeps) {
 
   const factDeps: IntakeFactDeps = {
     ...deps,
-    hash: deps.keyedHash,
+    // The subjects of an order (seller, device, IP, destination) recur with each of their orders.
+    hash: memoByText(deps.keyedHash),
     // Unknown (never read, or just changed) counts as in use: a blacklisted card is never let through.
     blacklistInUse: () => (blacklistSize.peek() ?? 1) > 0,
     flaggedRingOf: (channelId, sellerId) => rings.peek()?.get(memberKey(channelId, sellerId)),

@@ -19,6 +19,7 @@ import * as m0017 from './0017_risk_rings.js';
 import * as m0018 from './0018_reviews.js';
 import * as m0019 from './0019_batches.js';
 import * as m0020 from './0020_batch_progress.js';
+import * as m0021 from './0021_jobs_claim_order.js';
 
 /** Every migration, in order. Names sort in application order; never rename or edit a shipped one. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -42,4 +43,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0018_reviews': m0018,
   '0019_batches': m0019,
   '0020_batch_progress': m0020,
+  '0021_jobs_claim_order': m0021,
 };
