@@ -177,14 +177,9 @@ export async function claimJobs(db: Db, dialect: Dialect, claim: Claim): Promise
       .with('due_expired', () => byDue(expired, 'lease_until'))
       .with('due', (w) =>
         w
-          .selectFrom((eb) =>
-            eb
-              .selectFrom('due_available')
-              .selectAll()
-              .unionAll(eb.selectFrom('due_expired').selectAll())
-              .as('either'),
-          )
+          .selectFrom('due_available')
           .selectAll()
+          .unionAll(w.selectFrom('due_expired').selectAll())
           .orderBy('due_at')
           .orderBy('id')
           .limit(claim.limit),
