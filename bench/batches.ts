@@ -5,6 +5,7 @@
  * pending), the server's peak RSS meanwhile, and the report of every line. Run after `npm run build`.
  * RECARD_BENCH_TRACE=1 prints the counts as they move; RECARD_BENCH_OLD_SPACE / RECARD_BENCH_SEMI_SPACE
  * (MB) pass V8 heap limits to the server (none by default: Node's own).
+ * RECARD_BENCH_SKIP_SQLITE=1 / RECARD_BENCH_SKIP_PG=1 run one store only.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -109,11 +110,13 @@ print(
   '| store | lines | upload answered (staged) | every line an order with its job | lines | server peak RSS | report (CSV) |',
 );
 print('|---|---|---|---|---|---|---|');
-const dataDir = mkdtempSync(join(tmpdir(), 'recard-bench-batch-'));
-try {
-  await run('SQLite FULL', { RECARD_DATA_DIR: dataDir });
-} finally {
-  rmSync(dataDir, { recursive: true, force: true });
+if (!process.env.RECARD_BENCH_SKIP_SQLITE) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'recard-bench-batch-'));
+  try {
+    await run('SQLite FULL', { RECARD_DATA_DIR: dataDir });
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 }
 if (!process.env.RECARD_BENCH_SKIP_PG) {
   const schema = `bench_${randomBytes(4).toString('hex')}`;

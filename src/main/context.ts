@@ -61,7 +61,7 @@ import {
 } from '../modules/idempotency/index.js';
 import { createLedger, EXPIRE_PENDING, type Ledger, ledgerSubscriber } from '../modules/ledger/index.js';
 import {
-  countOf,
+  countsOf,
   createLockoutService,
   type LockoutService,
   lockoutSubscriber,
@@ -469,11 +469,11 @@ export async function createContext(config: Config, options: ContextOptions = {}
       return p && { lat: p.lat, lon: p.lon, city: p.city };
     },
     // Card testing reads the lockouts' own counter of tries (one counter, not two).
-    cardChecks: (trx, cardHash, nowMs) =>
-      countOf(
+    cardChecks: (trx, cards) =>
+      countsOf(
         trx,
-        { kind: 'card', key: cardHash, metric: 'try', windowMs: config.lockoutCardTriesWindowS * 1000 },
-        nowMs,
+        { kind: 'card', metric: 'try', windowMs: config.lockoutCardTriesWindowS * 1000 },
+        cards.map((c) => ({ key: c.cardHash, nowMs: c.nowMs })),
       ),
     keyedHash: riskHash,
     stepUp: stepUps.request,
@@ -545,6 +545,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
   });
   const batches = createBatchService({
     db,
+    dialect: storage.dialect,
     committer,
     clock,
     cardKeys: secrets.cardKeys,

@@ -60,7 +60,7 @@ describe.each(storageTargets())('migrations on $name', (target) => {
 });
 
 describe('SQLite settings', () => {
-  it('uses WAL, full fsync and foreign keys', async () => {
+  it('uses WAL checkpointed every 10,000 pages, full fsync and foreign keys', async () => {
     const [sqlite] = storageTargets();
     const loc = await sqlite?.fresh();
     const storage = await loc?.open();
@@ -69,6 +69,7 @@ describe('SQLite settings', () => {
       Object.values((await sql.raw(`pragma ${name}`).execute(storage.db)).rows[0] as object)[0];
     expect(await pragma('journal_mode')).toBe('wal');
     expect(await pragma('synchronous')).toBe(2); // FULL
+    expect(await pragma('wal_autocheckpoint')).toBe(10_000);
     expect(await pragma('foreign_keys')).toBe(1);
     await loc.destroy();
   });

@@ -373,6 +373,31 @@ describe.each(storageTargets())('money on $name', (target) => {
       g.find((x) => x.id === `${good}:hold`)?.credit_account_id,
     ); // the seller is credited once: by the hold, the receivable repays the funding
     expect((await transfers(bad)).find((x) => x.id === `${bad}:hold`)?.pending_state).toBe('voided');
+    // Only an escrow channel's submitted order is delivered to the ledger: elsewhere it would hold
+    // nothing, and the delivery is not even written.
+    const plain = await t.createChannel({ name: 'Plain shop', kind: 'ecommerce' });
+    const unheld = await submitCard(plain.client, take('cmcc_national', 'valid'), `m-${++serial}`);
+    await settledOrder(plain.client, unheld, 'settled');
+    const ledgerDeliveries = async (orderId: string) => {
+      const db = t.ctx.storage.db;
+      const events = await db
+        .selectFrom('events')
+        .select(['position', 'type'])
+        .where('subject_id', '=', orderId)
+        .execute();
+      const jobs = await db
+        .selectFrom('jobs')
+        .select('payload')
+        .where('kind', '=', 'events.ledger')
+        .execute();
+      return events
+        .filter((e) => jobs.some((j) => JSON.parse(j.payload).event_position === Number(e.position)))
+        .map((e) => e.type)
+        .sort();
+    };
+    expect(await ledgerDeliveries(good)).toEqual(['order.redeemed', 'order.submitted']);
+    expect(await ledgerDeliveries(unheld)).toEqual(['order.redeemed']);
+    expect((await transfers(unheld)).find((x) => x.id === `${unheld}:seller`)).toBeDefined();
     await clean();
   });
 

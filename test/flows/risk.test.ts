@@ -193,6 +193,69 @@ describe.each(storageTargets())('risk engine on $name', (target) => {
     }
   });
 
+  it("a file's lines are checked together as single orders are, each with its own card's history", async () => {
+    const seller = { id: 'slice-seller' };
+    // Tries refused for the secret's format still count, and leave no order holding the card.
+    const badTry = async (card: SimCard) =>
+      expect((await submit(card, { seller }, 'x')).body).toMatchObject({
+        error: { code: 'invalid_card_secret' },
+      });
+    // One card checked twice before: its third check is in the file and freezes it (card testing).
+    const tried = take('cmcc_national', 'valid');
+    for (let i = 0; i < 2; i++) await badTry(tried);
+    // One card checked three times: locked, the file's line is refused.
+    const locked = take('cmcc_national', 'valid');
+    for (let i = 0; i < 3; i++) await badTry(locked);
+    // One card blacklisted: rejected and reported.
+    const banned = take('cmcc_national', 'valid');
+    const added = await t.admin('POST', '/admin/v1/risk/blacklist', {
+      kind: 'card',
+      card_type: banned.cardType,
+      card_number: banned.number,
+      reason: 'stolen',
+    });
+    expect(added.status, added.text).toBe(201);
+    const clean = [take('cmcc_national', 'valid'), take('cmcc_national', 'valid')];
+    const lines = [clean[0], tried, locked, banned, clean[1]] as SimCard[];
+    const up = await ch.client.uploadBatch<{ id: string }>(
+      { merchant_batch_id: `slice-${++serial}`, format: 'csv', seller_id: seller.id },
+      Buffer.from(
+        [
+          'card_type,card_number,card_secret,declared_face_value',
+          ...lines.map((c) => `${c.cardType},${c.number},${c.secret},${c.declaredFaceValue}`),
+        ].join('\n'),
+      ),
+      'cards.csv',
+    );
+    expect(up.status, JSON.stringify(up.body)).toBe(202);
+    await waitFor(async () => {
+      const b = (await ch.client.get<{ counts: Record<string, number> }>(`/v1/batches/${up.body.id}`)).body;
+      return b.counts.pending === 0 ? b : undefined;
+    }, 20_000);
+    const report = (await ch.client.download(`/v1/batches/${up.body.id}/report`)).body
+      .toString('utf8')
+      .replace(/^\uFEFF/, '')
+      .trim()
+      .split('\r\n')
+      .slice(1)
+      .map((l) => l.split(','));
+    const statusOf = (line: number) => {
+      const r = report[line - 1] as string[];
+      return r[5] === 'refused' ? r[6] : (r[5] ?? '');
+    };
+    expect(statusOf(2)).toBe('frozen');
+    expect(statusOf(3)).toBe('card_locked');
+    expect(statusOf(4)).toBe('rejected');
+    for (const line of [1, 5])
+      expect(['submitted', 'verifying', 'redeemed', 'settled']).toContain(statusOf(line));
+    const frozenId = (report[1] as string[])[4] as string;
+    expect((await fired(frozenId))[0]?.fired.map((f) => f.rule)).toContain('card_testing');
+    const bannedId = (report[3] as string[])[4] as string;
+    expect((await fired(bannedId))[0]?.fired.map((f) => f.rule)).toContain('blacklist');
+    // The frozen card's third check locked it, as a single order's would: a fourth is refused.
+    expect((await submit(tried, { seller })).body).toMatchObject({ error: { code: 'card_locked' } });
+  });
+
   it("a file's lines are judged against the amount statistics but do not move them", async () => {
     await setRule('amount_anomaly', {
       params: { ...DEFAULT_PARAMS.amount_anomaly, min_samples: 5, common_share: 0 },

@@ -40,17 +40,27 @@ export const REPORT_COLUMNS: readonly (keyof ReportRow)[] = [
 const cell = (v: string | number | null) =>
   v === null ? '' : typeof v === 'number' ? String(v) : safeCell(v);
 
+/** Rows a page at a time (the batch's lines are read so), at least one page, the first with the header. */
+export type ReportPages = AsyncIterable<readonly ReportRow[]>;
+
 /** The report as CSV (UTF-8 with a BOM, so that spreadsheet software opens Chinese text right). */
-export function reportCsv(rows: readonly ReportRow[]): string {
-  const body = stringify(
-    rows.map((r) => REPORT_COLUMNS.map((c) => cell(r[c]))),
-    { header: true, columns: [...REPORT_COLUMNS], record_delimiter: 'windows' },
-  );
-  return `\uFEFF${body}`;
+export async function reportCsv(pages: ReportPages): Promise<string> {
+  const parts = ['\uFEFF'];
+  let header = true;
+  for await (const rows of pages) {
+    parts.push(
+      stringify(
+        rows.map((r) => REPORT_COLUMNS.map((c) => cell(r[c]))),
+        { header, columns: [...REPORT_COLUMNS], record_delimiter: 'windows' },
+      ),
+    );
+    header = false;
+  }
+  return parts.join('');
 }
 
 /** The report as an XLSX workbook (one sheet), written as a stream into one buffer. */
-export async function reportXlsx(rows: readonly ReportRow[]): Promise<Buffer> {
+export async function reportXlsx(pages: ReportPages): Promise<Buffer> {
   const out = new PassThrough();
   const chunks: Buffer[] = [];
   out.on('data', (c: Buffer) => chunks.push(c));
@@ -65,8 +75,9 @@ export async function reportXlsx(rows: readonly ReportRow[]): Promise<Buffer> {
   });
   const sheet = book.addWorksheet('report');
   sheet.columns = REPORT_COLUMNS.map((c) => ({ header: c, key: c }));
-  for (const r of rows)
-    sheet.addRow(REPORT_COLUMNS.map((c) => (typeof r[c] === 'string' ? safeCell(r[c]) : r[c]))).commit();
+  for await (const rows of pages)
+    for (const r of rows)
+      sheet.addRow(REPORT_COLUMNS.map((c) => (typeof r[c] === 'string' ? safeCell(r[c]) : r[c]))).commit();
   sheet.commit();
   await book.commit();
   await done;

@@ -9,7 +9,7 @@ import { open } from '../../shared/crypto.js';
 import type { ErrorCode } from '../../shared/errors.js';
 import { newId } from '../../shared/ids.js';
 import { fail, ok, type Result } from '../../shared/result.js';
-import type { Db } from '../../storage/database.js';
+import type { Db, Dialect } from '../../storage/database.js';
 import { isUniqueViolation } from '../../storage/errors.js';
 import type { Committer } from '../../storage/group-commit.js';
 import type { Database } from '../../storage/schema.js';
@@ -55,6 +55,7 @@ import {
 
 export interface BatchServiceDeps {
   db: Db;
+  dialect: Dialect;
   committer: Committer;
   clock: Clock;
   cardKeys: KeyringSource;
@@ -375,7 +376,7 @@ export function createBatchService(deps: BatchServiceDeps) {
     }
     const now = clock.now();
     await committer.run(async (trx) => {
-      await settleLines(trx, batch.id, updates);
+      await settleLines(trx, deps.dialect, batch.id, updates);
       await touchBatch(trx, batch.id, now);
       // Cancelled while this chunk ran: what it just ordered is cancelled too, before verification.
       if ((await batchById(trx, batch.id))?.status === 'cancelled')
@@ -472,54 +473,47 @@ export function createBatchService(deps: BatchServiceDeps) {
     });
   }
 
-  /** The report's rows, in line order: each line joined with its order as it is now. */
-  async function reportRows(from: Db, batch: BatchRow): Promise<ReportRow[]> {
-    type Brief = Omit<
-      ReportRow,
-      'line' | 'card_type' | 'card_number_masked' | 'merchant_order_id' | 'declared_face_value'
-    >;
-    const orders = new Map<string, Brief>();
-    for (let after = ''; ; ) {
-      const page = await deps.orders.batchOrders(from, batch.id, after, REPORT_PAGE);
-      for (const o of page)
-        orders.set(o.id, {
-          order_id: o.id,
-          status: outcomeOf(o.status, o.reason),
-          reason: o.reason ?? '',
-          actual_face_value: o.actual_face_value,
-          price: o.price?.seller_amount ?? null,
-          payout: o.price?.payout_amount ?? null,
-          payout_currency: o.price?.payout_currency ?? '',
-        });
-      if (page.length < REPORT_PAGE) break;
-      after = page.at(-1)?.id ?? after;
-    }
-    const rows: ReportRow[] = [];
+  /**
+   * The report's rows, in line order, a page of lines at a time: each line joined with its order as
+   * it is now. A page is all that is held (a 100,000-line report held every row and order at once).
+   */
+  async function* reportPages(from: Db, batch: BatchRow): AsyncGenerator<ReportRow[]> {
     for (let after = 0; ; ) {
       const page = await linesPage(from, batch.id, after, REPORT_PAGE);
-      for (const l of page) {
+      const ids = page.flatMap((l) => (l.order_id ? [l.order_id] : []));
+      const orders = new Map((await deps.orders.batchOrders(from, batch.id, ids)).map((o) => [o.id, o]));
+      yield page.map((l): ReportRow => {
         const o = l.order_id ? orders.get(l.order_id) : undefined;
-        rows.push({
+        return {
           line: l.line,
           card_type: l.card_type ?? '',
           card_number_masked: l.card_masked ?? '',
           merchant_order_id: l.merchant_order_id ?? '',
           declared_face_value: l.declared_face_value === null ? null : Number(l.declared_face_value),
-          ...(o ?? {
-            order_id: '',
-            status: l.status === 'ordered' ? 'verifying' : (l.status as LineOutcome),
-            reason: l.code ?? '',
-            actual_face_value: null,
-            price: null,
-            payout: null,
-            payout_currency: '',
-          }),
-        });
-      }
+          ...(o
+            ? {
+                order_id: o.id,
+                status: outcomeOf(o.status, o.reason),
+                reason: o.reason ?? '',
+                actual_face_value: o.actual_face_value,
+                price: o.price?.seller_amount ?? null,
+                payout: o.price?.payout_amount ?? null,
+                payout_currency: o.price?.payout_currency ?? '',
+              }
+            : {
+                order_id: '',
+                status: l.status === 'ordered' ? 'verifying' : (l.status as LineOutcome),
+                reason: l.code ?? '',
+                actual_face_value: null,
+                price: null,
+                payout: null,
+                payout_currency: '',
+              }),
+        };
+      });
       if (page.length < REPORT_PAGE) break;
       after = page.at(-1)?.line ?? after;
     }
-    return rows;
   }
 
   /** Counts, `batch.progress` when they moved, and `batch.completed` with the report once all lines are done. */
@@ -547,7 +541,7 @@ export function createBatchService(deps: BatchServiceDeps) {
       throw new DeferJob(progressEveryMs, 'lines still pending or verifying');
     }
     lastSeen.delete(batch.id);
-    const csv = reportCsv(await reportRows(db, batch));
+    const csv = await reportCsv(reportPages(db, batch));
     const sha = sha256Hex(csv);
     const now = clock.now();
     await committer.run(async (trx) => {
@@ -577,7 +571,8 @@ export function createBatchService(deps: BatchServiceDeps) {
   const recentViews = new Map<string, { at: number; stamp: string; view: BatchView }>();
   async function recentView(row: BatchRow): Promise<BatchView> {
     const now = Date.now();
-    const stamp = `${row.status} ${row.updated_at}`;
+    // Each chunk touches updated_at: only a change of the batch's own state shows at once.
+    const stamp = `${row.status} ${row.completed_at}`;
     const seen = recentViews.get(row.id);
     if (seen && seen.stamp === stamp && now - seen.at < VIEW_FRESH_MS) return seen.view;
     const v = await view(db, row);
@@ -637,8 +632,8 @@ export function createBatchService(deps: BatchServiceDeps) {
       const row = await channelBatch(db, channel.id, id);
       if (!row || row.status === 'receiving')
         return fail('resource_not_found', `No batch ${id}.`, { field: 'id' });
-      const rows = await reportRows(db, row);
-      const body = format === 'csv' ? Buffer.from(reportCsv(rows), 'utf8') : await reportXlsx(rows);
+      const pages = reportPages(db, row);
+      const body = format === 'csv' ? Buffer.from(await reportCsv(pages), 'utf8') : await reportXlsx(pages);
       return ok({ body, sha256: sha256Hex(body), fileName: `${row.id}.report.${format}` });
     },
 

@@ -1,5 +1,6 @@
 import { type Insertable, type Selectable, sql } from 'kysely';
-import type { Db } from '../../storage/database.js';
+import type { Db, Dialect } from '../../storage/database.js';
+import { prepared } from '../../storage/prepared.js';
 import type { BatchesTable, BatchLinesTable } from '../../storage/schema.js';
 
 export type BatchRow = Selectable<BatchesTable>;
@@ -95,14 +96,38 @@ export interface LineOutcomeUpdate {
   field?: string | null;
 }
 
+/** A line that became an order points at it even if a cancel came meanwhile (see below). */
+const lineOrdered = prepared<{ batchId: string; line: number; orderId: string }>((db, p) =>
+  db
+    .updateTable('batch_lines')
+    .set({
+      status: 'ordered',
+      order_id: p.orderId,
+      code: null,
+      message: null,
+      field: null,
+      sealed_card: null,
+      sealed_key_id: null,
+    })
+    .where('batch_id', '=', p.batchId)
+    .where('line', '=', p.line)
+    .where('status', 'in', ['pending', 'cancelled']),
+);
+
 export async function settleLines(
   db: Db,
+  dialect: Dialect,
   batchId: string,
   updates: readonly LineOutcomeUpdate[],
 ): Promise<void> {
-  // The common outcome, an order, in one statement per 500 lines: each line its order's id.
   const ordered = updates.filter((u) => u.status === 'ordered' && u.orderId);
-  for (let i = 0; i < ordered.length; i += 500) {
+  // The common outcome, an order. On SQLite a statement per line, compiled once, costs no round
+  // trip, and a CASE of 500 lines is evaluated branch by branch for each row (6× slower, measured).
+  if (dialect === 'sqlite')
+    for (const u of ordered)
+      await lineOrdered.run(db, { batchId, line: u.line, orderId: u.orderId as string });
+  // On PostgreSQL one statement per 500 lines: each line its order's id.
+  for (let i = 0; dialect === 'postgres' && i < ordered.length; i += 500) {
     const slice = ordered.slice(i, i + 500);
     await db
       .updateTable('batch_lines')

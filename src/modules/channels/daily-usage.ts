@@ -21,6 +21,15 @@ function refused(channel: ChannelView, nowMs: number, what: string): DailyLimitE
   });
 }
 
+/** The refusal of an order past the channel's daily caps. */
+function limitRefusal(channel: ChannelView, nowMs: number): DailyLimitError {
+  const { daily_order_cap: orderCap, daily_amount_cap: amountCap, currency } = channel.limits;
+  const caps = `The channel's daily caps are ${orderCap ?? 'no limit of'} orders and ${
+    amountCap ?? 'no limit of'
+  } ${currency} minor units.`;
+  return refused(channel, nowMs, `This order would exceed them. ${caps}`);
+}
+
 /**
  * Counts one order of `amount` against the channel's daily caps, in the order's own transaction:
  * one conditional upsert of the day's row, so concurrent intakes never overshoot a cap (on
@@ -33,13 +42,10 @@ export async function claimDailyUsage(
   amount: number,
   nowMs: number,
 ): Promise<DailyLimitError | null> {
-  const { daily_order_cap: orderCap, daily_amount_cap: amountCap, currency } = channel.limits;
+  const { daily_order_cap: orderCap, daily_amount_cap: amountCap } = channel.limits;
   if (orderCap === null && amountCap === null) return null;
-  const caps = `The channel's daily caps are ${orderCap ?? 'no limit of'} orders and ${
-    amountCap ?? 'no limit of'
-  } ${currency} minor units.`;
   if ((orderCap !== null && orderCap < 1) || (amountCap !== null && amount > amountCap))
-    return refused(channel, nowMs, `This order would exceed them. ${caps}`);
+    return limitRefusal(channel, nowMs);
   const date = businessDate(nowMs, channel.settlement.time_zone, channel.settlement.cutoff);
   const counted = await trx
     .insertInto('channel_daily_usage')
@@ -56,7 +62,63 @@ export async function claimDailyUsage(
     })
     .returning('orders')
     .executeTakeFirst();
-  return counted ? null : refused(channel, nowMs, `This order would exceed them. ${caps}`);
+  return counted ? null : limitRefusal(channel, nowMs);
+}
+
+/**
+ * Counts many orders (a batch slice), in the order given, each at its own time: each is answered as
+ * `claimDailyUsage` would answer it one after the other. Per business day, one upsert takes the
+ * day's row (and, on PostgreSQL, its lock, so a concurrent intake waits) and one update adds what
+ * was taken; a channel without caps writes nothing.
+ */
+export async function claimDailyUsageMany(
+  trx: Transaction<Database>,
+  channel: ChannelView,
+  orders: readonly { amount: number; nowMs: number }[],
+): Promise<(DailyLimitError | null)[]> {
+  const { daily_order_cap: orderCap, daily_amount_cap: amountCap } = channel.limits;
+  if (orderCap === null && amountCap === null) return orders.map(() => null);
+  const days = new Map<string, { orders: number; amount: number; taken: number; takenAmount: number }>();
+  const answers: (DailyLimitError | null)[] = [];
+  for (const o of orders) {
+    const date = businessDate(o.nowMs, channel.settlement.time_zone, channel.settlement.cutoff);
+    let day = days.get(date);
+    if (!day) {
+      const row = await trx
+        .insertInto('channel_daily_usage')
+        .values({ channel_id: channel.id, business_date: date, orders: 0, amount: 0 })
+        .onConflict((oc) =>
+          oc
+            .columns(['channel_id', 'business_date'])
+            .doUpdateSet((eb) => ({ orders: eb.ref('channel_daily_usage.orders') })),
+        )
+        .returning(['orders', 'amount'])
+        .executeTakeFirstOrThrow();
+      day = { orders: Number(row.orders), amount: Number(row.amount), taken: 0, takenAmount: 0 };
+      days.set(date, day);
+    }
+    const fits =
+      (orderCap === null || day.orders + day.taken < orderCap) &&
+      (amountCap === null || day.amount + day.takenAmount + o.amount <= amountCap);
+    if (fits) {
+      day.taken++;
+      day.takenAmount += o.amount;
+    }
+    answers.push(fits ? null : limitRefusal(channel, o.nowMs));
+  }
+  for (const [date, day] of days) {
+    if (day.taken === 0) continue;
+    await trx
+      .updateTable('channel_daily_usage')
+      .set((eb) => ({
+        orders: eb('orders', '+', day.taken),
+        amount: eb('amount', '+', day.takenAmount),
+      }))
+      .where('channel_id', '=', channel.id)
+      .where('business_date', '=', date)
+      .execute();
+  }
+  return answers;
 }
 
 /** What the channel took in on the business day of `nowMs` (for the admin view and tests). */

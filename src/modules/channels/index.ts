@@ -8,7 +8,13 @@ export {
   type SignedRequest,
   type TokenVerifier,
 } from './authenticate.js';
-export { claimDailyUsage, type DailyLimitError, dailyReset, dailyUsage } from './daily-usage.js';
+export {
+  claimDailyUsage,
+  claimDailyUsageMany,
+  type DailyLimitError,
+  dailyReset,
+  dailyUsage,
+} from './daily-usage.js';
 export { channelKeyAdminRoutes, channelKeyRoutes } from './key-routes.js';
 export { activeKeys, createKeyRegistry, type KeyParser, type KeyRegistry, type ParsedKey } from './keys.js';
 export {

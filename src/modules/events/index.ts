@@ -1,6 +1,7 @@
 /** The event backbone's face: what other modules and main/ may use. */
 export { createEventLog, type EventLog, eventView, type NewEvent } from './log.js';
 export {
+  type AppendedEvent,
   defineEventType,
   type EventTypeSpec,
   eventEnvelope,

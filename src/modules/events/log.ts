@@ -7,6 +7,7 @@ import { newId } from '../../shared/ids.js';
 import type { Dialect } from '../../storage/database.js';
 import type { Database } from '../../storage/schema.js';
 import {
+  type AppendedEvent,
   type EventTypeSpec,
   type StoredEvent,
   type Subscriber,
@@ -89,13 +90,28 @@ export function createEventLog(
     };
   };
 
+  /** The subscribers that take this event (of its type, and `takes` it if they ask). */
+  async function takersOf<S extends TSchema>(trx: Transaction<Database>, e: NewEvent<S>) {
+    const all = byType.get(e.spec.type) ?? [];
+    if (all.every((t) => !t.subscriber.takes)) return all;
+    const event: AppendedEvent = {
+      type: e.spec.type,
+      channel_id: e.channelId,
+      subject_id: e.subjectId,
+      data: e.data,
+    };
+    const out: typeof all = [];
+    for (const t of all) if (!t.subscriber.takes || (await t.subscriber.takes(event, trx))) out.push(t);
+    return out;
+  }
+
   return {
     catalogue,
 
     async append<S extends TSchema>(trx: Transaction<Database>, e: NewEvent<S>): Promise<StoredEvent> {
       const row = rowOf(e);
       const { position, seq } = await insertEvent(trx, dialect, row);
-      const takers = byType.get(e.spec.type) ?? [];
+      const takers = await takersOf(trx, e);
       for (const { subscriber, kind } of takers) {
         await enqueueJob(trx, kind, { event_position: position }, e.nowMs, {
           ordering: { key: `${subscriber.name}:${e.subjectId}`, seq: position },
@@ -130,7 +146,7 @@ export function createEventLog(
       const kinds = new Set<string>();
       for (const [i, e] of events.entries()) {
         const position = positions[i] as number;
-        for (const { subscriber, kind } of byType.get(e.spec.type) ?? []) {
+        for (const { subscriber, kind } of await takersOf(trx, e)) {
           jobs.push({
             spec: kind,
             payload: { event_position: position },

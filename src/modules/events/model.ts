@@ -114,6 +114,20 @@ export interface Subscriber {
   maxAttempts?: number;
   /** Database work only, quick; throw to have the delivery retried with backoff. */
   handle(event: StoredEvent, trx: Transaction<Database>): Promise<void>;
+  /**
+   * Whether an event of its types is delivered at all, asked when the event is written, in that
+   * transaction: an event `handle` would ignore costs no job. Only for what the event's writing
+   * settles (decision 0043); without it, every event of `types` is delivered.
+   */
+  takes?(event: AppendedEvent, trx: Transaction<Database>): boolean | Promise<boolean>;
+}
+
+/** An event as it is written, before it has a position: what `Subscriber.takes` is asked about. */
+export interface AppendedEvent {
+  type: string;
+  channel_id: string | null;
+  subject_id: string;
+  data: unknown;
 }
 
 export type SubscriberPayload = { event_position: number };

@@ -17,8 +17,9 @@ type OrderData = Static<typeof OrderEventData>;
 
 /**
  * Books orders as they move (docs/ledger.md#postings-of-the-flow): a redeemed card is posted and the
- * order moves to `settled` in the same transaction; an escrow channel's hold is made at intake and
- * released or voided with the issuer's answer. Transfer ids come from the order id: a repeat books
+ * order moves to `settled` in the same transaction; an escrow channel's hold is made at intake (a
+ * channel that is not escrow when the order is written gets no delivery of it) and released or
+ * voided with the issuer's answer. Transfer ids come from the order id: a repeat books
  * nothing twice.
  */
 export function ledgerSubscriber(deps: LedgerSubscriberDeps): Subscriber {
@@ -26,6 +27,11 @@ export function ledgerSubscriber(deps: LedgerSubscriberDeps): Subscriber {
     name: 'ledger',
     types: ['order.submitted', 'order.redeemed', 'order.invalid', 'order.failed', 'order.rejected'],
     concurrency: 16,
+    // A submitted order is only held on an escrow channel: elsewhere its delivery would do nothing
+    // (one job less per order). Whether it is held is settled when the order is written.
+    takes: async (event, trx) =>
+      event.type !== 'order.submitted' ||
+      (event.channel_id !== null && (await deps.escrowOf(event.channel_id, trx))),
     async handle(event, trx) {
       const { order } = event.data as OrderData;
       const channelId = event.channel_id;

@@ -9,6 +9,6 @@ export {
 export { lockoutAdminRoutes } from './routes.js';
 export { createLockoutService, type LockoutService } from './service.js';
 /** The shared counters: intake and the subscriber hit them; the risk engine reads them. */
-export { countOf, type Hit } from './store.js';
+export { countOf, countsOf, type Hit } from './store.js';
 export { lockoutSubscriber } from './subscriber.js';
 export { pruneLockoutsHandler } from './worker.js';

@@ -18,6 +18,8 @@ import type {
 } from './model.js';
 import {
   activeLockout,
+  activeLockoutsOf,
+  countTries,
   countTry,
   findLockout,
   hit,
@@ -25,6 +27,8 @@ import {
   type LockoutRow,
   listActive,
   releaseLockout,
+  type SubjectKey,
+  type TryOutcome,
 } from './store.js';
 
 export interface LockoutServiceDeps {
@@ -99,22 +103,76 @@ export function createLockoutService(deps: LockoutServiceDeps) {
     });
   }
 
+  /** What a counted try gets: the try that reaches the threshold locks the card for the next ones. */
+  async function answerTry(
+    trx: Transaction<Database>,
+    subjects: IntakeSubjects,
+    t: TryOutcome,
+    nowMs: number,
+  ): Promise<IntakeRefusal | null> {
+    // A try past the threshold is refused even before its lock is visible (a concurrent
+    // transaction's lock on PostgreSQL).
+    if (t.count === settings.cardTries && t.locked?.kind !== 'card')
+      await lockOnce(trx, 'card', subjects.cardHash, subjects, 'tries', nowMs);
+    if (t.count > settings.cardTries || t.locked?.kind === 'card') return LOCKED;
+    if (t.locked)
+      return fail(
+        'too_many_wrong_secrets',
+        `Too many cards with a wrong secret from this ${t.locked.kind}; cards from it are refused for now.`,
+        { retryAfterS: Math.max(1, Math.ceil((t.locked.untilMs - nowMs) / 1000)) },
+      );
+    return null;
+  }
+
   const guard: IntakeGuard = {
     async admit(trx, subjects, nowMs) {
-      const keys = keysOf(subjects);
-      const t = await countTry(trx, keys, settings.cardTriesWindowMs, nowMs);
-      // The try that reaches the threshold passes and locks the card for the next ones; a try past
-      // it is refused even before its lock is visible (a concurrent transaction's lock on PostgreSQL).
-      if (t.count === settings.cardTries && t.locked?.kind !== 'card')
-        await lockOnce(trx, 'card', keys.cardKey, subjects, 'tries', nowMs);
-      if (t.count > settings.cardTries || t.locked?.kind === 'card') return LOCKED;
-      if (t.locked)
-        return fail(
-          'too_many_wrong_secrets',
-          `Too many cards with a wrong secret from this ${t.locked.kind}; cards from it are refused for now.`,
-          { retryAfterS: Math.max(1, Math.ceil((t.locked.untilMs - nowMs) / 1000)) },
-        );
-      return null;
+      const t = await countTry(trx, keysOf(subjects), settings.cardTriesWindowMs, nowMs);
+      return answerTry(trx, subjects, t, nowMs);
+    },
+
+    /**
+     * Tries of distinct cards (a batch slice) in two statements: every card's count, then the
+     * lockouts of every subject. Intake never locks a seller, device or IP, and no card comes twice,
+     * so no try here changes what another one is answered.
+     */
+    async admitMany(trx, tries) {
+      if (new Set(tries.map((t) => t.subjects.cardHash)).size !== tries.length)
+        throw new Error('admitMany takes each card once');
+      const counts = await countTries(
+        trx,
+        tries.map((t) => ({ cardKey: t.subjects.cardHash, nowMs: t.nowMs })),
+        settings.cardTriesWindowMs,
+      );
+      const asked: { kind: SubjectKind; key: string | null }[][] = tries.map((t) => {
+        const keys = keysOf(t.subjects);
+        // A card's lock first, as countTry answers (kinds in name order).
+        return [
+          { kind: 'card', key: keys.cardKey },
+          { kind: 'device', key: keys.deviceKey },
+          { kind: 'ip', key: keys.ipKey },
+          { kind: 'seller', key: keys.sellerKey },
+        ];
+      });
+      const locks = await activeLockoutsOf(
+        trx,
+        asked.flat().filter((a): a is SubjectKey => a.key !== null),
+        Math.min(...tries.map((t) => t.nowMs)),
+      );
+      const lockOf = new Map(locks.map((l) => [`${l.subject_kind}\u0000${l.subject_key}`, l.expires_at]));
+      const answers: (IntakeRefusal | null)[] = [];
+      for (const [i, t] of tries.entries()) {
+        let locked: TryOutcome['locked'];
+        for (const a of asked[i] ?? []) {
+          const until = a.key === null ? undefined : lockOf.get(`${a.kind}\u0000${a.key}`);
+          if (until !== undefined && until > t.nowMs) {
+            locked = { kind: a.kind, untilMs: until };
+            break;
+          }
+        }
+        const outcome: TryOutcome = { count: counts[i] ?? 0, ...(locked ? { locked } : {}) };
+        answers.push(await answerTry(trx, t.subjects, outcome, t.nowMs));
+      }
+      return answers;
     },
   };
 

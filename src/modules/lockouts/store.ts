@@ -181,6 +181,129 @@ export async function countTry(
     : { count };
 }
 
+/** One try of a card, as `countTries` takes them: the card's key and the time of the try. */
+export interface CardTry {
+  cardKey: string;
+  nowMs: number;
+}
+
+/**
+ * A try of each of many distinct cards in one statement (a batch slice): as `countTry`'s hit, each
+ * row's window tested against its own time (`excluded.window_start` is the try's time). Rows go in
+ * key order, so that two slices on PostgreSQL take their row locks in one order. Returns each try's
+ * count, this try included, in the order given.
+ */
+export async function countTries(db: Db, tries: readonly CardTry[], windowMs: number): Promise<number[]> {
+  if (tries.length === 0) return [];
+  const sorted = [...tries].sort((a, b) => (a.cardKey < b.cardKey ? -1 : a.cardKey > b.cardKey ? 1 : 0));
+  const rows = await db
+    .insertInto('lockout_counters')
+    .values(
+      sorted.map((t) => ({
+        subject_kind: 'card',
+        subject_key: t.cardKey,
+        metric: 'try',
+        window_ms: windowMs,
+        window_start: t.nowMs,
+        count: 1,
+      })),
+    )
+    .onConflict((oc) =>
+      oc.columns(['subject_kind', 'subject_key', 'metric', 'window_ms']).doUpdateSet((eb) => {
+        const open = eb(
+          'lockout_counters.window_start',
+          '>',
+          sql<number>`excluded.window_start - ${windowMs}`,
+        );
+        return {
+          count: eb
+            .case()
+            .when(open)
+            .then(eb('lockout_counters.count', '+', 1))
+            .else(1)
+            .end(),
+          window_start: eb
+            .case()
+            .when(open)
+            .then(eb.ref('lockout_counters.window_start'))
+            .else(eb.ref('excluded.window_start'))
+            .end(),
+        };
+      }),
+    )
+    .returning(['subject_key', 'count'])
+    .execute();
+  const counts = new Map(rows.map((r) => [r.subject_key, Number(r.count)]));
+  return tries.map((t) => {
+    const n = counts.get(t.cardKey);
+    if (n === undefined) throw new Error('countTries: a try came back without its count');
+    return n;
+  });
+}
+
+/** Who is asked about: kind and key of each subject. */
+export interface SubjectKey {
+  kind: SubjectKind;
+  key: string;
+}
+
+/**
+ * The lockouts in force at `sinceMs` or later of any of `subjects`, one statement: each with its
+ * kind, key and end, for the caller to test against each try's own time.
+ */
+export async function activeLockoutsOf(
+  db: Db,
+  subjects: readonly SubjectKey[],
+  sinceMs: number,
+): Promise<{ subject_kind: string; subject_key: string; expires_at: number }[]> {
+  if (subjects.length === 0) return [];
+  const byKind = new Map<SubjectKind, Set<string>>();
+  for (const s of subjects) {
+    const keys = byKind.get(s.kind) ?? new Set<string>();
+    keys.add(s.key);
+    byKind.set(s.kind, keys);
+  }
+  const rows = await db
+    .selectFrom('lockouts')
+    .select(['subject_kind', 'subject_key', 'expires_at'])
+    .where((w) =>
+      w.or(
+        [...byKind].map(([kind, keys]) =>
+          w.and([w('subject_kind', '=', kind), w('subject_key', 'in', [...keys])]),
+        ),
+      ),
+    )
+    .where('expires_at', '>', sinceMs)
+    .where('released_at', 'is', null)
+    .execute();
+  return rows.map((r) => ({ ...r, expires_at: Number(r.expires_at) }));
+}
+
+/**
+ * The counts of many counters of one kind and metric, each in the window holding its own time (0
+ * for none): what `countOf` gives for each, in one statement.
+ */
+export async function countsOf(
+  db: Db,
+  c: { kind: SubjectKind; metric: Metric; windowMs: number },
+  asked: readonly { key: string; nowMs: number }[],
+): Promise<number[]> {
+  if (asked.length === 0) return [];
+  const rows = await db
+    .selectFrom('lockout_counters')
+    .select(['subject_key', 'count', 'window_start'])
+    .where('subject_kind', '=', c.kind)
+    .where('metric', '=', c.metric)
+    .where('window_ms', '=', c.windowMs)
+    .where('subject_key', 'in', [...new Set(asked.map((a) => a.key))])
+    .execute();
+  const byKey = new Map(rows.map((r) => [r.subject_key, r]));
+  return asked.map((a) => {
+    const r = byKey.get(a.key);
+    return r && Number(r.window_start) > a.nowMs - c.windowMs ? Number(r.count) : 0;
+  });
+}
+
 export async function activeLockout(
   db: Db,
   kind: SubjectKind,

@@ -25,6 +25,14 @@ export type IntakeRefusal = Failure<'card_locked' | 'too_many_wrong_secrets'>;
  */
 export interface IntakeGuard {
   admit(trx: Transaction<Database>, subjects: IntakeSubjects, nowMs: number): Promise<IntakeRefusal | null>;
+  /**
+   * The tries of many distinct cards (a batch slice), each at its own time, each answered as `admit`
+   * would answer it one after the other, in a few statements whatever their number.
+   */
+  admitMany(
+    trx: Transaction<Database>,
+    tries: readonly { subjects: IntakeSubjects; nowMs: number }[],
+  ): Promise<(IntakeRefusal | null)[]>;
 }
 
 /** What intake tells the risk engine about a new order (never the card number: its keyed hashes). */
@@ -63,4 +71,12 @@ export type IntakeRiskVerdict =
  */
 export interface IntakeRisk {
   assessIntake(trx: Transaction<Database>, input: IntakeRiskInput, nowMs: number): Promise<IntakeRiskVerdict>;
+  /**
+   * Many orders of one batch slice, each at its own time, each judged as `assessIntake` would judge
+   * them one after the other; what no order of the slice changes is read once for all of them.
+   */
+  assessIntakeMany(
+    trx: Transaction<Database>,
+    orders: readonly { input: IntakeRiskInput; nowMs: number }[],
+  ): Promise<IntakeRiskVerdict[]>;
 }

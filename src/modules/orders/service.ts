@@ -10,7 +10,7 @@ import { isUniqueViolation } from '../../storage/errors.js';
 import type { Committer } from '../../storage/group-commit.js';
 import type { Database } from '../../storage/schema.js';
 import { type CardTypeService, checkCard, maskFromLast4, normaliseCardField } from '../cards/index.js';
-import { type ChannelView, claimDailyUsage } from '../channels/index.js';
+import { type ChannelView, claimDailyUsage, claimDailyUsageMany } from '../channels/index.js';
 import type { PriceRow, PricingService } from '../pricing/index.js';
 import { CardFilter } from './card-filter.js';
 import { openCard, rewrapKey, sealCard } from './card-vault.js';
@@ -20,6 +20,7 @@ import type {
   IntakeRefusal,
   IntakeRisk,
   IntakeRiskInput,
+  IntakeRiskVerdict,
   IntakeSubjects,
 } from './intake-guard.js';
 import { INITIAL_STATUS } from './lifecycle.js';
@@ -130,6 +131,12 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 /** The lifecycle step of each risk hold at intake. */
 const HOLD_EVENTS = { review: 'hold_for_review', freeze: 'freeze', reject: 'reject' } as const;
 
+/** What risk's verdict makes of the order: nothing, or the hold it is placed in. */
+const holdOf = (verdict: IntakeRiskVerdict | undefined): Hold | undefined =>
+  verdict && verdict.action !== 'allow'
+    ? { event: HOLD_EVENTS[verdict.action], reason: verdict.reason }
+    : undefined;
+
 const FORMAT_ERRORS = {
   card_number: 'invalid_card_number',
   card_secret: 'invalid_card_secret',
@@ -185,11 +192,7 @@ export function createOrderService(deps: OrderServiceDeps) {
     const limited = await claimDailyUsage(trx, channel, p.amount, row.created_at);
     if (limited) return { kind: 'limited', failure: limited };
     const verdict = risk ? await risk.assessIntake(trx, p.riskInput, row.created_at) : undefined;
-    const hold =
-      verdict && verdict.action !== 'allow'
-        ? { event: HOLD_EVENTS[verdict.action], reason: verdict.reason }
-        : undefined;
-    return { kind: 'admitted', hold };
+    return { kind: 'admitted', hold: holdOf(verdict) };
   }
 
   /** The intake unit of one card: its checks, then its price and the order. */
@@ -201,22 +204,48 @@ export function createOrderService(deps: OrderServiceDeps) {
   }
 
   /**
-   * The intake unit of many cards (a batch file's slice): each card's checks one after the other
-   * (a later card sees what earlier ones counted), then the prices and orders of those admitted
-   * in few statements.
+   * The intake unit of many distinct cards (a batch file's slice), each checked as `admitIn` would
+   * check it one after the other, but a check at a time for the whole slice (the guard for every
+   * card, then the caps for those it let through, then risk): a few statements per check instead of
+   * a few per card. Then the prices and orders of those admitted, in few statements.
    */
   async function placeManyIn(
     trx: Transaction<Database>,
     channel: ChannelView,
     cards: readonly Prepared[],
   ): Promise<Placed[]> {
-    const placed: Placed[] = [];
-    const go: { k: number; p: Prepared; hold: Hold | undefined }[] = [];
-    for (const [k, p] of cards.entries()) {
-      const admitted = await admitIn(trx, channel, p);
-      if (admitted.kind === 'admitted') go.push({ k, p, hold: admitted.hold });
-      placed.push(admitted.kind === 'admitted' ? { kind: 'duplicate' } : admitted);
+    const { guard, risk } = deps;
+    const placed: (Placed | undefined)[] = new Array(cards.length);
+    let open = cards.map((p, k) => ({ k, p }));
+    if (guard) {
+      const counted = open.filter((o) => o.p.attempt.subjects);
+      const refusals = await guard.admitMany(
+        trx,
+        counted.map((o) => ({ subjects: o.p.attempt.subjects as IntakeSubjects, nowMs: o.p.row.created_at })),
+      );
+      for (const [i, o] of counted.entries()) {
+        const refusal = refusals[i];
+        if (refusal) placed[o.k] = { kind: 'refused', refusal };
+      }
+      open = open.filter((o) => !placed[o.k]);
     }
+    const limits = await claimDailyUsageMany(
+      trx,
+      channel,
+      open.map((o) => ({ amount: o.p.amount, nowMs: o.p.row.created_at })),
+    );
+    for (const [i, o] of open.entries()) {
+      const failure = limits[i];
+      if (failure) placed[o.k] = { kind: 'limited', failure };
+    }
+    open = open.filter((o) => !placed[o.k]);
+    const verdicts = risk
+      ? await risk.assessIntakeMany(
+          trx,
+          open.map((o) => ({ input: o.p.riskInput, nowMs: o.p.row.created_at })),
+        )
+      : [];
+    const go = open.map((o, i) => ({ ...o, hold: holdOf(verdicts[i]) }));
     await deps.pricing.saveMany(
       trx,
       go.flatMap((g) => (g.p.price.save ? [g.p.price.row] : [])),
@@ -226,7 +255,7 @@ export function createOrderService(deps: OrderServiceDeps) {
       go.map((g) => ({ order: g.p.row, price: g.p.price.row, hold: g.hold })),
     );
     for (const [i, g] of go.entries()) placed[g.k] = { kind: 'created', view: views[i] as OrderView };
-    return placed;
+    return placed as Placed[];
   }
 
   /** One card in its own unit; a unique index broken by another process's commit is answered from it. */
@@ -636,9 +665,9 @@ export function createOrderService(deps: OrderServiceDeps) {
     /** A batch's orders by status: counts and face-value sums (batches' progress). */
     batchCounts: (from: Db, batchId: string) => batchCounts(from, batchId),
 
-    /** A batch's orders as shown, with their prices, in id order a page at a time (batches' report). */
-    async batchOrders(from: Db, batchId: string, afterId: string, limit: number): Promise<OrderView[]> {
-      const rows = await batchOrderRows(from, batchId, afterId, limit);
+    /** A batch's orders of these ids as shown, with their prices (a page of batches' report). */
+    async batchOrders(from: Db, batchId: string, ids: readonly string[]): Promise<OrderView[]> {
+      const rows = await batchOrderRows(from, batchId, ids);
       const prices = await deps.pricing.findMany(
         from,
         rows.flatMap((r) => (r.price_id ? [r.price_id] : [])),

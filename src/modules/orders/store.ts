@@ -296,13 +296,13 @@ export async function batchCounts(db: Db, batchId: string) {
 }
 
 /** A batch's orders in id order, a page at a time. */
-export function batchOrderRows(db: Db, batchId: string, afterId: string, limit: number) {
+/** A batch's orders of these ids (a page of the batch's report). */
+export function batchOrderRows(db: Db, batchId: string, ids: readonly string[]) {
+  if (ids.length === 0) return Promise.resolve([]);
   return db
     .selectFrom('orders')
     .selectAll()
+    .where('id', 'in', [...ids])
     .where('batch_id', '=', batchId)
-    .where('id', '>', afterId)
-    .orderBy('id')
-    .limit(limit)
     .execute();
 }

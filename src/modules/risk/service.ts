@@ -220,22 +220,45 @@ export function createRiskService(deps: RiskServiceDeps) {
     created_at: rfc3339(Number(r.created_at)),
   });
 
+  /**
+   * Intake's question, in its transaction: the facts are gathered (and counted), the rules run,
+   * what fired is recorded on the order and the reports filed, all with the order or not at all.
+   */
+  async function assessIntakeMany(
+    trx: Trx,
+    orders: readonly { input: IntakeRiskInput; nowMs: number }[],
+  ): Promise<RiskVerdict[]> {
+    if (orders.length === 0) return [];
+    await blacklistSize.get(() => blacklistCount(trx));
+    const s = await settings(trx);
+    if (s.some((r) => r.id === 'ring_member' && r.enabled)) await rings.get(() => flaggedMembers(trx));
+    const canon = orders.map((o) => ({
+      input: { ...o.input, clientIp: o.input.clientIp === null ? null : canonicalIp(o.input.clientIp) },
+      nowMs: o.nowMs,
+    }));
+    const all = await intakeFacts(factDeps, s, trx, canon);
+    const verdicts: RiskVerdict[] = [];
+    for (const [k, facts] of all.entries()) {
+      const { input, nowMs } = canon[k] as (typeof canon)[number];
+      const e = evaluate(s, 'intake', facts);
+      await record(trx, 'intake', facts, e, { cardLabel: input.cardLabel });
+      if (e.stepUp && e.decision === 'review' && deps.stepUp) await deps.stepUp(trx, input, nowMs);
+      verdicts.push(verdictOf(e));
+    }
+    return verdicts;
+  }
+
   return {
     /**
-     * Intake's question, in its transaction: the facts are gathered (and counted), the rules run,
+     * Intake's question for one order: the facts are gathered (and counted), the rules run,
      * what fired is recorded on the order and the reports filed, all with the order or not at all.
      */
     async assessIntake(trx: Trx, input: IntakeRiskInput, nowMs: number): Promise<RiskVerdict> {
-      await blacklistSize.get(() => blacklistCount(trx));
-      const s = await settings(trx);
-      if (s.some((r) => r.id === 'ring_member' && r.enabled)) await rings.get(() => flaggedMembers(trx));
-      const i = { ...input, clientIp: input.clientIp === null ? null : canonicalIp(input.clientIp) };
-      const facts = await intakeFacts(factDeps, s, trx, i, nowMs);
-      const e = evaluate(s, 'intake', facts);
-      await record(trx, 'intake', facts, e, { cardLabel: input.cardLabel });
-      if (e.stepUp && e.decision === 'review' && deps.stepUp) await deps.stepUp(trx, i, nowMs);
-      return verdictOf(e);
+      return (await assessIntakeMany(trx, [{ input, nowMs }]))[0] as RiskVerdict;
     },
+
+    /** Many orders of a batch slice, each judged as `assessIntake` would one after the other. */
+    assessIntakeMany,
 
     /**
      * Verification's question once the issuer has answered, before the card is redeemed. The rules

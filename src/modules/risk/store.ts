@@ -78,6 +78,14 @@ export async function blacklistedOf(
   hashes: string[],
 ): Promise<{ kind: string; value_hash: string }[]> {
   if (hashes.length === 0) return [];
+  // A batch slice's many hashes: one statement built for them (a prepared shape per count would
+  // keep hundreds of shapes).
+  if (hashes.length > 16)
+    return db
+      .selectFrom('risk_blacklist')
+      .select(['kind', 'value_hash'])
+      .where('value_hash', 'in', [...new Set(hashes)])
+      .execute();
   const p: Record<string, unknown> = {};
   hashes.forEach((h, i) => {
     p[`h${i}`] = h;
