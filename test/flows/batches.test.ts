@@ -8,6 +8,7 @@ import { routeCardTypesTo } from '../../src/main/demo.js';
 import type { BatchView } from '../../src/modules/batches/index.js';
 import type { SimCard } from '../../src/simulators/card-base.js';
 import { type SimulatorSet, startSimulators } from '../../src/simulators/index.js';
+import { reportCells } from '../harness/batch-report.js';
 import { startTestServer, type TestServer } from '../harness/server.js';
 import { storageTargets } from '../harness/storage.js';
 import { waitFor } from '../harness/wait.js';
@@ -122,12 +123,7 @@ describe.each(storageTargets())('batch intake on $name', (target) => {
     );
     // Nothing moved since completion: the download is the report kept at completion.
     expect(report.headers.get('x-recard-content-sha256')).toBe(done.report.sha256);
-    const rows = report.body
-      .toString('utf8')
-      .replace(/^\uFEFF/, '')
-      .trim()
-      .split('\r\n')
-      .map((l) => l.split(','));
+    const rows = reportCells(report.body);
     expect(rows[0]).toEqual([
       'line',
       'card_type',
@@ -322,13 +318,9 @@ describe.each(storageTargets())('batch intake on $name', (target) => {
       'capped batch to complete',
     );
     expect(done.counts).toMatchObject({ read: 5, accepted: 3, refused: 2, redeemed: 3 });
-    const report = (await capped.client.download(`/v1/batches/${res.body.id}/report`)).body
-      .toString('utf8')
-      .replace(/^\uFEFF/, '')
-      .trim()
-      .split('\r\n')
-      .slice(1)
-      .map((l) => l.split(','));
+    const report = reportCells(
+      (await capped.client.download(`/v1/batches/${res.body.id}/report`)).body,
+    ).slice(1);
     // In line order: the first three are taken, the two after the cap are refused.
     expect(report.map((r) => [r[0], r[5], r[6]])).toEqual([
       ['1', 'redeemed', ''],

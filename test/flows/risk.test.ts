@@ -6,6 +6,7 @@ import type { SimCard } from '../../src/simulators/card-base.js';
 import { NO_FAULTS } from '../../src/simulators/faults.js';
 import { type SimulatorSet, startSimulators } from '../../src/simulators/index.js';
 import { type SmsSimulator, startSmsSimulator } from '../../src/simulators/sms-gateway.js';
+import { reportCells } from '../harness/batch-report.js';
 import { startTestServer, type TestServer } from '../harness/server.js';
 import { cardTaker, settledOrder } from '../harness/sim-orders.js';
 import { storageTargets } from '../harness/storage.js';
@@ -53,6 +54,16 @@ describe.each(storageTargets())('risk engine on $name', (target) => {
     const res = await t.admin('PUT', `/admin/v1/risk/rules/${id}`, body);
     expect(res.status, res.text).toBe(200);
     return res.body as { version: number; params: unknown; mode: string };
+  };
+  const blacklistCard = async (card: SimCard, reason: string) => {
+    const added = await t.admin('POST', '/admin/v1/risk/blacklist', {
+      kind: 'card',
+      card_type: card.cardType,
+      card_number: card.number,
+      reason,
+    });
+    expect(added.status, added.text).toBe(201);
+    return added;
   };
   const wrongSecret = (card: SimCard) =>
     `${card.secret.slice(0, -1)}${card.secret.endsWith('1') ? '2' : '1'}`;
@@ -208,13 +219,7 @@ describe.each(storageTargets())('risk engine on $name', (target) => {
     for (let i = 0; i < 3; i++) await badTry(locked);
     // One card blacklisted: rejected and reported.
     const banned = take('cmcc_national', 'valid');
-    const added = await t.admin('POST', '/admin/v1/risk/blacklist', {
-      kind: 'card',
-      card_type: banned.cardType,
-      card_number: banned.number,
-      reason: 'stolen',
-    });
-    expect(added.status, added.text).toBe(201);
+    await blacklistCard(banned, 'stolen');
     const clean = [take('cmcc_national', 'valid'), take('cmcc_national', 'valid')];
     const lines = [clean[0], tried, locked, banned, clean[1]] as SimCard[];
     const up = await ch.client.uploadBatch<{ id: string }>(
@@ -232,13 +237,7 @@ describe.each(storageTargets())('risk engine on $name', (target) => {
       const b = (await ch.client.get<{ counts: Record<string, number> }>(`/v1/batches/${up.body.id}`)).body;
       return b.counts.pending === 0 ? b : undefined;
     }, 20_000);
-    const report = (await ch.client.download(`/v1/batches/${up.body.id}/report`)).body
-      .toString('utf8')
-      .replace(/^\uFEFF/, '')
-      .trim()
-      .split('\r\n')
-      .slice(1)
-      .map((l) => l.split(','));
+    const report = reportCells((await ch.client.download(`/v1/batches/${up.body.id}/report`)).body).slice(1);
     const statusOf = (line: number) => {
       const r = report[line - 1] as string[];
       return r[5] === 'refused' ? r[6] : (r[5] ?? '');
@@ -322,13 +321,7 @@ describe.each(storageTargets())('risk engine on $name', (target) => {
 
   it('a blacklisted card is rejected and reported; the report exports as JSON and CSV, each export audited', async () => {
     const card = take('cmcc_national', 'valid');
-    const added = await t.admin('POST', '/admin/v1/risk/blacklist', {
-      kind: 'card',
-      card_type: card.cardType,
-      card_number: card.number,
-      reason: 'reported by the issuer',
-    });
-    expect(added.status, added.text).toBe(201);
+    const added = await blacklistCard(card, 'reported by the issuer');
     expect(JSON.stringify(added.body)).not.toContain(card.number);
     const res = await submit(card, { seller: { id: 'fence' } });
     expect(res.body).toMatchObject({ status: 'rejected', reason: 'risk_rejected' });
