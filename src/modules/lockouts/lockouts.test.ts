@@ -131,4 +131,58 @@ describe.each(storageTargets())('lockout counters on $name', (target) => {
     );
     expect(refused).toMatchObject({ code: 'too_many_wrong_secrets', retryAfterS: 86_400 });
   });
+
+  it('answers many tries at once as one at a time: its own count per card, the later of two locks', async () => {
+    const service = createLockoutService({
+      db: storage.db,
+      committer,
+      clock: { now: () => T0 },
+      settings: SETTINGS,
+    });
+    const seller = { sellerId: 'twice-locked', channelId: 'ch_3' };
+    // Two lockouts of one seller in force: one a day long, one ending at T0 + 1 s (read last).
+    for (const [id, ends] of [
+      ['lck_long', T0 + 86_400_000],
+      ['lck_short', T0 + 1000],
+    ] as const)
+      await storage.db
+        .insertInto('lockouts')
+        .values({
+          id,
+          subject_kind: 'seller',
+          subject_key: 'ch_3:twice-locked',
+          label: 'seller twice-locked of ch_3',
+          reason: 'wrong_secrets',
+          created_at: T0,
+          expires_at: ends,
+          released_at: null,
+        })
+        .execute();
+    // A card tried twice before: its third try in the slice reaches the threshold and locks it.
+    for (let i = 0; i < 2; i++)
+      await committer.run((trx) => service.guard.admit(trx, subjects('hash-m1'), T0));
+    const answers = await committer.run((trx) =>
+      service.guard.admitMany(trx, [
+        { subjects: subjects('hash-m1'), nowMs: T0 + 10 },
+        { subjects: subjects('hash-m2'), nowMs: T0 + 10 },
+        { subjects: subjects('hash-m3', seller), nowMs: T0 + 5000 },
+      ]),
+    );
+    expect(answers[0]).toBeNull();
+    expect(answers[1]).toBeNull();
+    expect(answers[2]).toMatchObject({ code: 'too_many_wrong_secrets' });
+    // The third try locked the card: the next one, alone, is refused.
+    expect(
+      await committer.run((trx) => service.guard.admit(trx, subjects('hash-m1'), T0 + 20)),
+    ).toMatchObject({
+      code: 'card_locked',
+    });
+    expect(
+      await countOf(
+        storage.db,
+        { kind: 'card', key: 'hash-m2', metric: 'try', windowMs: SETTINGS.cardTriesWindowMs },
+        T0,
+      ),
+    ).toBe(1);
+  });
 });

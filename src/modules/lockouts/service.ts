@@ -158,7 +158,13 @@ export function createLockoutService(deps: LockoutServiceDeps) {
         asked.flat().filter((a): a is SubjectKey => a.key !== null),
         Math.min(...tries.map((t) => t.nowMs)),
       );
-      const lockOf = new Map(locks.map((l) => [`${l.subject_kind}\u0000${l.subject_key}`, l.expires_at]));
+      // A subject may have two lockouts in force (a try count's and a wrong-secret one): the later
+      // end is the one that holds at each try's time.
+      const lockOf = new Map<string, number>();
+      for (const l of locks) {
+        const key = `${l.subject_kind}\u0000${l.subject_key}`;
+        lockOf.set(key, Math.max(lockOf.get(key) ?? 0, l.expires_at));
+      }
       const answers: (IntakeRefusal | null)[] = [];
       for (const [i, t] of tries.entries()) {
         let locked: TryOutcome['locked'];
