@@ -127,32 +127,33 @@ export async function settleLines(
     for (const u of ordered)
       await lineOrdered.run(db, { batchId, line: u.line, orderId: u.orderId as string });
   // On PostgreSQL one statement per 500 lines: each line its order's id.
-  for (let i = 0; dialect === 'postgres' && i < ordered.length; i += 500) {
-    const slice = ordered.slice(i, i + 500);
-    await db
-      .updateTable('batch_lines')
-      .set({
-        status: 'ordered',
-        order_id: sql<string>`case ${sql.ref('line')} ${sql.join(
-          slice.map((u) => sql`when ${u.line} then ${u.orderId}`),
-          sql` `,
-        )} end`,
-        code: null,
-        message: null,
-        field: null,
-        sealed_card: null,
-        sealed_key_id: null,
-      })
-      .where('batch_id', '=', batchId)
-      .where(
-        'line',
-        'in',
-        slice.map((u) => u.line),
-      )
-      // An order was written for the line: the line points at it even if a cancel came meanwhile.
-      .where('status', 'in', ['pending', 'cancelled'])
-      .execute();
-  }
+  else
+    for (let i = 0; i < ordered.length; i += 500) {
+      const slice = ordered.slice(i, i + 500);
+      await db
+        .updateTable('batch_lines')
+        .set({
+          status: 'ordered',
+          order_id: sql<string>`case ${sql.ref('line')} ${sql.join(
+            slice.map((u) => sql`when ${u.line} then ${u.orderId}`),
+            sql` `,
+          )} end`,
+          code: null,
+          message: null,
+          field: null,
+          sealed_card: null,
+          sealed_key_id: null,
+        })
+        .where('batch_id', '=', batchId)
+        .where(
+          'line',
+          'in',
+          slice.map((u) => u.line),
+        )
+        // An order was written for the line: the line points at it even if a cancel came meanwhile.
+        .where('status', 'in', ['pending', 'cancelled'])
+        .execute();
+    }
   for (const u of updates) {
     if (u.status === 'ordered' && u.orderId) continue;
     await db

@@ -6,40 +6,56 @@ import type { Metric, SubjectKind } from './model.js';
 
 export type LockoutRow = Selectable<LockoutsTable>;
 
+/** A hit on one counter: which, its window's length and the hit's time. */
+interface HitRow {
+  kind: unknown;
+  key: unknown;
+  metric: unknown;
+  windowMs: unknown;
+  now: unknown;
+}
+
 /**
- * One hit on a counter, atomically: the window opens at the first hit and the hit counts in it
- * while it lasts, else it opens a new window with count 1. On PostgreSQL the upsert takes the row's
- * lock, so concurrent hits are counted one after the other, none lost (decision 0029).
+ * Hits on counters, atomically, one row each: the window opens at the first hit and a hit counts in
+ * it while it lasts, else it opens a new window with count 1. Each row's window is tested against
+ * its own hit's time (`excluded`), so many hits go in one statement. On PostgreSQL the upsert takes
+ * each row's lock, so concurrent hits are counted one after the other, none lost (decision 0029).
  */
-function upsertHit(
-  db: Db,
-  p: { kind: unknown; key: unknown; metric: unknown; windowMs: unknown; now: unknown; since: unknown },
-) {
+function upsertHits(db: Db, rows: readonly HitRow[]) {
   return db
     .insertInto('lockout_counters')
-    .values({
-      subject_kind: p.kind as string,
-      subject_key: p.key as string,
-      metric: p.metric as string,
-      window_ms: p.windowMs as number,
-      window_start: p.now as number,
-      count: 1,
-    })
-    .onConflict((oc) =>
-      oc.columns(['subject_kind', 'subject_key', 'metric', 'window_ms']).doUpdateSet((eb) => ({
-        count: eb
-          .case()
-          .when('lockout_counters.window_start', '>', p.since as number)
-          .then(eb('lockout_counters.count', '+', 1))
-          .else(1)
-          .end(),
-        window_start: eb
-          .case()
-          .when('lockout_counters.window_start', '>', p.since as number)
-          .then(eb.ref('lockout_counters.window_start'))
-          .else(p.now as number)
-          .end(),
+    .values(
+      rows.map((r) => ({
+        subject_kind: r.kind as string,
+        subject_key: r.key as string,
+        metric: r.metric as string,
+        window_ms: r.windowMs as number,
+        window_start: r.now as number,
+        count: 1,
       })),
+    )
+    .onConflict((oc) =>
+      oc.columns(['subject_kind', 'subject_key', 'metric', 'window_ms']).doUpdateSet((eb) => {
+        const open = eb(
+          'lockout_counters.window_start',
+          '>',
+          sql<number>`excluded.window_start - excluded.window_ms`,
+        );
+        return {
+          count: eb
+            .case()
+            .when(open)
+            .then(eb('lockout_counters.count', '+', 1))
+            .else(1)
+            .end(),
+          window_start: eb
+            .case()
+            .when(open)
+            .then(eb.ref('lockout_counters.window_start'))
+            .else(eb.ref('excluded.window_start'))
+            .end(),
+        };
+      }),
     );
 }
 
@@ -49,16 +65,10 @@ const hitCounter = prepared<{
   metric: string;
   windowMs: number;
   now: number;
-  since: number;
 }>((db, p) =>
-  upsertHit(db, {
-    kind: p.kind,
-    key: p.key,
-    metric: p.metric,
-    windowMs: p.windowMs,
-    now: p.now,
-    since: p.since,
-  }).returning('count'),
+  upsertHits(db, [
+    { kind: p.kind, key: p.key, metric: p.metric, windowMs: p.windowMs, now: p.now },
+  ]).returning('count'),
 );
 
 export interface Hit {
@@ -77,7 +87,6 @@ export async function hit(db: Db, h: Hit): Promise<number> {
     metric: h.metric,
     windowMs: h.windowMs,
     now: h.nowMs,
-    since: h.nowMs - h.windowMs,
   });
   return Number(rows[0]?.count ?? 0);
 }
@@ -114,7 +123,6 @@ const admitTry = prepared<{
   card: string;
   windowMs: number;
   now: number;
-  since: number;
   seller: string;
   device: string | null;
   ip: string | null;
@@ -134,14 +142,9 @@ const admitTry = prepared<{
       .where('released_at', 'is', null)
       .orderBy('subject_kind')
       .limit(1);
-  return upsertHit(db, {
-    kind: 'card',
-    key: p.card,
-    metric: 'try',
-    windowMs: p.windowMs,
-    now: p.now,
-    since: p.since,
-  }).returning([
+  return upsertHits(db, [
+    { kind: 'card', key: p.card, metric: 'try', windowMs: p.windowMs, now: p.now },
+  ]).returning([
     'count',
     () => active().select('subject_kind').as('locked_kind'),
     () => active().select('expires_at').as('locked_until'),
@@ -169,7 +172,6 @@ export async function countTry(
     card: t.cardKey,
     windowMs,
     now: nowMs,
-    since: nowMs - windowMs,
     seller: t.sellerKey,
     device: t.deviceKey,
     ip: t.ipKey,
@@ -188,49 +190,17 @@ export interface CardTry {
 }
 
 /**
- * A try of each of many distinct cards in one statement (a batch slice): as `countTry`'s hit, each
- * row's window tested against its own time (`excluded.window_start` is the try's time). Rows go in
- * key order, so that two slices on PostgreSQL take their row locks in one order. Returns each try's
+ * A try of each of many distinct cards in one statement (a batch slice), as `countTry` counts one.
+ * Rows go in key order, so that two slices on PostgreSQL take their row locks in one order. Returns each try's
  * count, this try included, in the order given.
  */
 export async function countTries(db: Db, tries: readonly CardTry[], windowMs: number): Promise<number[]> {
   if (tries.length === 0) return [];
   const sorted = [...tries].sort((a, b) => (a.cardKey < b.cardKey ? -1 : a.cardKey > b.cardKey ? 1 : 0));
-  const rows = await db
-    .insertInto('lockout_counters')
-    .values(
-      sorted.map((t) => ({
-        subject_kind: 'card',
-        subject_key: t.cardKey,
-        metric: 'try',
-        window_ms: windowMs,
-        window_start: t.nowMs,
-        count: 1,
-      })),
-    )
-    .onConflict((oc) =>
-      oc.columns(['subject_kind', 'subject_key', 'metric', 'window_ms']).doUpdateSet((eb) => {
-        const open = eb(
-          'lockout_counters.window_start',
-          '>',
-          sql<number>`excluded.window_start - ${windowMs}`,
-        );
-        return {
-          count: eb
-            .case()
-            .when(open)
-            .then(eb('lockout_counters.count', '+', 1))
-            .else(1)
-            .end(),
-          window_start: eb
-            .case()
-            .when(open)
-            .then(eb.ref('lockout_counters.window_start'))
-            .else(eb.ref('excluded.window_start'))
-            .end(),
-        };
-      }),
-    )
+  const rows = await upsertHits(
+    db,
+    sorted.map((t) => ({ kind: 'card', key: t.cardKey, metric: 'try', windowMs, now: t.nowMs })),
+  )
     .returning(['subject_key', 'count'])
     .execute();
   const counts = new Map(rows.map((r) => [r.subject_key, Number(r.count)]));
@@ -289,6 +259,9 @@ export async function countsOf(
   asked: readonly { key: string; nowMs: number }[],
 ): Promise<number[]> {
   if (asked.length === 0) return [];
+  // One counter (a single order's intake): the statement compiled once.
+  if (asked.length === 1)
+    return [await countOf(db, { ...c, key: asked[0]?.key as string }, asked[0]?.nowMs as number)];
   const rows = await db
     .selectFrom('lockout_counters')
     .select(['subject_key', 'count', 'window_start'])
