@@ -119,6 +119,11 @@ export const SETTINGS = {
     Type.Integer({ minimum: 1, maximum: 256, default: 8 }),
     'Jobs one worker runs at once.',
   ),
+  workerPort: setting(
+    'RECARD_WORKER_PORT',
+    Type.Integer({ minimum: 0, maximum: 65535, default: 9464 }),
+    'Port of a `recard worker` process: /healthz, /readyz and /metrics only (0 picks a free one). Give each worker on one host its own; `recard worker --port` sets it too.',
+  ),
   workerPollMs: setting(
     'RECARD_WORKER_POLL_MS',
     Type.Integer({ minimum: 10, maximum: 60000, default: 250 }),

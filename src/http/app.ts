@@ -42,6 +42,8 @@ export interface AppOptions {
   webhooks?: readonly WebhookSpec[];
   /** Serve HTTPS; with `clientCa`, ask for client certificates (mutual TLS). PEM contents. */
   tls?: { cert: Buffer; key: Buffer; clientCa?: Buffer | undefined };
+  /** Serve the API reference (/docs, /openapi.json); a worker's operations port does not. */
+  docs?: boolean;
 }
 
 /**
@@ -197,6 +199,14 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     options.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
   });
 
+  if (options.docs ?? true) await publishReference(app, options);
+  await app.register(opsRoutes(options.readiness, options.metrics));
+  for (const api of options.apis) await app.register(api);
+  return app;
+}
+
+/** The OpenAPI document and its viewer, from the routes' own schemas. */
+async function publishReference(app: FastifyInstance, options: AppOptions): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -267,8 +277,4 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-
-  await app.register(opsRoutes(options.readiness, options.metrics));
-  for (const api of options.apis) await app.register(api);
-  return app;
 }

@@ -1,10 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
 import { adminApi } from '../http/admin-auth.js';
 import { buildApp } from '../http/app.js';
 import { channelApi } from '../http/channel-auth.js';
-import type { ReadinessCheck } from '../http/ops-routes.js';
 import { h5Api } from '../http/seller-auth.js';
 import type { JobRuntime } from '../jobs/runtime.js';
 import { adminSessionRoutes, adminUserRoutes } from '../modules/admins/index.js';
@@ -33,45 +31,9 @@ import {
 } from '../modules/settlement/index.js';
 import { issuerAdminRoutes } from '../modules/verification/index.js';
 import { adminWebhookRoutes, callbackTestRoutes, channelWebhookRoutes } from '../modules/webhooks/index.js';
-import { schemaStatus } from '../storage/migrate.js';
 import { type Context, VERSION } from './context.js';
+import { readinessChecks } from './readiness.js';
 import { startWorker } from './worker.js';
-
-function readinessChecks(ctx: Context, runtime: JobRuntime | null): ReadinessCheck[] {
-  const db = ctx.storage.db;
-  return [
-    {
-      name: 'database',
-      check: async () => {
-        await sql`select 1`.execute(db);
-        return { ok: true, detail: ctx.storage.dialect };
-      },
-    },
-    {
-      name: 'migrations',
-      check: async () => {
-        const s = await schemaStatus(ctx.storage);
-        const ok = s.pending.length === 0 && s.unknown.length === 0;
-        return {
-          ok,
-          detail: ok
-            ? `current (${s.applied.length} applied)`
-            : `pending: ${s.pending.join(', ') || 'none'}; unknown: ${s.unknown.join(', ') || 'none'}`,
-        };
-      },
-    },
-    {
-      name: 'worker',
-      check: async () =>
-        runtime
-          ? {
-              ok: runtime.isRunning,
-              detail: runtime.isRunning ? `running as ${runtime.workerId}` : 'stopped',
-            }
-          : { ok: true, detail: 'not run in this process (--no-worker)' },
-    },
-  ];
-}
 
 /** The PEM files of RECARD_TLS_CERT / _KEY / _CLIENT_CA, when HTTPS is configured. */
 function tlsFiles(ctx: Context) {

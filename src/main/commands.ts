@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,7 +7,7 @@ import { Value } from '@sinclair/typebox/value';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { RecardClient } from '../client/client.js';
 import { dropRetiredFileCardKeys, rotateFileCardMasterKey } from '../config/keys.js';
-import { ConfigError, loadConfig } from '../config/load.js';
+import { ConfigError, isPostgresUrl, loadConfig, sqlitePath } from '../config/load.js';
 import { SETTINGS } from '../config/schema.js';
 import { ADMIN_ROLES, type AdminRole, generatePassword, NewAdminUser } from '../modules/admins/index.js';
 import type { BatchView } from '../modules/batches/index.js';
@@ -28,9 +29,11 @@ import { startFxFeedSimulator } from '../simulators/fx-feed.js';
 import { SIM_ISSUERS, startSimulators } from '../simulators/index.js';
 import { startSmsSimulator } from '../simulators/sms-gateway.js';
 import { renderTestCards } from '../simulators/test-cards.js';
+import { BackupError, backupSqlite } from '../storage/backup.js';
 import { openStorage } from '../storage/database.js';
 import { migrateToLatest, SchemaTooNewError, schemaStatus } from '../storage/migrate.js';
 import { buildApi, startServer } from './api.js';
+import { superviseApiProcesses } from './cluster.js';
 import { type Context, createContext, VERSION } from './context.js';
 import {
   DEMO_USDT_CHANNEL,
@@ -43,7 +46,7 @@ import {
 } from './demo.js';
 import { startContextFileDrop } from './file-drop.js';
 import { checkLedger } from './ledger-check.js';
-import { startWorker } from './worker.js';
+import { startWorker, startWorkerOps } from './worker.js';
 
 const out = (text: string) => process.stdout.write(`${text}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -63,6 +66,23 @@ async function withContext(
   } finally {
     await ctx.close();
   }
+}
+
+/** `serve --processes N` in the primary: N copies of this command, supervised (main/cluster.ts). */
+async function superviseCommand(n: number): Promise<void> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const group = await superviseApiProcesses(n, config, logger);
+  out(
+    `Recard ${VERSION} is running at ${group.url} with ${n} API processes (pids ${group.pids().join(', ')})`,
+  );
+  const signal = await Promise.race([untilSignal(), group.exited.then(() => null)]);
+  if (signal === null) {
+    process.exitCode = 1;
+    return;
+  }
+  logger.info({ signal }, 'shutting down the API processes');
+  await group.stop(config.shutdownGraceMs);
 }
 
 /** Resolves on the first SIGTERM/SIGINT; a second one exits at once. */
@@ -111,6 +131,12 @@ export function buildCli(): Command {
       '--file-drop-port <port>',
       'run the SFTP file drop on this port (RECARD_FILE_DROP_PORT; with --demo, 2222 unless set)',
     )
+    .option(
+      '--processes <n>',
+      'run N API processes on one port (node:cluster); each also runs a job worker unless --no-worker',
+      (v) => intArg(v, 'processes'),
+      1,
+    )
     .action(
       async (opts: {
         worker: boolean;
@@ -119,12 +145,21 @@ export function buildCli(): Command {
         tlsKey?: string;
         clientCa?: string;
         fileDropPort?: string;
+        processes: number;
       }) => {
         // Flags win over the environment; the settings loader reads both the same way.
         if (opts.tlsCert) process.env.RECARD_TLS_CERT = opts.tlsCert;
         if (opts.tlsKey) process.env.RECARD_TLS_KEY = opts.tlsKey;
         if (opts.clientCa) process.env.RECARD_TLS_CLIENT_CA = opts.clientCa;
         if (opts.fileDropPort) process.env.RECARD_FILE_DROP_PORT = opts.fileDropPort;
+        if (opts.processes < 1) throw new CliError('--processes must be at least 1');
+        if (opts.processes > 1 && cluster.isPrimary) {
+          // The demo's simulated issuers keep state in their process: N copies would redeem a card N times.
+          if (opts.demo) throw new CliError('--demo runs in one process; leave out --processes');
+          await superviseCommand(opts.processes);
+          return;
+        }
+        const quiet = cluster.isWorker;
         await withContext(
           async (ctx) => {
             const sims = opts.demo ? await startDemoIssuers(ctx) : undefined;
@@ -175,7 +210,8 @@ export function buildCli(): Command {
                   '',
                 ].join('\n'),
               );
-            } else {
+            } else if (!quiet) {
+              // Under --processes the supervisor says where the processes listen, once.
               out(`Recard ${VERSION} is running at ${server.url} (${ctx.storage.describe})`);
               if (fileDrop) out(`SFTP file drop on port ${fileDrop.port}`);
             }
@@ -189,18 +225,32 @@ export function buildCli(): Command {
           },
           { server: true },
         );
+        // A cluster process stays alive while its channel to the supervisor is open: closed, it exits.
+        if (cluster.isWorker) cluster.worker?.disconnect();
       },
     );
 
   program
     .command('worker')
     .description('Run a job worker only (several may share one PostgreSQL database)')
-    .action(async () => {
+    .option(
+      '--port <n>',
+      'port of its /healthz, /readyz and /metrics (RECARD_WORKER_PORT, default 9464; 0 picks one)',
+      (v) => intArg(v, 'port'),
+    )
+    .action(async (opts: { port?: number }) => {
+      if (opts.port !== undefined) process.env.RECARD_WORKER_PORT = String(opts.port);
       await withContext(
         async (ctx) => {
           const runtime = startWorker(ctx);
+          const ops = await startWorkerOps(ctx, runtime, ctx.config.workerPort);
+          out(
+            `Recard ${VERSION} worker ${runtime.workerId} (${ctx.storage.describe}); operations at ${ops.url}`,
+          );
           const signal = await untilSignal();
           ctx.logger.info({ signal }, 'shutting down');
+          // Probes see it go (503 while closing), then the jobs in hand finish or are handed back.
+          await ops.app.close();
           await runtime.stop(ctx.config.shutdownGraceMs);
         },
         { server: true },
@@ -475,6 +525,32 @@ export function buildCli(): Command {
         out(`admin user ${made.value.username} (${made.value.role}): ${made.value.id}`);
         if (generated) out(`password: ${password}\nThe password is shown once. Only its hash is stored.`);
       });
+    });
+
+  program
+    .command('backup <file>')
+    .description(
+      'Online backup of the SQLite database into a new file, while servers and workers run (docs/operations.md#backups)',
+    )
+    .action(async (file: string) => {
+      const config = loadConfig();
+      if (isPostgresUrl(config.databaseUrl))
+        throw new CliError(
+          'recard backup copies the embedded SQLite database; on PostgreSQL use pg_dump and WAL archiving (docs/operations.md#postgresql)',
+        );
+      const source = sqlitePath(config.databaseUrl);
+      try {
+        const r = await backupSqlite(source, file);
+        out(
+          `backup of sqlite:${source} written to ${file}: ${r.pages} pages, ${(r.bytes / 1048576).toFixed(1)} MiB in ${(r.ms / 1000).toFixed(1)} s; quick_check ok`,
+        );
+        out(
+          'The keys are not in it: keep RECARD_DATA_DIR/keys.json (or RECARD_CHANNEL_KEY, RECARD_CARD_MASTER_KEY and RECARD_CARD_HASH_KEY) backed up apart from it.',
+        );
+      } catch (err) {
+        if (err instanceof BackupError) throw new CliError(err.message);
+        throw err;
+      }
     });
 
   const ledgerCmd = program.command('ledger').description('The double-entry ledger');

@@ -151,6 +151,82 @@ describe.each(storageTargets())('the recard command on $name', (target) => {
     }
   });
 
+  it('worker serves /healthz, /readyz and /metrics on its own port, and no API route; SIGTERM stops it', async () => {
+    expect((await recard(['migrate'])).code).toBe(0);
+    const worker = start(['worker', '--port', '0']);
+    let stdout = '';
+    worker.stdout?.on('data', (d) => {
+      stdout += d;
+    });
+    await waitFor(() => /operations at (http:\/\/\S+)/.test(stdout), 20_000, 'the worker banner');
+    const url = /operations at (http:\/\/\S+)/.exec(stdout)?.[1] ?? '';
+    expect(await (await fetch(`${url}/healthz`)).json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${url}/readyz`);
+    expect(ready.status).toBe(200);
+    const checks = ((await ready.json()) as { checks: { name: string; ok: boolean; detail: string }[] })
+      .checks;
+    expect(checks.find((c) => c.name === 'worker')?.detail).toMatch(/^running as /);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/^recard_jobs\{state="available"\} \d+$/m);
+    expect(metrics).toContain('recard_process_cpu_seconds_total');
+    // Only operations: no API route and no API reference on a worker's port.
+    expect((await fetch(`${url}/v1/channel`)).status).toBe(404);
+    expect((await fetch(`${url}/docs`)).status).toBe(404);
+    worker.kill('SIGTERM');
+    const [code] = await once(worker, 'exit');
+    expect(code).toBe(0);
+  });
+
+  it('serve --processes 2 runs two API processes on one port, replaces one killed, and stops both on SIGTERM', async () => {
+    const server = start(['serve', '--processes', '2'], { RECARD_PORT: '0' });
+    let stdout = '';
+    server.stdout?.on('data', (d) => {
+      stdout += d;
+    });
+    const banner = /running at (http:\/\/\S+) with 2 API processes \(pids (\d+), (\d+)\)/;
+    await waitFor(() => banner.test(stdout), 30_000, 'the supervisor banner');
+    const [, url = '', a = '', b = ''] = banner.exec(stdout) ?? [];
+    // Each new connection goes to one of them: the job runtime in each names its own pid.
+    const servedBy = async () => {
+      const seen = new Set<string>();
+      for (let i = 0; i < 20; i++) {
+        // A connection handed to a process as it is killed is lost with it: the timeout ends its wait.
+        const r = await fetch(`${url}/readyz`, {
+          headers: { connection: 'close' },
+          signal: AbortSignal.timeout(3000),
+        });
+        expect(r.status).toBe(200);
+        const body = (await r.json()) as { checks: { name: string; detail: string }[] };
+        const pid = /:(\d+):/.exec(body.checks.find((c) => c.name === 'worker')?.detail ?? '')?.[1];
+        if (pid) seen.add(pid);
+      }
+      return seen;
+    };
+    expect(await servedBy()).toEqual(new Set([a, b]));
+
+    process.kill(Number(a), 'SIGKILL');
+    const replaced = await waitFor(
+      async () => {
+        const seen = await servedBy().catch(() => new Set<string>());
+        return seen.size === 2 && !seen.has(a) ? seen : undefined;
+      },
+      30_000,
+      'a replacement process',
+    );
+    expect(replaced.has(b)).toBe(true);
+
+    server.kill('SIGTERM');
+    const [code] = await once(server, 'exit');
+    expect(code).toBe(0);
+    for (const pid of replaced) expect(() => process.kill(Number(pid), 0)).toThrow();
+  });
+
+  it('serve --processes refuses --demo', async () => {
+    const r = await recard(['serve', '--processes', '2', '--demo']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--demo runs in one process');
+  });
+
   it('serve --demo starts with a demo channel whose printed credentials sign calls; SIGTERM stops it cleanly', async () => {
     const server = start(['serve', '--demo'], { RECARD_PORT: '0' });
     let stdout = '';
