@@ -1,5 +1,6 @@
 import { hkdfSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { sql } from 'kysely';
 import { jsonFeedSource } from '../adapters/fx/json-feed.js';
 import type { FxRateSource } from '../adapters/fx/port.js';
 import { ipLocator } from '../adapters/geo/index.js';
@@ -157,6 +158,7 @@ import { createLogger, type Logger } from '../shared/logger.js';
 import { failFastRedis } from '../shared/redis.js';
 import { createSignaturePool, type SignaturePool } from '../shared/signature-pool.js';
 import { type CryptoSuite, cryptoSuite } from '../shared/suite.js';
+import { type ChangeFeed, noChangeFeed, startPgChangeFeed } from '../storage/change-feed.js';
 import { openStorage, type Storage } from '../storage/database.js';
 import { type Committer, createCommitter } from '../storage/group-commit.js';
 import { migrateToLatest } from '../storage/migrate.js';
@@ -207,6 +209,8 @@ export interface Context {
   /** Where exchange rates are read from (RECARD_FX_FEED_URL; `serve --demo` sets the simulator). */
   fxSource: FxRateSource | undefined;
   router: IssuerRouter;
+  /** Tells the deployment's other processes of configuration changes (PostgreSQL LISTEN/NOTIFY). */
+  changes: ChangeFeed;
   authenticate: Authenticator;
   /** Channels' registered public keys (RSA, SM2). */
   channelKeys: KeyRegistry;
@@ -260,6 +264,12 @@ export interface ContextOptions {
   subscribers?: Subscriber[];
 }
 
+/**
+ * How long configuration caches live while the change feed is live (storage/change-feed.ts): a
+ * change is then forgotten when it is told, and the lifetime only bounds a notice lost.
+ */
+const TOLD_CACHE_MS = 30_000;
+
 /** Every event type of this build. */
 const EVENT_TYPES = [
   ...ORDER_EVENT_TYPES,
@@ -297,7 +307,29 @@ export async function createContext(config: Config, options: ContextOptions = {}
     throw err;
   }
   const db = storage.db;
-  const channels = createChannelService({ db, keyring, clock, activeKeys });
+  // Other processes on the same PostgreSQL schema are told of configuration changes (LISTEN/NOTIFY);
+  // while they are, the caches below may live long, as a change no longer waits for them to expire.
+  const changes =
+    storage.dialect === 'postgres'
+      ? await startPgChangeFeed({
+          url: config.databaseUrl,
+          schema: storage.schema ?? 'public',
+          logger,
+          notify: async (channel, payload) => {
+            await sql`select pg_notify(${channel}, ${payload})`.execute(db);
+          },
+        })
+      : noChangeFeed;
+  const cacheLife = (short: number) => () => (changes.live ? TOLD_CACHE_MS : short);
+  const channels = createChannelService({
+    db,
+    keyring,
+    clock,
+    activeKeys,
+    credentialsTtlMs: cacheLife(1_000),
+    onChanged: (id) => changes.publish('channel', id),
+  });
+  changes.on('channel', (id) => channels.forgetCached(id));
   const keyCrypto = channelKeyCrypto(signaturePool);
   const channelKeys = createKeyRegistry({ db, clock, parse: keyCrypto.parse, forget: channels.forget });
   const oauth = createOauthService({
@@ -317,8 +349,10 @@ export async function createContext(config: Config, options: ContextOptions = {}
     db,
     keyring,
     clock,
+    cacheMs: cacheLife(2_000),
     onRouteSkipped: (route, why) => metrics.routeSkips.inc({ route, why }),
   });
+  changes.on('issuer_routes', () => router.forgetRoutes());
   const codes = new CodeBook(db, clock);
   const metrics = createMetrics(
     () => countJobsByState(db),
@@ -329,7 +363,13 @@ export async function createContext(config: Config, options: ContextOptions = {}
   );
   const fxMaxAgeMs = config.fxMaxAgeS * 1000;
   const book = new PricingBook(db, clock, config.pricingRefreshMs, fxMaxAgeMs);
-  const cardTypes = createCardTypeService({ db, clock });
+  const cardTypes = createCardTypeService({
+    db,
+    clock,
+    cacheMs: cacheLife(1_000),
+    onChanged: (code) => changes.publish('card_type', code),
+  });
+  changes.on('card_type', (code) => cardTypes.forgetCached(code));
   const pricing = createPricingService({
     db,
     committer,
@@ -614,7 +654,10 @@ export async function createContext(config: Config, options: ContextOptions = {}
       keyring,
       clock,
       onCodesChanged: () => codes.invalidate(),
-      onRoutesChanged: () => router.forgetRoutes(),
+      onRoutesChanged: () => {
+        router.forgetRoutes();
+        changes.publish('issuer_routes', '*');
+      },
     }),
     pricing,
     pricingAdmin,
@@ -622,6 +665,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       ? jsonFeedSource({ url: config.fxFeedUrl, now: () => clock.now() })
       : undefined,
     router,
+    changes,
     webhooks: { endpoints, deliveries },
     outbound,
     streams,
@@ -746,6 +790,7 @@ export async function createContext(config: Config, options: ContextOptions = {}
       await signaturePool.close();
       await sequencer.stop();
       await outbound.close();
+      await changes.close();
       await router.close();
       await bucketStore.close();
       riskRedis?.disconnect();

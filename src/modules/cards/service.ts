@@ -10,6 +10,10 @@ import { type CardTypeRow, findCardType, insertCardType, listCardTypes, updateCa
 export interface CardTypeServiceDeps {
   db: Db;
   clock: Clock;
+  /** How long another process may go on using a changed catalogue row (default 1 s). */
+  cacheMs?: () => number;
+  /** Told after this process changed a card type, so that other processes forget it too. */
+  onChanged?: (code: string) => void;
 }
 
 function view(row: CardTypeRow): CardTypeView {
@@ -43,21 +47,36 @@ function checkRules(input: CardTypePatch): CardTypeError | undefined {
   );
 }
 
-/** How long another process may go on using a changed catalogue row. */
+/** How long another process may go on using a changed catalogue row, unless told of changes. */
 const CATALOGUE_TTL_MS = 1_000;
 
 const sortedFaces = (faces: number[]) => JSON.stringify([...faces].sort((a, b) => a - b));
 
-export function createCardTypeService({ db, clock }: CardTypeServiceDeps) {
+export function createCardTypeService({
+  db,
+  clock,
+  cacheMs = () => CATALOGUE_TTL_MS,
+  onChanged,
+}: CardTypeServiceDeps) {
   // Intake reads its card type on every order; the catalogue changes by hand. A change made here
-  // applies at once, one made by another process within CATALOGUE_TTL_MS.
+  // applies at once, one made by another process when it is told or within `cacheMs`.
   const cached = new Map<string, { row: CardTypeRow | undefined; at: number }>();
+  const changed = (code: string) => {
+    cached.delete(code);
+    onChanged?.(code);
+  };
   return {
+    /** Drops what this process holds of a card type (null: of all), told of a change made elsewhere. */
+    forgetCached(code: string | null): void {
+      if (code === null) cached.clear();
+      else cached.delete(code);
+    },
+
     /** The catalogue row for intake and quotes; undefined for an unknown code. */
     async find(code: string): Promise<CardTypeRow | undefined> {
       const now = clock.now();
       const hit = cached.get(code);
-      if (hit && now - hit.at < CATALOGUE_TTL_MS) return hit.row;
+      if (hit && now - hit.at < cacheMs()) return hit.row;
       const row = await findCardType(db, code);
       // Unknown codes are not kept: callers could fill the map with made-up ones.
       if (row) cached.set(code, { row, at: now });
@@ -87,7 +106,7 @@ export function createCardTypeService({ db, clock }: CardTypeServiceDeps) {
         updated_at: now,
       };
       const inserted = await insertCardType(db, row);
-      cached.delete(input.code);
+      changed(input.code);
       if (!inserted)
         return fail('card_type_exists', `A card type ${input.code} exists; change it with PATCH.`, {
           field: 'code',
@@ -104,7 +123,7 @@ export function createCardTypeService({ db, clock }: CardTypeServiceDeps) {
       if (face_values !== undefined) changes.face_values = sortedFaces(face_values);
       if (enabled !== undefined) changes.enabled = enabled ? 1 : 0;
       const updated = await updateCardType(db, code, changes);
-      cached.delete(code);
+      changed(code);
       if (!updated) return fail('card_type_not_found', `No card type ${code}.`, { field: 'code' });
       return this.get(code);
     },

@@ -44,7 +44,9 @@ export interface ChannelServiceDeps {
    * How long a process reuses a channel's opened credentials for authentication (default 1 s): a
    * change made in this process applies at once, one made in another within this time.
    */
-  credentialsTtlMs?: number;
+  credentialsTtlMs?: number | (() => number);
+  /** Told after this process changed a channel, so that other processes forget it too (storage/change-feed.ts). */
+  onChanged?: (id: string) => void;
 }
 
 /** Bound on cached credentials; past it the cache starts over (only known channels are cached). */
@@ -196,17 +198,30 @@ export function createChannelService({
   clock,
   credentialsTtlMs = 1_000,
   activeKeys = async () => [],
+  onChanged,
 }: ChannelServiceDeps) {
+  const ttl = typeof credentialsTtlMs === 'function' ? credentialsTtlMs : () => credentialsTtlMs;
   // Every signed request needs the channel and its secret opened (a read and an AES-GCM open): held briefly.
   const cached = new Map<string, { creds: ChannelCredentials; at: number }>();
   // Every callback attempt needs the channel's conventions and webhook secrets opened: held as briefly.
   const profiles = new Map<string, { profile: CallbackProfile; at: number }>();
   // How sellers are paid: every booked order reads it twice (ledger, settlement).
   const settlements = new Map<string, { settlement: SettlementSettings; at: number }>();
-  const forget = (id: string) => {
+  const forgetCached = (id: string | null) => {
+    if (id === null) {
+      cached.clear();
+      profiles.clear();
+      settlements.clear();
+      return;
+    }
     cached.delete(id);
     profiles.delete(id);
     settlements.delete(id);
+  };
+  // After a change made here: this process forgets at once, the others when they are told.
+  const forget = (id: string) => {
+    forgetCached(id);
+    onChanged?.(id);
   };
   return {
     async create(
@@ -347,10 +362,10 @@ export function createChannelService({
     async credentials(id: string): Promise<ChannelCredentials | undefined> {
       const now = clock.now();
       const hit = cached.get(id);
-      if (hit && now - hit.at < credentialsTtlMs) return hit.creds;
+      if (hit && now - hit.at < ttl()) return hit.creds;
       const row = await findChannel(db, id);
       if (!row) {
-        forget(id);
+        forgetCached(id);
         return undefined;
       }
       const creds: ChannelCredentials = {
@@ -367,7 +382,7 @@ export function createChannelService({
           secret: open(keyring, row.secret_previous_sealed, previousContext(row.id, 'api')),
           until: row.secret_previous_until,
         };
-      if (credentialsTtlMs > 0) {
+      if (ttl() > 0) {
         if (cached.size >= CREDENTIALS_CACHE_MAX) cached.clear();
         cached.set(id, { creds, at: now });
       }
@@ -376,6 +391,9 @@ export function createChannelService({
 
     /** Drops what this process holds of a channel, after a change made elsewhere in the module. */
     forget,
+
+    /** Drops what this process holds of a channel (null: of every channel), told of a change made elsewhere. */
+    forgetCached,
 
     /** The secret our callbacks to this channel are signed with. */
     async webhookSecret(id: string): Promise<string | undefined> {
@@ -390,11 +408,11 @@ export function createChannelService({
     async settlementOf(id: string, from: Db = db): Promise<SettlementSettings | undefined> {
       const now = clock.now();
       const hit = settlements.get(id);
-      if (hit && now - hit.at < credentialsTtlMs) return hit.settlement;
+      if (hit && now - hit.at < ttl()) return hit.settlement;
       const row = await findChannel(from, id);
       if (!row) return undefined;
       const settlement = view(row, now).settlement;
-      if (credentialsTtlMs > 0) {
+      if (ttl() > 0) {
         if (settlements.size >= CREDENTIALS_CACHE_MAX) settlements.clear();
         settlements.set(id, { settlement, at: now });
       }
@@ -414,7 +432,7 @@ export function createChannelService({
     async callbackProfile(id: string): Promise<CallbackProfile | undefined> {
       const now = clock.now();
       const hit = profiles.get(id);
-      if (hit && now - hit.at < credentialsTtlMs) return hit.profile;
+      if (hit && now - hit.at < ttl()) return hit.profile;
       const row = await findChannel(db, id);
       if (!row) return undefined;
       const secrets = [open(keyring, row.webhook_secret_sealed, webhookContext(row.id))];
@@ -431,11 +449,11 @@ export function createChannelService({
         settings: view(row, now).callbacks,
         webhookSecrets: secrets,
       };
-      if (credentialsTtlMs > 0) {
+      if (ttl() > 0) {
         if (profiles.size >= CREDENTIALS_CACHE_MAX) profiles.clear();
         // A previous secret stops signing when its overlap ends, not a second later.
         const until = row.webhook_secret_previous_until;
-        if (secrets.length === 1 || until === null || until - now > credentialsTtlMs)
+        if (secrets.length === 1 || until === null || until - now > ttl())
           profiles.set(id, { profile, at: now });
       }
       return profile;

@@ -37,7 +37,7 @@ export interface RouterDeps {
   keyring: Keyring;
   clock: Clock;
   /** How long the route list of a card type is trusted (admin changes show within it). */
-  cacheMs?: number;
+  cacheMs?: number | (() => number);
   resilience?: Pick<ResilienceSettings, 'breaker' | 'retry'>;
   onRouteSkipped?: (routeId: string, why: string) => void;
 }
@@ -51,7 +51,8 @@ export class IssuerRouter {
   private async routesFor(cardType: string): Promise<RouteRow[]> {
     const now = this.deps.clock.now();
     const cached = this.lists.get(cardType);
-    if (cached && now - cached.at < (this.deps.cacheMs ?? 2000)) return cached.routes;
+    const life = this.deps.cacheMs ?? 2000;
+    if (cached && now - cached.at < (typeof life === 'function' ? life() : life)) return cached.routes;
     const routes = await enabledRoutes(this.deps.db, cardType);
     this.lists.set(cardType, { at: now, routes });
     return routes;
