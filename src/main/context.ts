@@ -296,6 +296,8 @@ export async function createContext(config: Config, options: ContextOptions = {}
     url: config.databaseUrl,
     schema: config.databaseSchema,
     poolSize: config.pgPoolSize,
+    onConnectionLost: (err) =>
+      logger.warn({ err: err.message }, 'a database connection was cut; the next query opens another'),
   });
   try {
     if (options.migrate !== false) {

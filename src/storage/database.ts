@@ -23,6 +23,8 @@ export interface StorageOptions {
   url: string;
   schema?: string;
   poolSize?: number;
+  /** A PostgreSQL connection was cut (the server restarted, a proxy dropped it). */
+  onConnectionLost?: (err: Error) => void;
 }
 
 const PG_INT8 = 20;
@@ -90,7 +92,12 @@ function openSqlite(url: string): Storage {
   return { db, dialect: 'sqlite', describe: `sqlite:${path}`, close: () => db.destroy() };
 }
 
-async function openPostgres(url: string, schema: string, poolSize: number): Promise<Storage> {
+async function openPostgres(
+  url: string,
+  schema: string,
+  poolSize: number,
+  onConnectionLost: (err: Error) => void,
+): Promise<Storage> {
   // Make sure the schema exists before the pool pins search_path to it.
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
@@ -108,6 +115,12 @@ async function openPostgres(url: string, schema: string, poolSize: number): Prom
         oid === PG_INT8 ? parseInt8 : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
+  // A client whose connection is cut (the server restarted) emits 'error', in use or idle; unheard,
+  // Node ends the process. Its query (if any) fails on its own, and the pool drops it and opens a
+  // new connection for the next one. pg-pool listens to idle clients only, and passes their errors
+  // on to the pool: heard here on every client, so the pool's copy is dropped.
+  pool.on('connect', (client) => client.on('error', onConnectionLost));
+  pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   const safe = new URL(url);
   safe.password = '';
@@ -122,6 +135,11 @@ async function openPostgres(url: string, schema: string, poolSize: number): Prom
 
 export async function openStorage(options: StorageOptions): Promise<Storage> {
   if (isPostgresUrl(options.url))
-    return openPostgres(options.url, options.schema ?? 'public', options.poolSize ?? 10);
+    return openPostgres(
+      options.url,
+      options.schema ?? 'public',
+      options.poolSize ?? 10,
+      options.onConnectionLost ?? (() => undefined),
+    );
   return openSqlite(options.url);
 }

@@ -34,7 +34,7 @@ const sqliteTarget: StorageTarget = {
   },
 };
 
-function postgresTarget(baseUrl: string): StorageTarget {
+export function postgresTarget(baseUrl: string): StorageTarget {
   return {
     name: 'postgres',
     async fresh() {
