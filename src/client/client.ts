@@ -19,6 +19,8 @@ export interface ClientOptions {
   accessToken?: () => Promise<string> | string;
   /** Injected for tests of the window; defaults to the system clock. */
   nowSeconds?: () => number;
+  /** Give up on a call (and reject) after this long; unset: wait as long as the server takes. */
+  timeoutMs?: number;
 }
 
 export interface ClientResponse<T = unknown> {
@@ -59,6 +61,9 @@ export class RecardClient {
       method,
       headers,
       ...(body === undefined ? {} : { body: text }),
+      ...(this.options.timeoutMs === undefined
+        ? {}
+        : { signal: AbortSignal.timeout(this.options.timeoutMs) }),
     });
     return answerOf<T>(res);
   }
