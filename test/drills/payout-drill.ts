@@ -7,7 +7,8 @@ import type { RecardClient } from '../../src/client/client.js';
 import { routeCardTypesTo, usePayoutSimulators } from '../../src/main/demo.js';
 import { checkLedger } from '../../src/main/ledger-check.js';
 import { startSimulators } from '../../src/simulators/index.js';
-import { startPayoutSimulators } from '../../src/simulators/payouts.js';
+import { type PayoutSimulatorSet, startPayoutSimulators } from '../../src/simulators/payouts.js';
+import { countOrders } from '../harness/orders.js';
 import { spawnReady } from '../harness/processes.js';
 import { startTestServer, workerEnv } from '../harness/server.js';
 import type { StorageTarget } from '../harness/storage.js';
@@ -55,6 +56,19 @@ function luhn(body: string): string {
   throw new Error('unreachable');
 }
 
+/** The payout providers of `payouts` as RECARD_PAYOUT_PROVIDERS_FILE, for worker processes. */
+export function writePayoutProvidersFile(payouts: PayoutSimulatorSet): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'recard-drill-')), 'payout-providers.json');
+  writeFileSync(
+    file,
+    JSON.stringify({
+      providers: Object.values(payouts.configs),
+      wechat_notification: { apiV3Key: payouts.wechat.notificationKeys.apiV3Key, maxSkewS: 300 },
+    }),
+  );
+  return file;
+}
+
 /**
  * The payout drill (docs/reliability.md): N sellers each hand in one card on a T+0 channel; the
  * payout providers time out or garble 30% of pay calls (half of the timeouts are carried out), and
@@ -83,15 +97,7 @@ export async function runPayoutDrill(target: StorageTarget, o: DrillOptions): Pr
     },
   });
   usePayoutSimulators(t.ctx, payouts);
-  const dir = mkdtempSync(join(tmpdir(), 'recard-drill-'));
-  const providersFile = join(dir, 'payout-providers.json');
-  writeFileSync(
-    providersFile,
-    JSON.stringify({
-      providers: Object.values(payouts.configs),
-      wechat_notification: { apiV3Key: payouts.wechat.notificationKeys.apiV3Key, maxSkewS: 300 },
-    }),
-  );
+  const providersFile = writePayoutProvidersFile(payouts);
   let kills = 0;
   try {
     await routeCardTypesTo(t.ctx, sims, { pollMs: 100, timeoutMs: 600 });
@@ -145,16 +151,7 @@ export async function runPayoutDrill(target: StorageTarget, o: DrillOptions): Pr
         )),
       );
     const db = t.ctx.storage.db;
-    const paidCount = async () =>
-      Number(
-        (
-          await db
-            .selectFrom('orders')
-            .select((eb) => eb.fn.countAll<number | string>().as('n'))
-            .where('status', '=', 'paid')
-            .executeTakeFirst()
-        )?.n ?? 0,
-      );
+    const paidCount = () => countOrders(db, { in: ['paid'] });
     const deadline = Date.now() + o.timeoutMs;
     // Kill the worker at random moments until every order is paid.
     while ((await paidCount()) < ids.length) {

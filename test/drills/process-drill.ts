@@ -1,19 +1,19 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { RecardClient } from '../../src/client/client.js';
 import { routeCardTypesTo, usePayoutSimulators } from '../../src/main/demo.js';
 import { checkLedger } from '../../src/main/ledger-check.js';
-import type { OrderView } from '../../src/modules/orders/index.js';
+import type { OrderStatus, OrderView } from '../../src/modules/orders/index.js';
 import { startSimulators } from '../../src/simulators/index.js';
 import { startPayoutSimulators } from '../../src/simulators/payouts.js';
+import { countOrders } from '../harness/orders.js';
+import { freePort } from '../harness/processes.js';
 import { startTestServer, workerEnv } from '../harness/server.js';
+import { simOrderBody } from '../harness/sim-orders.js';
 import type { StorageTarget } from '../harness/storage.js';
 import { sleep } from '../harness/wait.js';
+import { writePayoutProvidersFile } from './payout-drill.js';
 
 export interface ProcessDrillOptions {
   apis: number;
@@ -58,19 +58,9 @@ export interface ProcessDrillFigures {
   seconds_total: number;
 }
 
-const FINAL = new Set(['paid', 'settled', 'invalid', 'failed', 'review', 'rejected', 'frozen']);
+/** Where an order rests: paid or refused (a settled order is paid by T+0 settlement shortly after). */
+const ENDS: OrderStatus[] = ['paid', 'invalid', 'failed', 'review', 'rejected', 'frozen'];
 const SELLERS = 50;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
 
 /** Starts `recard <args>` and resolves once its banner matches `ready`. */
 function startRecard(args: string[], env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
@@ -118,15 +108,7 @@ export async function runProcessDrill(
     wechatNotifyUrl: `${t.url}/notify/payouts/wechat`,
   });
   usePayoutSimulators(t.ctx, payouts);
-  const dir = mkdtempSync(join(tmpdir(), 'recard-process-drill-'));
-  const providersFile = join(dir, 'payout-providers.json');
-  writeFileSync(
-    providersFile,
-    JSON.stringify({
-      providers: Object.values(payouts.configs),
-      wechat_notification: { apiV3Key: payouts.wechat.notificationKeys.apiV3Key, maxSkewS: 300 },
-    }),
-  );
+  const providersFile = writePayoutProvidersFile(payouts);
   const children = new Set<ChildProcess>();
   const track = (c: ChildProcess) => {
     children.add(c);
@@ -198,15 +180,7 @@ export async function runProcessDrill(
     if (cards.length < total) throw new Error(`only ${cards.length} cards`);
     let resubmitted = 0;
     const submit = async (n: number): Promise<string> => {
-      const c = cards[n] as (typeof cards)[number];
-      const body = {
-        merchant_order_id: `pd-${n}`,
-        card_type: c.cardType,
-        card_number: c.number,
-        card_secret: c.secret,
-        declared_face_value: c.declaredFaceValue,
-        seller: { id: `ps-${n % SELLERS}` },
-      };
+      const body = simOrderBody(cards[n] as (typeof cards)[number], `pd-${n}`, `ps-${n % SELLERS}`);
       for (let attempt = 0; ; attempt++) {
         const client = clients[(n + attempt) % clients.length] as RecardClient;
         const r = await client.post<OrderView>('/v1/orders', body).catch(() => undefined);
@@ -263,33 +237,13 @@ export async function runProcessDrill(
     log(`${ids.length} orders acknowledged (${resubmitted} sent again); waiting for them to end`);
 
     const db = t.ctx.storage.db;
-    const open = async () =>
-      Number(
-        (
-          await db
-            .selectFrom('orders')
-            .select((eb) => eb.fn.countAll<number | string>().as('n'))
-            .where('status', 'not in', [...FINAL] as never[])
-            .executeTakeFirst()
-        )?.n ?? 0,
-      );
-    // Paid or refused is an end; a redeemed order is paid by T+0 settlement shortly after.
-    const unpaidRedeemed = async () =>
-      Number(
-        (
-          await db
-            .selectFrom('orders')
-            .select((eb) => eb.fn.countAll<number | string>().as('n'))
-            .where('status', '=', 'settled')
-            .executeTakeFirst()
-        )?.n ?? 0,
-      );
+    const open = () => countOrders(db, { notIn: ENDS });
     const deadline = Date.now() + o.drainTimeoutMs;
     for (;;) {
-      const [a, b] = [await open(), await unpaidRedeemed()];
-      if (a === 0 && b === 0) break;
+      const left = await open();
+      if (left === 0) break;
       if (Date.now() > deadline) {
-        log(`drain timed out: ${a} orders open, ${b} settled but not paid`);
+        log(`drain timed out: ${left} orders not at their end`);
         break;
       }
       await sleep(500);

@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { passwordMatches } from '../../src/modules/admins/passwords.js';
+import { runRecard } from '../harness/processes.js';
 import { TEST_CHANNEL_KEY } from '../harness/server.js';
 import { storageTargets, type TestLocation } from '../harness/storage.js';
 
@@ -23,30 +22,18 @@ describe.each(storageTargets())('recard admin create on $name', (target) => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function recard(args: string[], stdin: string | null) {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', ...args], {
-      env: {
-        ...process.env,
+  const recard = (args: string[], stdin: string | null) =>
+    runRecard(
+      args,
+      {
         DATABASE_URL: loc.url,
         RECARD_DATABASE_SCHEMA: loc.schema,
         RECARD_DATA_DIR: dataDir,
         RECARD_CHANNEL_KEY: TEST_CHANNEL_KEY,
         RECARD_LOG_LEVEL: 'warn',
       },
-      stdio: [stdin === null ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr?.on('data', (d) => {
-      stderr += d;
-    });
-    if (stdin !== null) child.stdin?.end(stdin);
-    const [code] = await once(child, 'exit');
-    return { code: code as number | null, stdout, stderr };
-  }
+      stdin,
+    );
 
   const hashOf = async (username: string) => {
     const storage = await loc.open({ migrate: false });

@@ -7,6 +7,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { routeCardTypesTo } from '../../src/main/demo.js';
 import { type SimulatorSet, startSimulators } from '../../src/simulators/index.js';
+import { type CliResult, runRecard } from '../harness/processes.js';
 import { startTestServer, type TestServer, workerEnv } from '../harness/server.js';
 import { cardTaker, settledOrder, submitCard } from '../harness/sim-orders.js';
 import { storageTargets } from '../harness/storage.js';
@@ -14,27 +15,7 @@ import { storageTargets } from '../harness/storage.js';
 // Spawns `recard` processes (TypeScript through tsx): slow on a loaded CI machine.
 vi.setConfig({ testTimeout: 90_000 });
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-async function recard(args: string[], env: Record<string, string>): Promise<Result> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', ...args], {
-    env: { ...process.env, ...env },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr?.on('data', (d) => {
-    stderr += d;
-  });
-  const [code] = await once(child, 'exit');
-  return { code, stdout, stderr };
-}
+const recard = (args: string[], env: Record<string, string>) => runRecard(args, env);
 
 const sqlite = storageTargets().find((t) => t.name === 'sqlite');
 if (!sqlite) throw new Error('the SQLite target is always there');
@@ -162,7 +143,7 @@ describe.skipIf(!postgres)('a PostgreSQL restore drill with pg_dump and pg_resto
     await sims.close();
   });
 
-  const run = async (command: string, args: string[]): Promise<Result> => {
+  const run = async (command: string, args: string[]): Promise<CliResult> => {
     const child = spawn(command, args);
     let stdout = '';
     let stderr = '';

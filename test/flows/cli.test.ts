@@ -5,18 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type CliResult, runRecard } from '../harness/processes.js';
 import { TEST_CHANNEL_KEY } from '../harness/server.js';
 import { storageTargets, type TestLocation } from '../harness/storage.js';
 import { waitFor } from '../harness/wait.js';
 
 // Each test spawns several `recard` processes (TypeScript through tsx): slow on a loaded CI machine.
 vi.setConfig({ testTimeout: 90_000 });
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 describe.each(storageTargets())('the recard command on $name', (target) => {
   let loc: TestLocation;
@@ -50,19 +45,8 @@ describe.each(storageTargets())('the recard command on $name', (target) => {
     return child;
   }
 
-  async function recard(args: string[], extra: Record<string, string> = {}): Promise<Result> {
-    const child = start(args, extra);
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr?.on('data', (d) => {
-      stderr += d;
-    });
-    const [code] = await once(child, 'exit');
-    return { code, stdout, stderr };
-  }
+  const recard = (args: string[], extra: Record<string, string> = {}): Promise<CliResult> =>
+    runRecard(args, env(extra));
 
   it('creates, lists, disables and enables channels; the secret is printed once and works', async () => {
     const created = await recard([

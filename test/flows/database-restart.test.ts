@@ -5,7 +5,7 @@ import type { OrderView } from '../../src/modules/orders/index.js';
 import { type SimulatorSet, startSimulators } from '../../src/simulators/index.js';
 import { type PrivatePostgres, postgresBinaries, startPrivatePostgres } from '../harness/private-postgres.js';
 import { startTestServer, type TestServer, workerEnv } from '../harness/server.js';
-import { cardTaker } from '../harness/sim-orders.js';
+import { cardTaker, simOrderBody } from '../harness/sim-orders.js';
 import { postgresTarget } from '../harness/storage.js';
 import { sleep, waitFor } from '../harness/wait.js';
 
@@ -46,15 +46,7 @@ describe.skipIf(!postgresBinaries())('PostgreSQL restarted under load', () => {
 
   /** Submits until answered 201 or 200 (a repeat that found the first), as a careful channel does. */
   async function submitUntilAnswered(n: number): Promise<{ id: string; retries: number }> {
-    const card = take('cmcc_national', 'valid');
-    const body = {
-      merchant_order_id: `restart-${n}`,
-      card_type: card.cardType,
-      card_number: card.number,
-      card_secret: card.secret,
-      declared_face_value: card.declaredFaceValue,
-      seller: { id: 'seller-1' },
-    };
+    const body = simOrderBody(take('cmcc_national', 'valid'), `restart-${n}`);
     for (let retries = 0; ; retries++) {
       const r = await ch.client.post<OrderView>('/v1/orders', body).catch(() => undefined);
       if (r && (r.status === 201 || r.status === 200)) return { id: r.body.id, retries };

@@ -1,5 +1,7 @@
 import { randomInt } from 'node:crypto';
+import type { OrderStatus } from '../../src/modules/orders/index.js';
 import type { SubmitOrder } from '../../src/modules/orders/model.js';
+import type { Db } from '../../src/storage/database.js';
 
 let serial = 0;
 
@@ -18,4 +20,17 @@ export function mobileOrder(extra: Partial<SubmitOrder> = {}): SubmitOrder {
     seller: { id: 'seller-1', name: 'Li Lei' },
     ...extra,
   };
+}
+
+/** How many orders have one of the statuses `in`, or none of `notIn`. */
+export async function countOrders(
+  db: Db,
+  where: { in: readonly OrderStatus[] } | { notIn: readonly OrderStatus[] },
+): Promise<number> {
+  const row = await db
+    .selectFrom('orders')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('status', 'in' in where ? 'in' : 'not in', 'in' in where ? where.in : where.notIn)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
 }

@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
 
 /** Starts a TypeScript fixture in its own Node process and resolves once it prints `ready`. */
 export async function spawnReady(
@@ -16,4 +18,45 @@ export async function spawnReady(
     child.on('exit', (code) => reject(new Error(`${script} exited early with ${code}`)));
   });
   return child;
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `recard <args>` (TypeScript through tsx) to its end, with `env` over this process's. */
+export async function runRecard(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  stdin: string | null = null,
+): Promise<CliResult> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', ...args], {
+    env: { ...process.env, ...env },
+    stdio: [stdin === null ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr?.on('data', (d) => {
+    stderr += d;
+  });
+  if (stdin !== null) child.stdin?.end(stdin);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+/** A TCP port free on 127.0.0.1 now (the kernel's pick), for a process started next. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
 }

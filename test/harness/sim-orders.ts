@@ -18,6 +18,18 @@ export function cardTaker(sims: () => SimulatorSet) {
   };
 }
 
+/** The body of `POST /v1/orders` that hands a simulated card in for `sellerId`. */
+export function simOrderBody(card: SimCard, merchantOrderId: string, sellerId = 'seller-1') {
+  return {
+    merchant_order_id: merchantOrderId,
+    card_type: card.cardType,
+    card_number: card.number,
+    card_secret: card.secret,
+    declared_face_value: card.declaredFaceValue,
+    seller: { id: sellerId },
+  };
+}
+
 /** Submits a simulated card as a channel would; expects 201 and returns the order id. */
 export async function submitCard(
   client: RecardClient,
@@ -26,12 +38,7 @@ export async function submitCard(
   extra: Record<string, unknown> = {},
 ): Promise<string> {
   const res = await client.post<OrderView>('/v1/orders', {
-    merchant_order_id: merchantOrderId,
-    card_type: card.cardType,
-    card_number: card.number,
-    card_secret: card.secret,
-    declared_face_value: card.declaredFaceValue,
-    seller: { id: 'seller-1' },
+    ...simOrderBody(card, merchantOrderId),
     ...extra,
   });
   expect(res.status).toBe(201);
