@@ -18,11 +18,11 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { Pool } from 'undici';
 import { signedHeaders } from '../src/client/signing.js';
 import { generateCardBase } from '../src/simulators/card-base.js';
 import { startPayoutSimulators } from '../src/simulators/payouts.js';
+import { SQLite as Database } from '../src/storage/sqlite-driver.js';
 import { routeToSimulators, startSimulatorProcess } from './issuers.js';
 import { children, createBenchChannel, startProcess } from './processes.js';
 

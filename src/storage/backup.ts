@@ -1,5 +1,5 @@
 import { closeSync, existsSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
-import SQLite from 'better-sqlite3';
+import { SQLite } from './sqlite-driver.js';
 
 export interface BackupResult {
   pages: number;

@@ -1,10 +1,10 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import SQLite from 'better-sqlite3';
 import { Kysely, PostgresDialect, type SqliteDatabase, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { isPostgresUrl, sqlitePath } from '../config/load.js';
 import type { Database } from './schema.js';
+import { type SqliteDatabase as RawSqlite, SQLite, type SqliteStatement } from './sqlite-driver.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type Db = Kysely<Database>;
@@ -43,8 +43,8 @@ const STATEMENT_CACHE_SIZE = 500;
  * `prepare`). Queries are built from a fixed set of shapes, so prepared statements are kept by SQL
  * text (least recently used dropped); one still iterating (`busy`) is not shared.
  */
-function withStatementCache(database: SQLite.Database): SqliteDatabase {
-  const cache = new Map<string, SQLite.Statement>();
+function withStatementCache(database: RawSqlite): SqliteDatabase {
+  const cache = new Map<string, SqliteStatement>();
   return {
     close: () => database.close(),
     prepare(sql: string) {
