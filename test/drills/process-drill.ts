@@ -185,7 +185,8 @@ export async function runProcessDrill(
         const client = clients[(n + attempt) % clients.length] as RecardClient;
         const r = await client.post<OrderView>('/v1/orders', body).catch(() => undefined);
         if (r && (r.status === 201 || r.status === 200)) return r.body.id;
-        if (r && r.status < 500 && r.status !== 429)
+        // 408 (the body did not arrive in time), 429 and 5xx are worth sending again; the rest is an answer.
+        if (r && r.status < 500 && r.status !== 408 && r.status !== 429)
           throw new Error(`order ${n}: ${r.status} ${JSON.stringify(r.body)}`);
         if (attempt === 0) resubmitted++;
         if (attempt > 400) throw new Error(`order ${n}: no answer after ${attempt} tries`);
