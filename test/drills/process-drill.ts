@@ -231,9 +231,14 @@ export async function runProcessDrill(
       if (ahead > 0) await sleep(ahead);
       pending.push(submit(n));
     }
-    const ids = await Promise.all(pending);
+    // Every submission settles before any failure is raised: a rejection left unheard would end the
+    // process before the processes and the database it started are stopped.
+    const settled = await Promise.allSettled(pending);
     loading = false;
     await Promise.all([killing, restarting]);
+    const refused = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (refused) throw refused.reason;
+    const ids = settled.map((r) => (r as PromiseFulfilledResult<string>).value);
     const loadEnd = Date.now();
     log(`${ids.length} orders acknowledged (${resubmitted} sent again); waiting for them to end`);
 
