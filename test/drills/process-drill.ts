@@ -1,5 +1,4 @@
 import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { RecardClient } from '../../src/client/client.js';
 import { routeCardTypesTo, usePayoutSimulators } from '../../src/main/demo.js';
@@ -8,7 +7,7 @@ import type { OrderStatus, OrderView } from '../../src/modules/orders/index.js';
 import { startSimulators } from '../../src/simulators/index.js';
 import { startPayoutSimulators } from '../../src/simulators/payouts.js';
 import { countOrders } from '../harness/orders.js';
-import { freePort } from '../harness/processes.js';
+import { freePort, startRecard } from '../harness/processes.js';
 import { startTestServer, workerEnv } from '../harness/server.js';
 import { simOrderBody } from '../harness/sim-orders.js';
 import type { StorageTarget } from '../harness/storage.js';
@@ -61,28 +60,6 @@ export interface ProcessDrillFigures {
 /** Where an order rests: paid or refused (a settled order is paid by T+0 settlement shortly after). */
 const ENDS: OrderStatus[] = ['paid', 'invalid', 'failed', 'review', 'rejected', 'frozen'];
 const SELLERS = 50;
-
-/** Starts `recard <args>` and resolves once its banner matches `ready`. */
-function startRecard(args: string[], env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    const onData = (d: Buffer) => {
-      out = (out + d).slice(-20_000);
-      if (ready.test(out)) resolve(child);
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', (code, signal) =>
-      reject(
-        new Error(`recard ${args[0]} exited (${code ?? signal}) before it was ready: ${out.slice(-1500)}`),
-      ),
-    );
-  });
-}
 
 /**
  * The scale-out drill (docs/reliability.md#processes-killed): N API processes (`recard serve
@@ -148,7 +125,7 @@ export async function runProcessDrill(
     const supervised = async (args: string[], env: Record<string, string>, ready: RegExp) => {
       for (let attempt = 0; ; attempt++) {
         try {
-          return track(await startRecard(args, env, ready));
+          return track((await startRecard(args, env, ready)).child);
         } catch (err) {
           if (attempt >= 30) throw err;
           await sleep(1_000);

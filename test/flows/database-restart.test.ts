@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { routeCardTypesTo } from '../../src/main/demo.js';
 import type { OrderView } from '../../src/modules/orders/index.js';
 import { type SimulatorSet, startSimulators } from '../../src/simulators/index.js';
 import { type PrivatePostgres, postgresBinaries, startPrivatePostgres } from '../harness/private-postgres.js';
+import { startRecard } from '../harness/processes.js';
 import { startTestServer, type TestServer, workerEnv } from '../harness/server.js';
 import { cardTaker, simOrderBody } from '../harness/sim-orders.js';
 import { postgresTarget } from '../harness/storage.js';
@@ -58,17 +59,14 @@ describe.skipIf(!postgresBinaries())('PostgreSQL restarted under load', () => {
 
   it('readiness turns 503 and back, the server reconnects, and every acknowledged order is kept and finished', async () => {
     // A worker process beside it: a connection cut under it must not end it (an unheard pg error would).
-    const worker = spawn(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', 'worker', '--port', '0'], {
-      env: { ...process.env, ...workerEnv(t, { RECARD_JOB_LEASE_MS: '3000' }) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const started = await startRecard(
+      ['worker', '--port', '0'],
+      workerEnv(t, { RECARD_JOB_LEASE_MS: '3000' }),
+      /operations at (\S+)/,
+    );
+    const worker = started.child;
     children.push(worker);
-    let banner = '';
-    worker.stdout?.on('data', (d) => {
-      banner += d;
-    });
-    await waitFor(() => /operations at (\S+)/.test(banner), 30_000, 'the worker to start');
-    const workerUrl = /operations at (\S+)/.exec(banner)?.[1] ?? '';
+    const workerUrl = started.match[1] ?? '';
     const readiness: number[] = [];
     let probing = true;
     const probe = (async () => {

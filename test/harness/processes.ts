@@ -60,3 +60,33 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/**
+ * Starts `recard <args>` (TypeScript through tsx) and resolves once its output matches `ready`, with
+ * the match (a banner's URL, say); rejects if it exits first, with the end of what it printed.
+ */
+export function startRecard(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ready: RegExp,
+): Promise<{ child: ChildProcess; match: RegExpExecArray }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main/cli.ts', ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (d: Buffer) => {
+      out = (out + d).slice(-20_000);
+      const match = ready.exec(out);
+      if (match) resolve({ child, match });
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code, signal) =>
+      reject(
+        new Error(`recard ${args[0]} exited (${code ?? signal}) before it was ready: ${out.slice(-1500)}`),
+      ),
+    );
+  });
+}
